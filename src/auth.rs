@@ -1,0 +1,143 @@
+//! Who is calling: passwords (Argon2id), session cookies and bearer tokens for people, API keys
+//! for lead sources. Tokens are random and stored only as SHA-256 hashes.
+
+use crate::error::ApiError;
+use crate::model::Role;
+use crate::state::AppState;
+use crate::store::{ApiKeyOwner, StoreError, User};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::{header, request::Parts, Method};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+pub const SESSION_COOKIE: &str = "roleta_session";
+
+/// Hashes on a blocking thread: Argon2id is deliberately slow.
+pub async fn hash_password(password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
+    })
+    .await?
+}
+
+pub async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A fresh random token: `prefix` + 64 hex characters.
+pub fn new_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("{prefix}{}", hex::encode(bytes))
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+pub fn session_cookie(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| kv.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+}
+
+/// A signed-in person.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user: User,
+    /// Signed in by cookie (a browser): such requests must come from an allowed origin.
+    pub via_cookie: bool,
+    pub token_hash: String,
+}
+
+impl AuthUser {
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.user.role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "this needs one of the roles: {}",
+                roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+            )))
+        }
+    }
+
+    pub fn agency(&self) -> i64 {
+        self.user.agency_id
+    }
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (token, via_cookie) = match bearer(parts) {
+            Some(t) => (t.to_string(), false),
+            None => (session_cookie(parts).ok_or(ApiError::Unauthorized)?.to_string(), true),
+        };
+        // Cookies ride along on cross-site requests; state changes must come from our pages.
+        if via_cookie && parts.method != Method::GET && parts.method != Method::HEAD {
+            if let Some(origin) = parts.headers.get(header::ORIGIN) {
+                let origin = origin.to_str().unwrap_or("");
+                if !state.origin_allowed(origin) {
+                    return Err(ApiError::Forbidden(format!("origin {origin:?} is not allowed")));
+                }
+            }
+        }
+        let hash = token_hash(&token);
+        let user = state
+            .store
+            .user_for_token(&hash, state.clock.now_ms())
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ApiError::Unauthorized,
+                other => other.into(),
+            })?;
+        Ok(AuthUser { user, via_cookie, token_hash: hash })
+    }
+}
+
+/// A lead source authenticated by its agency API key (`Authorization: Bearer rk_…` or
+/// `X-Api-Key: rk_…`).
+pub struct SourceKey(pub ApiKeyOwner);
+
+impl FromRequestParts<AppState> for SourceKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let key = bearer(parts)
+            .or_else(|| parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()))
+            .ok_or(ApiError::Unauthorized)?;
+        let owner = state.store.api_key_owner(&token_hash(key)).await.map_err(|e| match e {
+            StoreError::NotFound => ApiError::Unauthorized,
+            other => other.into(),
+        })?;
+        Ok(SourceKey(owner))
+    }
+}

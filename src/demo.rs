@@ -1,0 +1,63 @@
+//! The demo agency a newcomer gets on an empty database, and the lines printed so they can
+//! see a lead offered within a minute.
+
+use crate::auth;
+use crate::model::Role;
+use crate::settings::Settings;
+use crate::store::{RouletteSettings, Store};
+use crate::model::EveryoneRefused;
+
+pub const BROKERS: &[(&str, &str)] = &[("ana@demo.roleta", "Ana Corretora"), ("bruno@demo.roleta", "Bruno Corretor")];
+
+pub async fn seed(store: &Store, settings: &Settings, now_ms: i64, host: &str, port: u16) -> anyhow::Result<()> {
+    let password = settings.demo.password.expose().to_string();
+    let key = settings.demo.api_key.expose().to_string();
+    if store.count_agencies().await? == 0 {
+        let agency = store.create_agency("Imobiliária Demo", now_ms).await?;
+        store
+            .update_roulette_settings(
+                agency,
+                &RouletteSettings {
+                    roulette_enabled: true,
+                    answer_seconds: 30,
+                    max_missed_in_row: 3,
+                    everyone_refused: EveryoneRefused::Retry,
+                    retry_pause_seconds: 30,
+                    fallback_broker_id: None,
+                    lead_number_template: "L-{year}-{seq:05}".into(),
+                },
+            )
+            .await?;
+        let sales = store.create_department(agency, "Vendas", true, now_ms).await?;
+        let rentals = store.create_department(agency, "Locação", false, now_ms).await?;
+        let hash = auth::hash_password(password.clone()).await?;
+        store.create_user(agency, "gestor@demo.roleta", "Gestora Demo", Role::Manager, &hash, now_ms).await?;
+        store.create_user(agency, "recepcao@demo.roleta", "Recepção Demo", Role::Receptionist, &hash, now_ms).await?;
+        for (email, name) in BROKERS {
+            let id = store.create_user(agency, email, name, Role::Broker, &hash, now_ms).await?;
+            store.set_broker_departments(agency, id, &[sales, rentals]).await?;
+        }
+        let prefix: String = key.chars().take(10).collect();
+        store.create_api_key(agency, "site", &prefix, &auth::token_hash(&key), now_ms).await?;
+    } else if store.user_for_login(BROKERS[0].0).await.is_err() {
+        return Ok(()); // a real installation: say nothing about demo data
+    }
+    let base = format!("http://{host}:{port}");
+    println!(
+        "\n  Roleta demo agency \"Imobiliária Demo\" (turn off with --no-demo)\n\
+         \n  brokers:      {b1} / {pw}   and   {b2} / {pw}\
+         \n  manager:      gestor@demo.roleta / {pw}\
+         \n  receptionist: recepcao@demo.roleta / {pw}\
+         \n\n  1. sign a broker in:   curl -s {base}/api/v1/auth/login -H 'Content-Type: application/json' \\\
+         \n                           -d '{{\"email\":\"{b1}\",\"password\":\"{pw}\"}}'\
+         \n  2. open the socket:    ws://{host}:{port}/ws  with  Authorization: Bearer <token>, then send\
+         \n                           {{\"type\":\"set_online\",\"online\":true}}\
+         \n  3. post a demo lead:   curl -s {base}/api/v1/leads -H 'Authorization: Bearer {key}' \\\
+         \n                           -H 'Content-Type: application/json' -H \"Idempotency-Key: $(date +%s%N)\" \\\
+         \n                           -d '{{\"name\":\"Cliente Demo\",\"phone\":\"(11) 98765-4321\",\"comment\":\"Quer visitar no sábado\"}}'\n",
+        b1 = BROKERS[0].0,
+        b2 = BROKERS[1].0,
+        pw = password,
+    );
+    Ok(())
+}

@@ -1,0 +1,307 @@
+//! The roulette's decisions for one agency, as a plain state machine: no I/O, no clock, no
+//! randomness. The actor feeds it events and carries out its decisions; the property test
+//! drives it with random histories. Rules: DOMAIN.md R2–R7 and docs/ROUTING.md.
+
+use crate::model::{BrokerId, DepartmentId, EveryoneRefused, LeadId, OfferId};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineSettings {
+    pub everyone_refused: EveryoneRefused,
+    pub retry_pause_ms: i64,
+    pub fallback_broker: Option<BrokerId>,
+}
+
+/// A lead that needs a broker, as the store knows it.
+#[derive(Debug, Clone)]
+pub struct LiveLead {
+    pub id: LeadId,
+    pub department: DepartmentId,
+    pub arrived_ms: i64,
+    /// The client's linked broker (R3).
+    pub owner: Option<BrokerId>,
+    /// Brokers who refused (or let expire) this lead in its current round.
+    pub refused: Vec<BrokerId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Offer `lead` to `broker`; the caller commits it, then calls [`Engine::offer_made`].
+    Offer { lead: LeadId, broker: BrokerId, department: DepartmentId, sticky: bool, reason: String },
+    /// Every online broker of the department refused: start a new round at `retry_at_ms`.
+    NewRound { lead: LeadId, retry_at_ms: i64 },
+    /// Every online broker refused and the agency names a fallback broker.
+    Fallback { lead: LeadId, broker: BrokerId },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    Accepted,
+    /// Refused, expired, or cancelled: the lead goes back to waiting without this broker.
+    NotTaken,
+}
+
+#[derive(Debug, Default)]
+struct Broker {
+    online: bool,
+    departments: BTreeSet<DepartmentId>,
+    holding: Option<OfferId>,
+}
+
+#[derive(Debug)]
+struct Lead {
+    department: DepartmentId,
+    arrived_ms: i64,
+    owner: Option<BrokerId>,
+    refused: BTreeSet<BrokerId>,
+    offer: Option<OfferId>,
+    not_before_ms: i64,
+}
+
+#[derive(Debug)]
+pub struct Engine {
+    settings: EngineSettings,
+    brokers: HashMap<BrokerId, Broker>,
+    leads: HashMap<LeadId, Lead>,
+    /// Leads without an offer, per department, oldest first.
+    waiting: BTreeMap<DepartmentId, BTreeSet<(i64, LeadId)>>,
+    offers: HashMap<OfferId, (LeadId, BrokerId)>,
+    /// Latest rotation offer per (department, broker): lower goes first (R2).
+    turns: HashMap<(DepartmentId, BrokerId), OfferId>,
+}
+
+impl Engine {
+    pub fn new(settings: EngineSettings) -> Self {
+        Self {
+            settings,
+            brokers: HashMap::new(),
+            leads: HashMap::new(),
+            waiting: BTreeMap::new(),
+            offers: HashMap::new(),
+            turns: HashMap::new(),
+        }
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    pub fn set_settings(&mut self, settings: EngineSettings) {
+        self.settings = settings;
+    }
+
+    /// Adds a lead that needs a broker (no-op if already known).
+    pub fn add_lead(&mut self, l: LiveLead) {
+        if self.leads.contains_key(&l.id) {
+            return;
+        }
+        self.waiting.entry(l.department).or_default().insert((l.arrived_ms, l.id));
+        self.leads.insert(
+            l.id,
+            Lead {
+                department: l.department,
+                arrived_ms: l.arrived_ms,
+                owner: l.owner,
+                refused: l.refused.into_iter().collect(),
+                offer: None,
+                not_before_ms: 0,
+            },
+        );
+    }
+
+    /// After a restart: a pending offer read back from the store.
+    pub fn restore_offer(&mut self, offer: OfferId, lead: LeadId, broker: BrokerId) {
+        self.mark_offered(lead, broker, offer);
+    }
+
+    /// After a restart: rotation order read back from the store.
+    pub fn restore_turn(&mut self, department: DepartmentId, broker: BrokerId, offer: OfferId) {
+        let t = self.turns.entry((department, broker)).or_insert(offer);
+        *t = (*t).max(offer);
+    }
+
+    /// A broker's presence or departments changed (R7, R9).
+    pub fn set_broker(&mut self, id: BrokerId, online: bool, departments: impl IntoIterator<Item = DepartmentId>) {
+        let b = self.brokers.entry(id).or_default();
+        b.online = online;
+        b.departments = departments.into_iter().collect();
+    }
+
+    pub fn is_online(&self, id: BrokerId) -> bool {
+        self.brokers.get(&id).is_some_and(|b| b.online)
+    }
+
+    pub fn holding(&self, id: BrokerId) -> Option<OfferId> {
+        self.brokers.get(&id).and_then(|b| b.holding)
+    }
+
+    pub fn offer(&self, offer: OfferId) -> Option<(LeadId, BrokerId)> {
+        self.offers.get(&offer).copied()
+    }
+
+    pub fn knows_lead(&self, lead: LeadId) -> bool {
+        self.leads.contains_key(&lead)
+    }
+
+    pub fn waiting_count(&self) -> usize {
+        self.waiting.values().map(BTreeSet::len).sum()
+    }
+
+    pub fn offers_count(&self) -> usize {
+        self.offers.len()
+    }
+
+    /// Oldest waiting lead's arrival, per department (for the wallboard).
+    pub fn oldest_waiting(&self) -> BTreeMap<DepartmentId, i64> {
+        self.waiting
+            .iter()
+            .filter_map(|(d, q)| q.first().map(|(at, _)| (*d, *at)))
+            .collect()
+    }
+
+    /// The next thing to do, if any. Pure: call the matching method after carrying it out.
+    pub fn decide(&self, now_ms: i64) -> Option<Decision> {
+        for (&department, queue) in &self.waiting {
+            for &(_, lead_id) in queue {
+                let Some(lead) = self.leads.get(&lead_id) else { continue };
+                if lead.not_before_ms > now_ms {
+                    continue;
+                }
+                if let Some(d) = self.decide_lead(now_ms, department, lead_id, lead) {
+                    return Some(d);
+                }
+            }
+        }
+        None
+    }
+
+    fn decide_lead(&self, now_ms: i64, department: DepartmentId, lead_id: LeadId, lead: &Lead) -> Option<Decision> {
+        // R3: the client's own broker first, whatever the rotation says — if online.
+        if let Some(owner) = lead.owner.filter(|o| !lead.refused.contains(o)) {
+            if let Some(b) = self.brokers.get(&owner).filter(|b| b.online) {
+                return b.holding.is_none().then(|| Decision::Offer {
+                    lead: lead_id,
+                    broker: owner,
+                    department,
+                    sticky: true,
+                    reason: "sticky owner online".into(),
+                });
+            }
+        }
+        // R2/R7: online members of the department, in rotation order.
+        let mut online: Vec<(OfferId, BrokerId)> = self
+            .brokers
+            .iter()
+            .filter(|(_, b)| b.online && b.departments.contains(&department))
+            .map(|(&id, _)| (self.turns.get(&(department, id)).copied().unwrap_or(0), id))
+            .collect();
+        if online.is_empty() {
+            return None; // nobody online: the lead waits (ROUTING.md)
+        }
+        online.sort_unstable();
+        let mut skipped = Vec::new();
+        for &(_, id) in &online {
+            if lead.refused.contains(&id) {
+                skipped.push(format!("{id} refused this lead"));
+            } else if self.brokers.get(&id).is_some_and(|b| b.holding.is_some()) {
+                skipped.push(format!("{id} holds another offer"));
+            } else {
+                let mut reason = String::from("next in rotation");
+                if !skipped.is_empty() {
+                    reason.push_str("; skipped: ");
+                    reason.push_str(&skipped.join(", "));
+                }
+                return Some(Decision::Offer { lead: lead_id, broker: id, department, sticky: false, reason });
+            }
+        }
+        if online.iter().all(|(_, id)| lead.refused.contains(id)) {
+            return Some(match (self.settings.everyone_refused, self.settings.fallback_broker) {
+                (EveryoneRefused::Fallback, Some(broker)) => Decision::Fallback { lead: lead_id, broker },
+                _ => Decision::NewRound { lead: lead_id, retry_at_ms: now_ms + self.settings.retry_pause_ms },
+            });
+        }
+        None // some online brokers are busy: wait for them
+    }
+
+    /// The offer decided by [`Decision::Offer`] is committed.
+    pub fn offer_made(&mut self, lead: LeadId, broker: BrokerId, offer: OfferId, sticky: bool) {
+        if !sticky {
+            if let Some(l) = self.leads.get(&lead) {
+                self.turns.insert((l.department, broker), offer);
+            }
+        }
+        self.mark_offered(lead, broker, offer);
+    }
+
+    fn mark_offered(&mut self, lead: LeadId, broker: BrokerId, offer: OfferId) {
+        let Some(l) = self.leads.get_mut(&lead) else { return };
+        if let Some(q) = self.waiting.get_mut(&l.department) {
+            q.remove(&(l.arrived_ms, lead));
+        }
+        l.offer = Some(offer);
+        self.brokers.entry(broker).or_default().holding = Some(offer);
+        self.offers.insert(offer, (lead, broker));
+    }
+
+    /// An offer ended; returns its (lead, broker) if it was known.
+    pub fn offer_ended(&mut self, offer: OfferId, how: Ended) -> Option<(LeadId, BrokerId)> {
+        let (lead, broker) = self.offers.remove(&offer)?;
+        if let Some(b) = self.brokers.get_mut(&broker) {
+            if b.holding == Some(offer) {
+                b.holding = None;
+            }
+        }
+        match how {
+            Ended::Accepted => self.remove_lead(lead),
+            Ended::NotTaken => {
+                if let Some(l) = self.leads.get_mut(&lead) {
+                    l.offer = None;
+                    l.refused.insert(broker);
+                    self.waiting.entry(l.department).or_default().insert((l.arrived_ms, lead));
+                }
+            }
+        }
+        Some((lead, broker))
+    }
+
+    /// A new round began: every broker may be offered the lead again from `retry_at_ms`.
+    pub fn new_round(&mut self, lead: LeadId, retry_at_ms: i64) {
+        if let Some(l) = self.leads.get_mut(&lead) {
+            l.refused.clear();
+            l.not_before_ms = retry_at_ms;
+        }
+    }
+
+    /// Holds a lead back until `at_ms` (after a failed write, say).
+    pub fn defer(&mut self, lead: LeadId, at_ms: i64) {
+        if let Some(l) = self.leads.get_mut(&lead) {
+            l.not_before_ms = at_ms;
+        }
+    }
+
+    /// The lead no longer needs a broker (assigned, or gone from the store).
+    pub fn remove_lead(&mut self, lead: LeadId) {
+        let Some(l) = self.leads.remove(&lead) else { return };
+        if let Some(q) = self.waiting.get_mut(&l.department) {
+            q.remove(&(l.arrived_ms, lead));
+        }
+        if let Some(offer) = l.offer {
+            if let Some((_, broker)) = self.offers.remove(&offer) {
+                if let Some(b) = self.brokers.get_mut(&broker) {
+                    b.holding = None;
+                }
+            }
+        }
+    }
+
+    /// When the next held-back lead becomes eligible, if any is held back past `now_ms`.
+    pub fn next_wake_ms(&self, now_ms: i64) -> Option<i64> {
+        self.waiting
+            .values()
+            .flatten()
+            .filter_map(|(_, id)| self.leads.get(id))
+            .map(|l| l.not_before_ms)
+            .filter(|&t| t > now_ms)
+            .min()
+    }
+}

@@ -1,0 +1,61 @@
+//! Health, readiness, Prometheus metrics and the live roulette view for operators.
+
+use crate::auth::AuthUser;
+use crate::dispatch::AgencyStats;
+use crate::error::{ApiError, Json};
+use crate::model::Role;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use serde::Serialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(get_health))
+        .route("/readyz", get(get_ready))
+        .route("/metrics", get(get_metrics))
+        .route("/api/v1/ops/roulette", get(get_roulette_live))
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", responses((status = 200)))]
+pub async fn get_health() -> &'static str {
+    "ok"
+}
+
+/// The database answers: the node can take leads.
+#[utoipa::path(get, path = "/readyz", responses((status = 200), (status = 503)))]
+pub async fn get_ready(State(app): State<AppState>) -> Result<&'static str, ApiError> {
+    if app.shutdown.is_cancelled() {
+        return Err(ApiError::Unavailable("shutting down".into()));
+    }
+    app.store.ping().await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    Ok("ready")
+}
+
+/// Prometheus text format.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, content_type = "text/plain")))]
+pub async fn get_metrics(State(app): State<AppState>) -> impl IntoResponse {
+    let waiting = app.store.count_waiting_leads().await.unwrap_or(-1);
+    crate::metrics::set_gauges(app.hub.online_count(), waiting, app.hub.connection_count());
+    let body = crate::metrics::handle().map(|h| h.render()).unwrap_or_default();
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RouletteLive {
+    online_brokers: Vec<i64>,
+    #[serde(flatten)]
+    stats: AgencyStats,
+}
+
+/// Who is online, how many leads wait (and since when), how many offers are out.
+#[utoipa::path(get, path = "/api/v1/ops/roulette", responses((status = 200, body = RouletteLive)))]
+pub async fn get_roulette_live(State(app): State<AppState>, user: AuthUser) -> Result<Json<RouletteLive>, ApiError> {
+    user.require(&[Role::Manager, Role::Admin])?;
+    let stats = app.dispatcher.stats(user.agency()).await?;
+    Ok(Json(RouletteLive { online_brokers: app.hub.online_brokers(user.agency()), stats }))
+}

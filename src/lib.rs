@@ -1,0 +1,22 @@
+//! Roleta: a real-time lead roulette. A lead arrives, is committed, and is offered in turn to
+//! the online brokers of its department until one accepts. See docs/ARCHITECTURE.md.
+
+pub mod auth;
+mod clock;
+pub mod demo;
+pub mod dispatch;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod model;
+pub mod phone;
+pub mod presence;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod ws;
+
+pub use clock::Clock;
+pub use settings::Settings;
+pub use startup::App;

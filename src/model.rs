@@ -1,0 +1,82 @@
+//! Domain vocabulary shared by the store, the dispatcher and the edges (DOMAIN.md glossary).
+
+use serde::{Deserialize, Serialize};
+
+pub type AgencyId = i64;
+pub type BrokerId = i64;
+pub type DepartmentId = i64;
+pub type LeadId = i64;
+pub type OfferId = i64;
+
+macro_rules! text_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// What a user may do; checked on every route.
+    Role { Admin => "admin", Manager => "manager", Receptionist => "receptionist", Broker => "broker" }
+);
+
+text_enum!(
+    /// Where the lead came from, shown as a badge in the pending list (A2).
+    Channel {
+        Lf => "lf", Lp => "lp", Ls => "ls", Phone => "phone", WalkIn => "walk_in", Other => "other"
+    }
+);
+
+text_enum!(
+    /// Why the broker is attending the client (A2).
+    AttendanceKind { New => "new", Rule => "rule", Returning => "returning", Transfer => "transfer" }
+);
+
+text_enum!(
+    /// A lead's place in dispatch. `unrouted` leads arrived with the roulette off (R1).
+    LeadState { Unrouted => "unrouted", Waiting => "waiting", Offered => "offered", Assigned => "assigned" }
+);
+
+text_enum!(
+    /// Every offer ends in one of the four final states (I3).
+    OfferState {
+        Pending => "pending", Accepted => "accepted", Refused => "refused",
+        Expired => "expired", Cancelled => "cancelled"
+    }
+);
+
+text_enum!(
+    /// What happens to a lead every online broker of its department has refused.
+    EveryoneRefused { Retry => "retry", Fallback => "fallback" }
+);
+
+text_enum!(
+    /// Whom the client is to the agency; owners' transfers follow rule A4.
+    ClientRole { Buyer => "buyer", Renter => "renter", Owner => "owner" }
+);
+
+impl Channel {
+    /// The badge text the console shows (LF, LP, LS…).
+    pub fn badge(self) -> &'static str {
+        match self {
+            Channel::Lf => "LF",
+            Channel::Lp => "LP",
+            Channel::Ls => "LS",
+            Channel::Phone => "TEL",
+            Channel::WalkIn => "REC",
+            Channel::Other => "OUT",
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Who is connected and who is available. A broker may hold several connections (tabs,
+//! devices); they are *online* for the roulette only when their own toggle is on and at least
+//! one connection is open (R7). Delivery to a broker fans out to every connection through a
+//! bounded queue each; a connection whose queue is full is a slow consumer and is closed,
+//! never buffered without limit.
+
+use crate::dispatch::Event;
+use crate::model::{AgencyId, BrokerId};
+use crate::ws::protocol::ServerMsg;
+use crate::Clock;
+use axum::extract::ws::Utf8Bytes;
+use dashmap::DashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+struct Conn {
+    id: u64,
+    tx: mpsc::Sender<Utf8Bytes>,
+    /// Cancelled when the connection must close as a slow consumer.
+    kick: CancellationToken,
+}
+
+struct Entry {
+    agency: AgencyId,
+    toggle: bool,
+    conns: Vec<Conn>,
+}
+
+struct Inner {
+    brokers: DashMap<BrokerId, Entry>,
+    next_id: AtomicU64,
+    clock: Clock,
+}
+
+/// One registered connection's receiving end.
+pub struct Registration {
+    pub conn_id: u64,
+    pub rx: mpsc::Receiver<Utf8Bytes>,
+    pub kick: CancellationToken,
+}
+
+/// Cheap to clone: a handle on the shared registry.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+impl Hub {
+    pub fn new(clock: Clock) -> Self {
+        Self { inner: Arc::new(Inner { brokers: DashMap::new(), next_id: AtomicU64::new(1), clock }) }
+    }
+
+    pub fn register(&self, agency: AgencyId, broker: BrokerId, toggle: bool, capacity: usize) -> Registration {
+        let conn_id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let kick = CancellationToken::new();
+        let mut e = self.inner.brokers.entry(broker).or_insert_with(|| Entry { agency, toggle, conns: Vec::new() });
+        e.toggle = toggle;
+        e.conns.push(Conn { id: conn_id, tx, kick: kick.clone() });
+        Registration { conn_id, rx, kick }
+    }
+
+    pub fn unregister(&self, broker: BrokerId, conn_id: u64) {
+        self.inner.brokers.remove_if_mut(&broker, |_, e| {
+            e.conns.retain(|c| c.id != conn_id);
+            e.conns.is_empty()
+        });
+    }
+
+    pub fn set_toggle(&self, broker: BrokerId, on: bool) {
+        if let Some(mut e) = self.inner.brokers.get_mut(&broker) {
+            e.toggle = on;
+        }
+    }
+
+    /// Toggle on and at least one connection open.
+    pub fn is_online(&self, broker: BrokerId) -> bool {
+        self.inner.brokers.get(&broker).is_some_and(|e| e.toggle && !e.conns.is_empty())
+    }
+
+    /// Whether the broker's toggle is on (false when not connected at all).
+    pub fn toggle(&self, broker: BrokerId) -> Option<bool> {
+        self.inner.brokers.get(&broker).map(|e| e.toggle)
+    }
+
+    pub fn online_brokers(&self, agency: AgencyId) -> Vec<BrokerId> {
+        let mut v: Vec<BrokerId> = self
+            .inner
+            .brokers
+            .iter()
+            .filter(|e| e.agency == agency && e.toggle && !e.conns.is_empty())
+            .map(|e| *e.key())
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    pub fn online_count(&self) -> usize {
+        self.inner.brokers.iter().filter(|e| e.toggle && !e.conns.is_empty()).count()
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.inner.brokers.iter().map(|e| e.conns.len()).sum()
+    }
+
+    /// Sends a domain event to every connection of the broker; returns how many got it.
+    pub fn deliver(&self, broker: BrokerId, event: &Event) -> usize {
+        let msg = ServerMsg::from_event(event, self.inner.clock.now_ms());
+        self.send(broker, &msg)
+    }
+
+    pub fn send(&self, broker: BrokerId, msg: &ServerMsg) -> usize {
+        let Some(e) = self.inner.brokers.get(&broker) else { return 0 };
+        let text = Utf8Bytes::from(msg.to_json());
+        let mut sent = 0;
+        for c in &e.conns {
+            match c.tx.try_send(text.clone()) {
+                Ok(()) => sent += 1,
+                Err(mpsc::error::TrySendError::Full(_)) => c.kick.cancel(),
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            }
+        }
+        sent
+    }
+}

@@ -1,0 +1,157 @@
+//! Typed, layered configuration: `config/default.toml` (embedded) → optional file →
+//! `ROLETA__SECTION__KEY` environment variables → command-line flags.
+
+use serde::Deserialize;
+use std::fmt;
+
+/// The defaults ship inside the binary so `roleta` runs from any directory.
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub dispatch: DispatchSettings,
+    pub ws: WsSettings,
+    pub demo: DemoSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub allowed_origins: Vec<String>,
+    pub shutdown_grace_seconds: u64,
+    pub body_limit_bytes: usize,
+    pub session_hours: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: Secret,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DispatchSettings {
+    pub actors: usize,
+    pub queue_capacity: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WsSettings {
+    pub read_buffer_bytes: usize,
+    pub write_buffer_bytes: usize,
+    pub max_message_bytes: usize,
+    pub outbound_queue: usize,
+    pub ping_interval_seconds: u64,
+    pub idle_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DemoSettings {
+    pub seed: bool,
+    pub password: Secret,
+    pub api_key: Secret,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub filter: String,
+}
+
+/// A string that never prints: database URLs carry passwords, demo keys are keys.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"[redacted]\"")
+    }
+}
+
+/// Values given on the command line; they win over every other layer.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config_file: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub database_url: Option<String>,
+    pub no_demo: bool,
+}
+
+impl Settings {
+    /// Reads every layer. Environment variables look like `ROLETA__DATABASE__URL`.
+    pub fn load(overrides: &Overrides) -> Result<Self, config::ConfigError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        if let Some(path) = &overrides.config_file {
+            builder = builder.add_source(config::File::with_name(path).required(true));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("ROLETA")
+                .prefix_separator("__")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("server.allowed_origins")
+                .try_parsing(true),
+        );
+        if let Some(host) = &overrides.host {
+            builder = builder.set_override("server.host", host.as_str())?;
+        }
+        if let Some(port) = overrides.port {
+            builder = builder.set_override("server.port", i64::from(port))?;
+        }
+        if let Some(url) = &overrides.database_url {
+            builder = builder.set_override("database.url", url.as_str())?;
+        }
+        if overrides.no_demo {
+            builder = builder.set_override("demo.seed", false)?;
+        }
+        builder.build()?.try_deserialize()
+    }
+
+    /// Defaults only: what tests start from before pointing at their own database.
+    pub fn defaults() -> Result<Self, config::ConfigError> {
+        config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+            .build()?
+            .try_deserialize()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_never_prints() {
+        let s = Settings::defaults().expect("defaults parse");
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("sqlite://"), "{printed}");
+        assert!(printed.contains("[redacted]"));
+    }
+
+    #[test]
+    fn flags_win_over_defaults() {
+        let s = Settings::load(&Overrides {
+            port: Some(9999),
+            database_url: Some("sqlite://x.db".into()),
+            ..Default::default()
+        })
+        .expect("load");
+        assert_eq!(s.server.port, 9999);
+        assert_eq!(s.database.url.expose(), "sqlite://x.db");
+    }
+}

@@ -1,0 +1,127 @@
+//! Building and running the application: production (`main`) and tests start it the same way.
+
+use crate::dispatch::Dispatcher;
+use crate::presence::Hub;
+use crate::settings::Settings;
+use crate::state::AppState;
+use crate::store::Store;
+use crate::Clock;
+use anyhow::Context;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+    port: u16,
+}
+
+impl App {
+    /// Binds the listener (port 0 picks a free one), connects and migrates the database,
+    /// seeds the demo agency on an empty database, starts the dispatcher and recovers the
+    /// roulette's state from the store.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let addr = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&addr).await.with_context(|| format!("binding {addr}"))?;
+        let port = listener.local_addr()?.port();
+        let store = Store::connect(settings.database.url.expose(), settings.database.max_connections).await?;
+        let clock = Clock::new();
+        if settings.demo.seed {
+            crate::demo::seed(&store, &settings, clock.now_ms(), &settings.server.host, port).await?;
+        }
+        let hub = Hub::new(clock);
+        let cancel = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let dispatcher = Dispatcher::spawn(
+            store.clone(),
+            hub.clone(),
+            clock,
+            settings.dispatch.actors,
+            settings.dispatch.queue_capacity,
+            &tracker,
+            cancel.clone(),
+        );
+        for agency in store.agencies_with_live_leads().await? {
+            dispatcher.load(agency).await.ok();
+        }
+        let mut origins = settings.server.allowed_origins.clone();
+        for host in [settings.server.host.as_str(), "localhost", "127.0.0.1"] {
+            origins.push(format!("http://{host}:{port}"));
+        }
+        let state = AppState {
+            store,
+            hub,
+            dispatcher,
+            clock,
+            settings: Arc::new(settings),
+            origins: Arc::new(origins),
+            shutdown: cancel,
+            tracker,
+        };
+        crate::metrics::handle();
+        Ok(Self { listener, state, port })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared handles, for tests that look behind the API.
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Cancelling this token stops the app the same way a signal does.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.state.shutdown.clone()
+    }
+
+    /// Serves until the shutdown token is cancelled, then lets tracked work drain for at most
+    /// the grace period.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let state = self.state.clone();
+        let cancel = state.shutdown.clone();
+        let router = crate::http::router(state.clone());
+        tracing::info!(port = self.port, backend = ?state.store.backend(), "roleta is listening");
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(cancel.clone().cancelled_owned())
+            .await
+            .context("serving")?;
+        cancel.cancel();
+        state.tracker.close();
+        let grace = Duration::from_secs(state.settings.server.shutdown_grace_seconds);
+        if tokio::time::timeout(grace, state.tracker.wait()).await.is_err() {
+            tracing::warn!(remaining = state.tracker.len(), "grace period over; stopping anyway");
+        }
+        state.store.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

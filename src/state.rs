@@ -1,0 +1,29 @@
+//! The application's shared handles, cloned into every handler.
+
+use crate::dispatch::Dispatcher;
+use crate::presence::Hub;
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::Clock;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub hub: Hub,
+    pub dispatcher: Dispatcher,
+    pub clock: Clock,
+    pub settings: Arc<Settings>,
+    /// Exact browser origins allowed to use the session cookie.
+    pub origins: Arc<Vec<String>>,
+    pub shutdown: CancellationToken,
+    pub tracker: TaskTracker,
+}
+
+impl AppState {
+    pub fn origin_allowed(&self, origin: &str) -> bool {
+        self.origins.iter().any(|o| o == origin)
+    }
+}

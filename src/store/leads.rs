@@ -1,0 +1,466 @@
+//! Leads and clients: durable ingest (idempotency key, source id and phone dedupe in one
+//! transaction), lead numbers from the agency's template, and the reads dispatch needs.
+
+use super::{Store, StoreError, StoreResult};
+use crate::model::{
+    AgencyId, AttendanceKind, BrokerId, Channel, ClientRole, DepartmentId, LeadId, LeadState,
+};
+use serde::Serialize;
+use sqlx::AnyConnection;
+
+/// The interest profile of A2, built from the property of interest when one is given.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Interest {
+    pub kind: Option<String>,
+    pub purpose: Option<String>,
+    pub price_cents: Option<i64>,
+    pub neighbourhood: Option<String>,
+    pub bedrooms: Option<i64>,
+    pub parking_spaces: Option<i64>,
+}
+
+/// A lead ready to be written; the edges validate, the store only persists.
+#[derive(Debug, Clone)]
+pub struct NewLead {
+    pub agency_id: AgencyId,
+    pub source: String,
+    pub external_id: Option<String>,
+    /// (key, hash of the request body)
+    pub idempotency: Option<(String, String)>,
+    pub name: String,
+    pub phone: String,
+    pub email: Option<String>,
+    pub client_role: ClientRole,
+    pub department_id: DepartmentId,
+    pub channel: Channel,
+    pub property_code: Option<String>,
+    pub interest: Interest,
+    pub appraisal_address: Option<String>,
+    pub condominium: Option<String>,
+    pub comment: Option<String>,
+    pub state: LeadState,
+    /// The receptionist's forward (A1): straight to this broker, with this attendance type.
+    pub assign_to: Option<(BrokerId, Option<AttendanceKind>)>,
+    pub created_by: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct IngestOutcome {
+    pub lead_id: LeadId,
+    pub number: String,
+    pub client_id: i64,
+    pub state: LeadState,
+    /// True when this answer repeats an earlier submission (same key or same source id).
+    pub replayed: bool,
+    /// True when the phone matched an existing client and the lead was linked to it (L2).
+    pub linked_existing_client: bool,
+    pub broker_id: Option<BrokerId>,
+}
+
+/// What the dispatcher keeps of a lead that still needs a broker.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LiveLead {
+    pub id: LeadId,
+    pub department_id: DepartmentId,
+    pub created_at_ms: i64,
+    pub round: i64,
+    pub state: String,
+    /// The client's linked broker: first offer goes to them when online (R3).
+    pub owner_id: Option<BrokerId>,
+}
+
+/// What a broker sees in the offer popup: enough to decide, no phone or e-mail (those come
+/// with the assignment).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct LeadSummary {
+    pub id: LeadId,
+    pub number: String,
+    pub client_name: String,
+    pub channel: String,
+    pub source: String,
+    pub department_id: DepartmentId,
+    pub department: String,
+    pub property_code: Option<String>,
+    pub interest_kind: Option<String>,
+    pub interest_purpose: Option<String>,
+    pub interest_price_cents: Option<i64>,
+    pub interest_neighbourhood: Option<String>,
+    pub interest_bedrooms: Option<i64>,
+    pub comment: Option<String>,
+}
+
+/// Formats `L-{year}-{seq:05}`-style templates (L5).
+pub fn format_lead_number(template: &str, year: i32, seq: i64) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('}') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let token = &rest[start + 1..start + end];
+        match token.split_once(':') {
+            None if token == "year" => out.push_str(&year.to_string()),
+            None if token == "seq" => out.push_str(&seq.to_string()),
+            Some(("seq", width)) => {
+                let w: usize = width.trim_start_matches('0').parse().unwrap_or(0);
+                out.push_str(&format!("{seq:0w$}"));
+            }
+            _ => out.push_str(&rest[start..=start + end]),
+        }
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn year_of(ms: i64) -> i32 {
+    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+        .map(|t| t.year())
+        .unwrap_or(1970)
+}
+
+async fn replay(conn: &mut AnyConnection, agency: AgencyId, lead: LeadId) -> StoreResult<IngestOutcome> {
+    let (number, client_id, state, broker_id): (String, i64, String, Option<i64>) = sqlx::query_as(
+        "SELECT number, client_id, state, broker_id FROM leads WHERE agency_id = $1 AND id = $2",
+    )
+    .bind(agency)
+    .bind(lead)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(IngestOutcome {
+        lead_id: lead,
+        number,
+        client_id,
+        state: LeadState::parse(&state).unwrap_or(LeadState::Waiting),
+        replayed: true,
+        linked_existing_client: false,
+        broker_id,
+    })
+}
+
+impl Store {
+    /// Writes a lead durably (I1) unless it repeats an earlier one (I4). Everything happens in
+    /// one transaction that starts with a write on the agency row: on PostgreSQL that row lock
+    /// serialises an agency's ingests, so two retries racing cannot both pass the dedupe; on
+    /// SQLite it takes the write lock up front.
+    pub async fn ingest_lead(&self, l: &NewLead, now_ms: i64) -> StoreResult<IngestOutcome> {
+        let mut tx = self.pool().begin().await?;
+        let (seq, template): (i64, String) = sqlx::query_as(
+            "UPDATE agencies SET lead_seq = lead_seq + 1 WHERE id = $1 RETURNING lead_seq, lead_number_template",
+        )
+        .bind(l.agency_id)
+        .fetch_one(&mut *tx)
+        .await?;
+
+        if let Some((key, hash)) = &l.idempotency {
+            let prior: Option<(String, i64)> = sqlx::query_as(
+                "SELECT request_hash, lead_id FROM idempotency_keys WHERE agency_id = $1 AND key = $2",
+            )
+            .bind(l.agency_id)
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((prior_hash, lead)) = prior {
+                if &prior_hash != hash {
+                    return Err(StoreError::Conflict(
+                        "Idempotency-Key was already used with a different request body".into(),
+                    ));
+                }
+                return replay(&mut tx, l.agency_id, lead).await;
+            }
+        }
+        if let Some(ext) = &l.external_id {
+            let prior: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM leads WHERE agency_id = $1 AND source = $2 AND external_id = $3",
+            )
+            .bind(l.agency_id)
+            .bind(&l.source)
+            .bind(ext)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(lead) = prior {
+                return replay(&mut tx, l.agency_id, lead).await;
+            }
+        }
+
+        let existing: Option<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT id, broker_id FROM clients WHERE agency_id = $1 AND phone = $2",
+        )
+        .bind(l.agency_id)
+        .bind(&l.phone)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (client_id, linked) = match existing {
+            Some((id, _owner)) => (id, true),
+            None => {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO clients (agency_id, name, phone, email, role, created_at_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(l.agency_id)
+                .bind(&l.name)
+                .bind(&l.phone)
+                .bind(&l.email)
+                .bind(l.client_role.as_str())
+                .bind(now_ms)
+                .fetch_one(&mut *tx)
+                .await?;
+                (id, false)
+            }
+        };
+
+        let mut interest = l.interest.clone();
+        let mut comment = l.comment.clone();
+        let mut property_id = None;
+        if let Some(code) = &l.property_code {
+            #[derive(sqlx::FromRow)]
+            struct P {
+                id: i64,
+                kind: String,
+                purpose: String,
+                price_cents: Option<i64>,
+                neighbourhood: Option<String>,
+                bedrooms: Option<i64>,
+                parking_spaces: Option<i64>,
+            }
+            let p: Option<P> = sqlx::query_as(
+                "SELECT id, kind, purpose, price_cents, neighbourhood, bedrooms, parking_spaces \
+                 FROM properties WHERE agency_id = $1 AND code = $2",
+            )
+            .bind(l.agency_id)
+            .bind(code)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match p {
+                Some(p) => {
+                    property_id = Some(p.id);
+                    interest = Interest {
+                        kind: Some(p.kind),
+                        purpose: Some(p.purpose),
+                        price_cents: p.price_cents.or(interest.price_cents),
+                        neighbourhood: p.neighbourhood.or(interest.neighbourhood),
+                        bedrooms: p.bedrooms.or(interest.bedrooms),
+                        parking_spaces: p.parking_spaces.or(interest.parking_spaces),
+                    };
+                }
+                // An unknown code must not lose the lead: keep it in the comment.
+                None => {
+                    let note = format!("Imóvel de interesse {code} (não cadastrado)");
+                    comment = Some(match comment {
+                        Some(c) => format!("{c}\n{note}"),
+                        None => note,
+                    });
+                }
+            }
+        }
+
+        let number = format_lead_number(&template, year_of(now_ms), seq);
+        let (state, broker) = match l.assign_to {
+            Some((b, _)) => (LeadState::Assigned, Some(b)),
+            None => (l.state, None),
+        };
+        let lead_id: i64 = sqlx::query_scalar(
+            "INSERT INTO leads (agency_id, number, client_id, department_id, source, external_id, channel, \
+             property_id, interest_kind, interest_purpose, interest_price_cents, interest_neighbourhood, \
+             interest_bedrooms, interest_parking, appraisal_address, condominium, comment, state, broker_id, \
+             created_by, created_at_ms, assigned_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) \
+             RETURNING id",
+        )
+        .bind(l.agency_id)
+        .bind(&number)
+        .bind(client_id)
+        .bind(l.department_id)
+        .bind(&l.source)
+        .bind(&l.external_id)
+        .bind(l.channel.as_str())
+        .bind(property_id)
+        .bind(&interest.kind)
+        .bind(&interest.purpose)
+        .bind(interest.price_cents)
+        .bind(&interest.neighbourhood)
+        .bind(interest.bedrooms)
+        .bind(interest.parking_spaces)
+        .bind(&l.appraisal_address)
+        .bind(&l.condominium)
+        .bind(&comment)
+        .bind(state.as_str())
+        .bind(broker)
+        .bind(l.created_by)
+        .bind(now_ms)
+        .bind(broker.map(|_| now_ms))
+        .fetch_one(&mut *tx)
+        .await?;
+
+        if let Some((key, hash)) = &l.idempotency {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (agency_id, key, request_hash, lead_id, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(l.agency_id)
+            .bind(key)
+            .bind(hash)
+            .bind(lead_id)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some((b, kind)) = l.assign_to {
+            super::link_broker(&mut tx, l.agency_id, lead_id, b, kind, now_ms).await?;
+        }
+        tx.commit().await?;
+        Ok(IngestOutcome {
+            lead_id,
+            number,
+            client_id,
+            state,
+            replayed: false,
+            linked_existing_client: linked,
+            broker_id: broker,
+        })
+    }
+
+    /// A lead the dispatcher should (re)consider, if it still needs a broker.
+    pub async fn live_lead(&self, agency: AgencyId, lead: LeadId) -> StoreResult<Option<LiveLead>> {
+        Ok(sqlx::query_as(
+            "SELECT l.id, l.department_id, l.created_at_ms, l.round, l.state, c.broker_id AS owner_id \
+             FROM leads l JOIN clients c ON c.id = l.client_id \
+             WHERE l.agency_id = $1 AND l.id = $2 AND l.state IN ('waiting', 'offered')",
+        )
+        .bind(agency)
+        .bind(lead)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Every lead of the agency still needing a broker, oldest first (restart recovery).
+    pub async fn live_leads(&self, agency: AgencyId) -> StoreResult<Vec<LiveLead>> {
+        Ok(sqlx::query_as(
+            "SELECT l.id, l.department_id, l.created_at_ms, l.round, l.state, c.broker_id AS owner_id \
+             FROM leads l JOIN clients c ON c.id = l.client_id \
+             WHERE l.agency_id = $1 AND l.state IN ('waiting', 'offered') ORDER BY l.created_at_ms, l.id",
+        )
+        .bind(agency)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn lead_summary(&self, agency: AgencyId, lead: LeadId) -> StoreResult<LeadSummary> {
+        Ok(sqlx::query_as(
+            "SELECT l.id, l.number, c.name AS client_name, l.channel, l.source, l.department_id, \
+             d.name AS department, p.code AS property_code, l.interest_kind, l.interest_purpose, \
+             l.interest_price_cents, l.interest_neighbourhood, l.interest_bedrooms, l.comment \
+             FROM leads l JOIN clients c ON c.id = l.client_id JOIN departments d ON d.id = l.department_id \
+             LEFT JOIN properties p ON p.id = l.property_id \
+             WHERE l.agency_id = $1 AND l.id = $2",
+        )
+        .bind(agency)
+        .bind(lead)
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    pub async fn count_waiting_leads(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM leads WHERE state = 'waiting'")
+            .fetch_one(self.pool())
+            .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_lead_number;
+
+    #[test]
+    fn lead_numbers_follow_the_template() {
+        assert_eq!(format_lead_number("L-{year}-{seq:05}", 2026, 42), "L-2026-00042");
+        assert_eq!(format_lead_number("{seq}", 2026, 7), "7");
+        assert_eq!(format_lead_number("X{unknown}-{seq:3}", 2026, 7), "X{unknown}-007");
+        assert_eq!(format_lead_number("broken {seq", 2026, 7), "broken {seq");
+    }
+}
+
+/// A property of the agency's portfolio; a lead naming its code gets its interest profile.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Property {
+    #[serde(default)]
+    pub id: i64,
+    pub code: String,
+    pub kind: String,
+    pub purpose: String,
+    pub price_cents: Option<i64>,
+    pub neighbourhood: Option<String>,
+    pub address: Option<String>,
+    pub bedrooms: Option<i64>,
+    pub parking_spaces: Option<i64>,
+    pub status: String,
+    pub owner_client_id: Option<i64>,
+}
+
+/// What the API shows of one lead.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct LeadView {
+    pub id: i64,
+    pub number: String,
+    pub state: String,
+    pub client_id: i64,
+    pub client_name: String,
+    pub client_phone: String,
+    pub department_id: i64,
+    pub source: String,
+    pub external_id: Option<String>,
+    pub channel: String,
+    pub broker_id: Option<i64>,
+    pub comment: Option<String>,
+    pub created_at_ms: i64,
+    pub assigned_at_ms: Option<i64>,
+}
+
+impl Store {
+    pub async fn create_property(&self, agency: AgencyId, p: &Property, now_ms: i64) -> StoreResult<i64> {
+        if let Some(owner) = p.owner_client_id {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM clients WHERE agency_id = $1 AND id = $2")
+                .bind(agency)
+                .bind(owner)
+                .fetch_one(self.pool())
+                .await?;
+        }
+        sqlx::query_scalar(
+            "INSERT INTO properties (agency_id, code, kind, purpose, price_cents, neighbourhood, address, bedrooms, \
+             parking_spaces, status, owner_client_id, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        )
+        .bind(agency)
+        .bind(&p.code)
+        .bind(&p.kind)
+        .bind(&p.purpose)
+        .bind(p.price_cents)
+        .bind(&p.neighbourhood)
+        .bind(&p.address)
+        .bind(p.bedrooms)
+        .bind(p.parking_spaces)
+        .bind(&p.status)
+        .bind(p.owner_client_id)
+        .bind(now_ms)
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Conflict(_) => StoreError::Conflict(format!("a property with code {:?} exists", p.code)),
+            other => other,
+        })
+    }
+
+    pub async fn lead(&self, agency: AgencyId, lead: LeadId) -> StoreResult<LeadView> {
+        Ok(sqlx::query_as(
+            "SELECT l.id, l.number, l.state, l.client_id, c.name AS client_name, c.phone AS client_phone, \
+             l.department_id, l.source, l.external_id, l.channel, l.broker_id, l.comment, l.created_at_ms, \
+             l.assigned_at_ms FROM leads l JOIN clients c ON c.id = l.client_id WHERE l.agency_id = $1 AND l.id = $2",
+        )
+        .bind(agency)
+        .bind(lead)
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+}

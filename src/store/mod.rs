@@ -1,0 +1,147 @@
+//! The store: every read and write of durable state, over SQLite (embedded default) or
+//! PostgreSQL, through one `sqlx::Any` pool. Queries are written once with `$n` placeholders,
+//! which both backends accept; times are epoch milliseconds and flags 0/1 integers so that no
+//! type differs between them. Every query names its agency: I8 is kept here, not in handlers.
+
+mod agencies;
+mod attendances;
+mod audit;
+mod leads;
+mod offers;
+mod users;
+
+pub use agencies::*;
+pub use attendances::*;
+pub use audit::*;
+pub use leads::*;
+pub use offers::*;
+pub use users::*;
+
+use sqlx::any::{AnyPoolOptions, AnyQueryResult};
+use sqlx::AnyPool;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Other(anyhow::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(e.to_string())
+            }
+            sqlx::Error::Database(ref d) if d.is_unique_violation() => {
+                StoreError::Conflict(d.message().to_string())
+            }
+            other => StoreError::Other(anyhow::Error::new(other)),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A cheap handle on the pool; clone it freely.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+impl Store {
+    /// Connects, creating the SQLite file's folder if needed, and applies the migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            anyhow::bail!("database.url must start with sqlite: or postgres:");
+        };
+        if backend == Backend::Sqlite {
+            if let Some(dir) = sqlite_file(url).and_then(|f| std::path::Path::new(f).parent()) {
+                if !dir.as_os_str().is_empty() {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
+                }
+            }
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await
+            .context("connecting to the database")?;
+        if backend == Backend::Sqlite {
+            // WAL lets readers run beside the single writer; synchronous stays FULL (sqlx's
+            // default) so a lead answered 2xx survives a power cut (I1).
+            sqlx::query("PRAGMA journal_mode=WAL")
+                .execute(&pool)
+                .await
+                .context("enabling WAL")?;
+        }
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&pool).await.context("applying migrations")?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// `Err(NotFound)` when an update touched no row.
+pub(crate) fn one_row(r: AnyQueryResult) -> StoreResult<()> {
+    if r.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+/// 0/1 integer columns as `bool`.
+pub(crate) fn flag(v: i64) -> bool {
+    v != 0
+}

@@ -1,0 +1,338 @@
+//! Offers: committed before they are pushed, decided by conditional updates so that exactly
+//! one broker can ever hold a lead (I2), and a late or repeated answer gets a clear rejection.
+
+use super::{insert_audit, link_broker, AuditEntry, Store, StoreError, StoreResult};
+use crate::model::{AgencyId, AttendanceKind, BrokerId, DepartmentId, LeadId, OfferId, OfferState};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct OfferRecord {
+    pub id: OfferId,
+    pub lead_id: LeadId,
+    pub broker_id: BrokerId,
+    pub department_id: DepartmentId,
+    pub epoch: i64,
+    pub round: i64,
+    pub offered_at_ms: i64,
+    pub deadline_ms: i64,
+}
+
+const OFFER_COLS: &str = "id, lead_id, broker_id, department_id, epoch, round, offered_at_ms, deadline_ms";
+
+/// Why an accept or refuse was turned down.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OfferRejection {
+    #[error("no such offer")]
+    NotFound,
+    #[error("this offer was made to another broker")]
+    NotYours,
+    #[error("this offer has already ended ({})", .0.as_str())]
+    AlreadyDecided(OfferState),
+    #[error("the time to answer this offer has run out")]
+    DeadlinePassed,
+}
+
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub lead_id: LeadId,
+    pub attendance_id: i64,
+    pub kind: AttendanceKind,
+    pub offered_at_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Closed {
+    pub lead_id: LeadId,
+    pub broker_id: BrokerId,
+    /// Consecutive offers this broker has now let expire.
+    pub missed_in_row: i64,
+}
+
+impl Store {
+    /// Writes the offer, bumping the lead's epoch; `None` if the lead no longer waits.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn commit_offer(
+        &self,
+        agency: AgencyId,
+        lead: LeadId,
+        broker: BrokerId,
+        department: DepartmentId,
+        sticky: bool,
+        reason: &str,
+        now_ms: i64,
+        deadline_ms: i64,
+    ) -> StoreResult<Option<OfferRecord>> {
+        let mut tx = self.pool().begin().await?;
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "UPDATE leads SET epoch = epoch + 1, state = 'offered' \
+             WHERE agency_id = $1 AND id = $2 AND state = 'waiting' RETURNING epoch, round",
+        )
+        .bind(agency)
+        .bind(lead)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((epoch, round)) = row else {
+            return Ok(None);
+        };
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO offers (agency_id, lead_id, broker_id, department_id, epoch, round, sticky, state, \
+             offered_at_ms, deadline_ms, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10) RETURNING id",
+        )
+        .bind(agency)
+        .bind(lead)
+        .bind(broker)
+        .bind(department)
+        .bind(epoch)
+        .bind(round)
+        .bind(i64::from(sticky))
+        .bind(now_ms)
+        .bind(deadline_ms)
+        .bind(reason)
+        .fetch_one(&mut *tx)
+        .await?;
+        let entry = AuditEntry { agency, lead: Some(lead), broker: Some(broker), offer: Some(id), decision: "offered", reason };
+        insert_audit(&mut tx, &entry, now_ms).await?;
+        tx.commit().await?;
+        Ok(Some(OfferRecord { id, lead_id: lead, broker_id: broker, department_id: department, epoch, round, offered_at_ms: now_ms, deadline_ms }))
+    }
+
+    /// The conditional accept: pending, this broker's, and before the deadline — or a rejection.
+    pub async fn accept_offer(
+        &self,
+        agency: AgencyId,
+        offer: OfferId,
+        broker: BrokerId,
+        now_ms: i64,
+    ) -> StoreResult<Result<Accepted, OfferRejection>> {
+        let mut tx = self.pool().begin().await?;
+        let won: Option<(i64, i64, i64)> = sqlx::query_as(
+            "UPDATE offers SET state = 'accepted', decided_at_ms = $4, outcome_reason = 'accepted' \
+             WHERE agency_id = $1 AND id = $2 AND broker_id = $3 AND state = 'pending' AND deadline_ms > $4 \
+             RETURNING lead_id, epoch, offered_at_ms",
+        )
+        .bind(agency)
+        .bind(offer)
+        .bind(broker)
+        .bind(now_ms)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((lead, epoch, offered_at_ms)) = won else {
+            drop(tx);
+            return Ok(Err(self.why_not(agency, offer, broker).await?));
+        };
+        let moved = sqlx::query(
+            "UPDATE leads SET state = 'assigned', broker_id = $3, assigned_at_ms = $5 \
+             WHERE agency_id = $1 AND id = $2 AND epoch = $4 AND state = 'offered'",
+        )
+        .bind(agency)
+        .bind(lead)
+        .bind(broker)
+        .bind(epoch)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            return Err(StoreError::Conflict("the lead moved on before this accept".into()));
+        }
+        let (attendance_id, kind) = link_broker(&mut tx, agency, lead, broker, None, now_ms).await?;
+        sqlx::query("UPDATE users SET missed_in_row = 0 WHERE agency_id = $1 AND id = $2")
+            .bind(agency)
+            .bind(broker)
+            .execute(&mut *tx)
+            .await?;
+        let entry = AuditEntry { agency, lead: Some(lead), broker: Some(broker), offer: Some(offer), decision: "accepted", reason: "broker accepted" };
+        insert_audit(&mut tx, &entry, now_ms).await?;
+        tx.commit().await?;
+        Ok(Ok(Accepted { lead_id: lead, attendance_id, kind, offered_at_ms }))
+    }
+
+    async fn why_not(&self, agency: AgencyId, offer: OfferId, broker: BrokerId) -> StoreResult<OfferRejection> {
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT broker_id, state FROM offers WHERE agency_id = $1 AND id = $2")
+                .bind(agency)
+                .bind(offer)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(match row {
+            None => OfferRejection::NotFound,
+            Some((b, _)) if b != broker => OfferRejection::NotYours,
+            Some((_, s)) if s != "pending" => {
+                OfferRejection::AlreadyDecided(OfferState::parse(&s).unwrap_or(OfferState::Cancelled))
+            }
+            Some(_) => OfferRejection::DeadlinePassed,
+        })
+    }
+
+    /// Ends a pending offer as refused, expired or cancelled and puts its lead back to
+    /// waiting. `Ok(None)` if it had already ended.
+    pub async fn close_offer(
+        &self,
+        agency: AgencyId,
+        offer: OfferId,
+        broker: Option<BrokerId>,
+        state: OfferState,
+        reason: &str,
+        now_ms: i64,
+    ) -> StoreResult<Result<Closed, OfferRejection>> {
+        let mut tx = self.pool().begin().await?;
+        let row: Option<(i64, i64, i64)> = sqlx::query_as(
+            "UPDATE offers SET state = $3, decided_at_ms = $4, outcome_reason = $5 \
+             WHERE agency_id = $1 AND id = $2 AND state = 'pending' AND ($6 = 0 OR broker_id = $6) \
+             RETURNING lead_id, broker_id, epoch",
+        )
+        .bind(agency)
+        .bind(offer)
+        .bind(state.as_str())
+        .bind(now_ms)
+        .bind(reason)
+        .bind(broker.unwrap_or(0))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((lead, b, epoch)) = row else {
+            drop(tx);
+            return Ok(Err(self.why_not(agency, offer, broker.unwrap_or(0)).await.map(|r| match (broker, r) {
+                (None, OfferRejection::NotYours) => OfferRejection::AlreadyDecided(OfferState::Cancelled),
+                (_, r) => r,
+            })?));
+        };
+        sqlx::query(
+            "UPDATE leads SET state = 'waiting' WHERE agency_id = $1 AND id = $2 AND epoch = $3 AND state = 'offered'",
+        )
+        .bind(agency)
+        .bind(lead)
+        .bind(epoch)
+        .execute(&mut *tx)
+        .await?;
+        let missed: i64 = sqlx::query_scalar(if state == OfferState::Expired {
+            "UPDATE users SET missed_in_row = missed_in_row + 1 WHERE agency_id = $1 AND id = $2 RETURNING missed_in_row"
+        } else {
+            "UPDATE users SET missed_in_row = 0 WHERE agency_id = $1 AND id = $2 RETURNING missed_in_row"
+        })
+        .bind(agency)
+        .bind(b)
+        .fetch_one(&mut *tx)
+        .await?;
+        let entry = AuditEntry { agency, lead: Some(lead), broker: Some(b), offer: Some(offer), decision: state.as_str(), reason };
+        insert_audit(&mut tx, &entry, now_ms).await?;
+        tx.commit().await?;
+        Ok(Ok(Closed { lead_id: lead, broker_id: b, missed_in_row: missed }))
+    }
+
+    /// Starts a new round for a lead every online broker refused; returns the new round.
+    pub async fn new_round(&self, agency: AgencyId, lead: LeadId, reason: &str, now_ms: i64) -> StoreResult<Option<i64>> {
+        let mut tx = self.pool().begin().await?;
+        let round: Option<i64> = sqlx::query_scalar(
+            "UPDATE leads SET round = round + 1 WHERE agency_id = $1 AND id = $2 AND state = 'waiting' RETURNING round",
+        )
+        .bind(agency)
+        .bind(lead)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if round.is_some() {
+            let entry = AuditEntry { agency, lead: Some(lead), decision: "new_round", reason, ..Default::default() };
+            insert_audit(&mut tx, &entry, now_ms).await?;
+        }
+        tx.commit().await?;
+        Ok(round)
+    }
+
+    /// Gives a waiting lead straight to a broker (the configured fallback, or a manager's
+    /// manual forward of an unrouted lead). `None` if the lead was not in `from_state`.
+    pub async fn assign_lead(
+        &self,
+        agency: AgencyId,
+        lead: LeadId,
+        broker: BrokerId,
+        from_state: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<(i64, AttendanceKind)>> {
+        let mut tx = self.pool().begin().await?;
+        let moved = sqlx::query(
+            "UPDATE leads SET state = 'assigned', broker_id = $3, assigned_at_ms = $5 \
+             WHERE agency_id = $1 AND id = $2 AND state = $4",
+        )
+        .bind(agency)
+        .bind(lead)
+        .bind(broker)
+        .bind(from_state)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let att = link_broker(&mut tx, agency, lead, broker, None, now_ms).await?;
+        let entry = AuditEntry { agency, lead: Some(lead), broker: Some(broker), decision: "assigned", reason, ..Default::default() };
+        insert_audit(&mut tx, &entry, now_ms).await?;
+        tx.commit().await?;
+        Ok(Some(att))
+    }
+
+    /// Sets a broker offline after too many silent timeouts (ROUTING.md).
+    pub async fn auto_offline(&self, agency: AgencyId, broker: BrokerId, reason: &str, now_ms: i64) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("UPDATE users SET online = 0, missed_in_row = 0 WHERE agency_id = $1 AND id = $2")
+            .bind(agency)
+            .bind(broker)
+            .execute(&mut *tx)
+            .await?;
+        let entry = AuditEntry { agency, broker: Some(broker), decision: "auto_offline", reason, ..Default::default() };
+        insert_audit(&mut tx, &entry, now_ms).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn offer(&self, agency: AgencyId, offer: OfferId) -> StoreResult<OfferRecord> {
+        Ok(sqlx::query_as(&format!("SELECT {OFFER_COLS} FROM offers WHERE agency_id = $1 AND id = $2"))
+            .bind(agency)
+            .bind(offer)
+            .fetch_one(self.pool())
+            .await?)
+    }
+
+    /// The broker's offer still open, if any: re-sent when they reconnect.
+    pub async fn pending_offer_for_broker(&self, agency: AgencyId, broker: BrokerId, now_ms: i64) -> StoreResult<Option<OfferRecord>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {OFFER_COLS} FROM offers WHERE agency_id = $1 AND broker_id = $2 AND state = 'pending' \
+             AND deadline_ms > $3 ORDER BY id LIMIT 1"
+        ))
+        .bind(agency)
+        .bind(broker)
+        .bind(now_ms)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    pub async fn pending_offers(&self, agency: AgencyId) -> StoreResult<Vec<OfferRecord>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {OFFER_COLS} FROM offers WHERE agency_id = $1 AND state = 'pending' ORDER BY id"
+        ))
+        .bind(agency)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// (lead, broker) pairs of refusals in each live lead's current round.
+    pub async fn current_refusals(&self, agency: AgencyId) -> StoreResult<Vec<(LeadId, BrokerId)>> {
+        Ok(sqlx::query_as(
+            "SELECT o.lead_id, o.broker_id FROM offers o JOIN leads l ON l.id = o.lead_id \
+             WHERE o.agency_id = $1 AND l.state IN ('waiting', 'offered') AND o.round = l.round \
+             AND o.state IN ('refused', 'expired', 'cancelled')",
+        )
+        .bind(agency)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Each broker's latest rotation offer per department: the rotation order after a restart.
+    pub async fn rotation_turns(&self, agency: AgencyId) -> StoreResult<Vec<(DepartmentId, BrokerId, OfferId)>> {
+        Ok(sqlx::query_as(
+            "SELECT department_id, broker_id, MAX(id) FROM offers WHERE agency_id = $1 AND sticky = 0 \
+             GROUP BY department_id, broker_id",
+        )
+        .bind(agency)
+        .fetch_all(self.pool())
+        .await?)
+    }
+}

@@ -1,0 +1,236 @@
+//! Users (admins, managers, receptionists, brokers), their sessions and personal tokens, and
+//! the agency's API keys for lead sources. Secrets are stored only as hashes.
+
+use super::{flag, one_row, Store, StoreError, StoreResult};
+use crate::model::{AgencyId, BrokerId, Role};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct User {
+    pub id: i64,
+    pub agency_id: AgencyId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub online: bool,
+    pub active: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    agency_id: i64,
+    email: String,
+    name: String,
+    role: String,
+    online: i64,
+    active: i64,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: r.id,
+            agency_id: r.agency_id,
+            email: r.email,
+            name: r.name,
+            role: Role::parse(&r.role).unwrap_or(Role::Broker),
+            online: flag(r.online),
+            active: flag(r.active),
+        }
+    }
+}
+
+const USER_COLS: &str = "id, agency_id, email, name, role, online, active";
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ApiKeyInfo {
+    pub id: i64,
+    pub source: String,
+    pub prefix: String,
+    pub created_at_ms: i64,
+    pub revoked_at_ms: Option<i64>,
+}
+
+/// What an API key unlocks: lead ingest for one source of one agency.
+#[derive(Debug, Clone)]
+pub struct ApiKeyOwner {
+    pub agency_id: AgencyId,
+    pub source: String,
+}
+
+impl Store {
+    pub async fn create_user(
+        &self,
+        agency: AgencyId,
+        email: &str,
+        name: &str,
+        role: Role,
+        password_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        sqlx::query_scalar(
+            "INSERT INTO users (agency_id, email, name, role, password_hash, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(agency)
+        .bind(email)
+        .bind(name)
+        .bind(role.as_str())
+        .bind(password_hash)
+        .bind(now_ms)
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Conflict(_) => StoreError::Conflict("that e-mail is already in use".into()),
+            other => other,
+        })
+    }
+
+    /// The user and password hash for a login attempt.
+    pub async fn user_for_login(&self, email: &str) -> StoreResult<(User, String)> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: UserRow,
+            password_hash: String,
+        }
+        let r: Row = sqlx::query_as(&format!(
+            "SELECT {USER_COLS}, password_hash FROM users WHERE email = $1 AND active = 1"
+        ))
+        .bind(email)
+        .fetch_one(self.pool())
+        .await?;
+        Ok((r.user.into(), r.password_hash))
+    }
+
+    pub async fn user(&self, agency: AgencyId, id: i64) -> StoreResult<User> {
+        let r: UserRow = sqlx::query_as(&format!(
+            "SELECT {USER_COLS} FROM users WHERE agency_id = $1 AND id = $2"
+        ))
+        .bind(agency)
+        .bind(id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(r.into())
+    }
+
+    pub async fn users(&self, agency: AgencyId) -> StoreResult<Vec<User>> {
+        let rows: Vec<UserRow> = sqlx::query_as(&format!(
+            "SELECT {USER_COLS} FROM users WHERE agency_id = $1 ORDER BY id"
+        ))
+        .bind(agency)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    /// The broker's own availability toggle (R7), remembered across connections and restarts.
+    pub async fn set_online(&self, agency: AgencyId, broker: BrokerId, online: bool) -> StoreResult<()> {
+        let r = sqlx::query("UPDATE users SET online = $3, missed_in_row = 0 WHERE agency_id = $1 AND id = $2")
+            .bind(agency)
+            .bind(broker)
+            .bind(i64::from(online))
+            .execute(self.pool())
+            .await?;
+        one_row(r)
+    }
+
+    pub async fn create_session(
+        &self,
+        user: &User,
+        token_hash: &str,
+        kind: &str,
+        label: Option<&str>,
+        now_ms: i64,
+        expires_at_ms: Option<i64>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (agency_id, user_id, token_hash, kind, label, created_at_ms, expires_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(user.agency_id)
+        .bind(user.id)
+        .bind(token_hash)
+        .bind(kind)
+        .bind(label)
+        .bind(now_ms)
+        .bind(expires_at_ms)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The active user behind a session or personal token, unless it has expired.
+    pub async fn user_for_token(&self, token_hash: &str, now_ms: i64) -> StoreResult<User> {
+        let r: UserRow = sqlx::query_as(
+            "SELECT u.id, u.agency_id, u.email, u.name, u.role, u.online, u.active \
+             FROM sessions s JOIN users u ON u.id = s.user_id AND u.agency_id = s.agency_id \
+             WHERE s.token_hash = $1 AND (s.expires_at_ms IS NULL OR s.expires_at_ms > $2) AND u.active = 1",
+        )
+        .bind(token_hash)
+        .bind(now_ms)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(r.into())
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create_api_key(
+        &self,
+        agency: AgencyId,
+        source: &str,
+        prefix: &str,
+        key_hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO api_keys (agency_id, source, prefix, key_hash, created_at_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(agency)
+        .bind(source)
+        .bind(prefix)
+        .bind(key_hash)
+        .bind(now_ms)
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    pub async fn api_keys(&self, agency: AgencyId) -> StoreResult<Vec<ApiKeyInfo>> {
+        Ok(sqlx::query_as(
+            "SELECT id, source, prefix, created_at_ms, revoked_at_ms FROM api_keys WHERE agency_id = $1 ORDER BY id",
+        )
+        .bind(agency)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn revoke_api_key(&self, agency: AgencyId, id: i64, now_ms: i64) -> StoreResult<()> {
+        let r = sqlx::query(
+            "UPDATE api_keys SET revoked_at_ms = $3 WHERE agency_id = $1 AND id = $2 AND revoked_at_ms IS NULL",
+        )
+        .bind(agency)
+        .bind(id)
+        .bind(now_ms)
+        .execute(self.pool())
+        .await?;
+        one_row(r)
+    }
+
+    pub async fn api_key_owner(&self, key_hash: &str) -> StoreResult<ApiKeyOwner> {
+        let (agency_id, source): (i64, String) = sqlx::query_as(
+            "SELECT agency_id, source FROM api_keys WHERE key_hash = $1 AND revoked_at_ms IS NULL",
+        )
+        .bind(key_hash)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(ApiKeyOwner { agency_id, source })
+    }
+}
