@@ -5,7 +5,9 @@ use crate::error::ApiError;
 use crate::model::Role;
 use crate::state::AppState;
 use crate::store::{ApiKeyOwner, StoreError, User};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts, Method};
@@ -29,7 +31,11 @@ pub async fn hash_password(password: String) -> anyhow::Result<String> {
 pub async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -83,7 +89,11 @@ impl AuthUser {
         } else {
             Err(ApiError::Forbidden(format!(
                 "this needs one of the roles: {}",
-                roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+                roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )))
         }
     }
@@ -96,17 +106,27 @@ impl AuthUser {
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let (token, via_cookie) = match bearer(parts) {
             Some(t) => (t.to_string(), false),
-            None => (session_cookie(parts).ok_or(ApiError::Unauthorized)?.to_string(), true),
+            None => (
+                session_cookie(parts)
+                    .ok_or(ApiError::Unauthorized)?
+                    .to_string(),
+                true,
+            ),
         };
         // Cookies ride along on cross-site requests; state changes must come from our pages.
         if via_cookie && parts.method != Method::GET && parts.method != Method::HEAD {
             if let Some(origin) = parts.headers.get(header::ORIGIN) {
                 let origin = origin.to_str().unwrap_or("");
                 if !state.origin_allowed(origin) {
-                    return Err(ApiError::Forbidden(format!("origin {origin:?} is not allowed")));
+                    return Err(ApiError::Forbidden(format!(
+                        "origin {origin:?} is not allowed"
+                    )));
                 }
             }
         }
@@ -119,7 +139,11 @@ impl FromRequestParts<AppState> for AuthUser {
                 StoreError::NotFound => ApiError::Unauthorized,
                 other => other.into(),
             })?;
-        Ok(AuthUser { user, via_cookie, token_hash: hash })
+        Ok(AuthUser {
+            user,
+            via_cookie,
+            token_hash: hash,
+        })
     }
 }
 
@@ -130,14 +154,21 @@ pub struct SourceKey(pub ApiKeyOwner);
 impl FromRequestParts<AppState> for SourceKey {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let key = bearer(parts)
             .or_else(|| parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()))
             .ok_or(ApiError::Unauthorized)?;
-        let owner = state.store.api_key_owner(&token_hash(key)).await.map_err(|e| match e {
-            StoreError::NotFound => ApiError::Unauthorized,
-            other => other.into(),
-        })?;
+        let owner = state
+            .store
+            .api_key_owner(&token_hash(key))
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ApiError::Unauthorized,
+                other => other.into(),
+            })?;
         Ok(SourceKey(owner))
     }
 }

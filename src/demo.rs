@@ -2,14 +2,23 @@
 //! see a lead offered within a minute.
 
 use crate::auth;
+use crate::model::EveryoneRefused;
 use crate::model::Role;
 use crate::settings::Settings;
 use crate::store::{RouletteSettings, Store};
-use crate::model::EveryoneRefused;
 
-pub const BROKERS: &[(&str, &str)] = &[("ana@demo.roleta", "Ana Corretora"), ("bruno@demo.roleta", "Bruno Corretor")];
+pub const BROKERS: &[(&str, &str)] = &[
+    ("ana@demo.roleta", "Ana Corretora"),
+    ("bruno@demo.roleta", "Bruno Corretor"),
+];
 
-pub async fn seed(store: &Store, settings: &Settings, now_ms: i64, host: &str, port: u16) -> anyhow::Result<()> {
+pub async fn seed(
+    store: &Store,
+    settings: &Settings,
+    now_ms: i64,
+    host: &str,
+    port: u16,
+) -> anyhow::Result<()> {
     let password = settings.demo.password.expose().to_string();
     let key = settings.demo.api_key.expose().to_string();
     if store.count_agencies().await? == 0 {
@@ -28,17 +37,45 @@ pub async fn seed(store: &Store, settings: &Settings, now_ms: i64, host: &str, p
                 },
             )
             .await?;
-        let sales = store.create_department(agency, "Vendas", true, now_ms).await?;
-        let rentals = store.create_department(agency, "Locação", false, now_ms).await?;
+        let sales = store
+            .create_department(agency, "Vendas", true, now_ms)
+            .await?;
+        let rentals = store
+            .create_department(agency, "Locação", false, now_ms)
+            .await?;
         let hash = auth::hash_password(password.clone()).await?;
-        store.create_user(agency, "gestor@demo.roleta", "Gestora Demo", Role::Manager, &hash, now_ms).await?;
-        store.create_user(agency, "recepcao@demo.roleta", "Recepção Demo", Role::Receptionist, &hash, now_ms).await?;
+        store
+            .create_user(
+                agency,
+                "gestor@demo.roleta",
+                "Gestora Demo",
+                Role::Manager,
+                &hash,
+                now_ms,
+            )
+            .await?;
+        store
+            .create_user(
+                agency,
+                "recepcao@demo.roleta",
+                "Recepção Demo",
+                Role::Receptionist,
+                &hash,
+                now_ms,
+            )
+            .await?;
         for (email, name) in BROKERS {
-            let id = store.create_user(agency, email, name, Role::Broker, &hash, now_ms).await?;
-            store.set_broker_departments(agency, id, &[sales, rentals]).await?;
+            let id = store
+                .create_user(agency, email, name, Role::Broker, &hash, now_ms)
+                .await?;
+            store
+                .set_broker_departments(agency, id, &[sales, rentals])
+                .await?;
         }
         let prefix: String = key.chars().take(10).collect();
-        store.create_api_key(agency, "site", &prefix, &auth::token_hash(&key), now_ms).await?;
+        store
+            .create_api_key(agency, "site", &prefix, &auth::token_hash(&key), now_ms)
+            .await?;
     } else if store.user_for_login(BROKERS[0].0).await.is_err() {
         return Ok(()); // a real installation: say nothing about demo data
     }

@@ -19,7 +19,10 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
     #[error("{message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     Unprocessable(String),
     #[error("request body is larger than the limit")]
@@ -69,7 +72,8 @@ impl IntoResponse for ApiError {
             ApiError::Invalid { field, .. } => Some(*field),
             _ => None,
         };
-        let body = json!({ "error": { "code": code, "message": self.to_string(), "field": field } });
+        let body =
+            json!({ "error": { "code": code, "message": self.to_string(), "field": field } });
         (status, axum::Json(body)).into_response()
     }
 }

@@ -5,7 +5,11 @@ use roleta::settings::{Overrides, Settings};
 use roleta::startup::{shutdown_signal, App};
 
 #[derive(Parser, Debug)]
-#[command(name = "roleta", version, about = "Real-time lead roulette for real-estate agencies")]
+#[command(
+    name = "roleta",
+    version,
+    about = "Real-time lead roulette for real-estate agencies"
+)]
 struct Cli {
     /// Extra configuration file (TOML), layered over config/default.toml.
     #[arg(long)]

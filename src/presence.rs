@@ -49,16 +49,36 @@ pub struct Hub {
 
 impl Hub {
     pub fn new(clock: Clock) -> Self {
-        Self { inner: Arc::new(Inner { brokers: DashMap::new(), next_id: AtomicU64::new(1), clock }) }
+        Self {
+            inner: Arc::new(Inner {
+                brokers: DashMap::new(),
+                next_id: AtomicU64::new(1),
+                clock,
+            }),
+        }
     }
 
-    pub fn register(&self, agency: AgencyId, broker: BrokerId, toggle: bool, capacity: usize) -> Registration {
+    pub fn register(
+        &self,
+        agency: AgencyId,
+        broker: BrokerId,
+        toggle: bool,
+        capacity: usize,
+    ) -> Registration {
         let conn_id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let kick = CancellationToken::new();
-        let mut e = self.inner.brokers.entry(broker).or_insert_with(|| Entry { agency, toggle, conns: Vec::new() });
+        let mut e = self.inner.brokers.entry(broker).or_insert_with(|| Entry {
+            agency,
+            toggle,
+            conns: Vec::new(),
+        });
         e.toggle = toggle;
-        e.conns.push(Conn { id: conn_id, tx, kick: kick.clone() });
+        e.conns.push(Conn {
+            id: conn_id,
+            tx,
+            kick: kick.clone(),
+        });
         Registration { conn_id, rx, kick }
     }
 
@@ -77,7 +97,10 @@ impl Hub {
 
     /// Toggle on and at least one connection open.
     pub fn is_online(&self, broker: BrokerId) -> bool {
-        self.inner.brokers.get(&broker).is_some_and(|e| e.toggle && !e.conns.is_empty())
+        self.inner
+            .brokers
+            .get(&broker)
+            .is_some_and(|e| e.toggle && !e.conns.is_empty())
     }
 
     /// Whether the broker's toggle is on (false when not connected at all).
@@ -98,7 +121,11 @@ impl Hub {
     }
 
     pub fn online_count(&self) -> usize {
-        self.inner.brokers.iter().filter(|e| e.toggle && !e.conns.is_empty()).count()
+        self.inner
+            .brokers
+            .iter()
+            .filter(|e| e.toggle && !e.conns.is_empty())
+            .count()
     }
 
     pub fn connection_count(&self) -> usize {
@@ -112,7 +139,9 @@ impl Hub {
     }
 
     pub fn send(&self, broker: BrokerId, msg: &ServerMsg) -> usize {
-        let Some(e) = self.inner.brokers.get(&broker) else { return 0 };
+        let Some(e) = self.inner.brokers.get(&broker) else {
+            return 0;
+        };
         let text = Utf8Bytes::from(msg.to_json());
         let mut sent = 0;
         for c in &e.conns {

@@ -25,12 +25,25 @@ impl App {
     /// roulette's state from the store.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
-        let listener = TcpListener::bind(&addr).await.with_context(|| format!("binding {addr}"))?;
+        let listener = TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
         let port = listener.local_addr()?.port();
-        let store = Store::connect(settings.database.url.expose(), settings.database.max_connections).await?;
+        let store = Store::connect(
+            settings.database.url.expose(),
+            settings.database.max_connections,
+        )
+        .await?;
         let clock = Clock::new();
         if settings.demo.seed {
-            crate::demo::seed(&store, &settings, clock.now_ms(), &settings.server.host, port).await?;
+            crate::demo::seed(
+                &store,
+                &settings,
+                clock.now_ms(),
+                &settings.server.host,
+                port,
+            )
+            .await?;
         }
         let hub = Hub::new(clock);
         let cancel = CancellationToken::new();
@@ -62,7 +75,11 @@ impl App {
             tracker,
         };
         crate::metrics::handle();
-        Ok(Self { listener, state, port })
+        Ok(Self {
+            listener,
+            state,
+            port,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -93,8 +110,14 @@ impl App {
         cancel.cancel();
         state.tracker.close();
         let grace = Duration::from_secs(state.settings.server.shutdown_grace_seconds);
-        if tokio::time::timeout(grace, state.tracker.wait()).await.is_err() {
-            tracing::warn!(remaining = state.tracker.len(), "grace period over; stopping anyway");
+        if tokio::time::timeout(grace, state.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                remaining = state.tracker.len(),
+                "grace period over; stopping anyway"
+            );
         }
         state.store.close().await;
         tracing::info!("stopped");

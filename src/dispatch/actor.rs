@@ -3,7 +3,7 @@
 //! writer of dispatch state for its agencies; the store's conditional updates make it safe
 //! even if it is wrong about the world (a late timer, a repeated answer).
 
-use super::engine::{Decision, Engine, EngineSettings, Ended, LiveLead};
+use super::engine::{Decision, Ended, Engine, EngineSettings, LiveLead};
 use super::{AgencyStats, Answer, AnswerError, Command, Event};
 use crate::metrics as m;
 use crate::model::{AgencyId, BrokerId, LeadId, OfferId, OfferState};
@@ -123,7 +123,14 @@ impl Actor {
                     self.pump(agency).await;
                 }
             }
-            Command::Answer { agency, broker, offer, answer, reason, reply } => {
+            Command::Answer {
+                agency,
+                broker,
+                offer,
+                answer,
+                reason,
+                reply,
+            } => {
                 let r = self.answer(agency, broker, offer, answer, reason).await;
                 let _ = reply.send(r);
                 self.pump(agency).await;
@@ -176,11 +183,12 @@ impl Actor {
             engine.restore_offer(o.id, o.lead_id, o.broker_id);
             self.arm(agency, o.id, o.deadline_ms);
         }
-        for broker in self.hub.online_brokers(agency) {
-            let deps = self.store.broker_departments(agency, broker).await?;
-            engine.set_broker(broker, true, deps);
-        }
         self.agencies.insert(agency, Agency { engine, settings });
+        // Brokers already connected come in through the same path as any presence change,
+        // so the audit records them as online before any offer reaches them.
+        for broker in self.hub.online_brokers(agency) {
+            self.refresh_broker(agency, broker).await;
+        }
         Ok(())
     }
 
@@ -215,7 +223,9 @@ impl Actor {
                 }
             }
             Ok(None) => {}
-            Err(e) => tracing::warn!(agency, lead, error = %e, "reading a new lead failed; recovery will retry"),
+            Err(e) => {
+                tracing::warn!(agency, lead, error = %e, "reading a new lead failed; recovery will retry")
+            }
         }
     }
 
@@ -229,7 +239,9 @@ impl Actor {
         };
         let online = self.hub.is_online(broker);
         let toggled_off = self.hub.toggle(broker) == Some(false);
-        let Some(a) = self.agencies.get_mut(&agency) else { return };
+        let Some(a) = self.agencies.get_mut(&agency) else {
+            return;
+        };
         let was = a.engine.is_online(broker);
         a.engine.set_broker(broker, online, deps);
         if was != online {
@@ -240,7 +252,13 @@ impl Actor {
             } else {
                 ("broker_offline", "no connection left")
             };
-            let entry = AuditEntry { agency, broker: Some(broker), decision, reason, ..Default::default() };
+            let entry = AuditEntry {
+                agency,
+                broker: Some(broker),
+                decision,
+                reason,
+                ..Default::default()
+            };
             if let Err(e) = self.store.audit(&entry, self.clock.now_ms()).await {
                 tracing::warn!(error = %e, "audit write failed");
             }
@@ -249,7 +267,14 @@ impl Actor {
         // keeps it until its deadline so a quick reconnect still sees it.
         if !online && toggled_off {
             if let Some(offer) = a.engine.holding(broker) {
-                self.end_offer(agency, offer, None, OfferState::Cancelled, "broker went offline").await;
+                self.end_offer(
+                    agency,
+                    offer,
+                    None,
+                    OfferState::Cancelled,
+                    "broker went offline",
+                )
+                .await;
             }
         }
     }
@@ -266,7 +291,10 @@ impl Actor {
         self.ensure_loaded(agency).await?;
         match answer {
             Answer::Accept => {
-                let acc = self.store.accept_offer(agency, offer, broker, now).await??;
+                let acc = self
+                    .store
+                    .accept_offer(agency, offer, broker, now)
+                    .await??;
                 self.disarm(offer);
                 if let Some(a) = self.agencies.get_mut(&agency) {
                     a.engine.offer_ended(offer, Ended::Accepted);
@@ -276,22 +304,37 @@ impl Actor {
                 m::time_to_accept(now - acc.offered_at_ms);
                 self.hub.deliver(
                     broker,
-                    &Event::Assigned { lead: acc.lead_id, offer: Some(offer), attendance_id: acc.attendance_id, kind: acc.kind },
+                    &Event::Assigned {
+                        lead: acc.lead_id,
+                        offer: Some(offer),
+                        attendance_id: acc.attendance_id,
+                        kind: acc.kind,
+                    },
                 );
                 Ok(())
             }
             Answer::Refuse => {
                 let why = reason.unwrap_or_else(|| "refused by broker".into());
-                self.end_offer_checked(agency, offer, Some(broker), OfferState::Refused, &why).await
+                self.end_offer_checked(agency, offer, Some(broker), OfferState::Refused, &why)
+                    .await
             }
         }
     }
 
     async fn expire(&mut self, agency: AgencyId, offer: OfferId) {
-        let answer_seconds = self.agencies.get(&agency).map_or(0, |a| a.settings.answer_seconds);
+        let answer_seconds = self
+            .agencies
+            .get(&agency)
+            .map_or(0, |a| a.settings.answer_seconds);
         let reason = format!("no answer within {answer_seconds} s");
-        if let Some(closed) = self.end_offer(agency, offer, None, OfferState::Expired, &reason).await {
-            let max = self.agencies.get(&agency).map_or(0, |a| a.settings.max_missed_in_row);
+        if let Some(closed) = self
+            .end_offer(agency, offer, None, OfferState::Expired, &reason)
+            .await
+        {
+            let max = self
+                .agencies
+                .get(&agency)
+                .map_or(0, |a| a.settings.max_missed_in_row);
             if max > 0 && closed >= max {
                 self.auto_offline(agency, offer, max).await;
             }
@@ -300,14 +343,26 @@ impl Actor {
     }
 
     async fn auto_offline(&mut self, agency: AgencyId, offer: OfferId, max: i64) {
-        let Ok(o) = self.store.offer(agency, offer).await else { return };
+        let Ok(o) = self.store.offer(agency, offer).await else {
+            return;
+        };
         let reason = format!("{max} offers in a row expired without an answer");
-        if let Err(e) = self.store.auto_offline(agency, o.broker_id, &reason, self.clock.now_ms()).await {
+        if let Err(e) = self
+            .store
+            .auto_offline(agency, o.broker_id, &reason, self.clock.now_ms())
+            .await
+        {
             tracing::warn!(error = %e, "auto-offline failed");
             return;
         }
         self.hub.set_toggle(o.broker_id, false);
-        self.hub.deliver(o.broker_id, &Event::Presence { online: false, reason });
+        self.hub.deliver(
+            o.broker_id,
+            &Event::Presence {
+                online: false,
+                reason,
+            },
+        );
         if let Some(a) = self.agencies.get_mut(&agency) {
             let deps: Vec<i64> = Vec::new();
             a.engine.set_broker(o.broker_id, false, deps);
@@ -315,21 +370,54 @@ impl Actor {
     }
 
     /// Ends a pending offer without acceptance; returns the broker's missed-in-a-row count.
-    async fn end_offer(&mut self, agency: AgencyId, offer: OfferId, broker: Option<BrokerId>, state: OfferState, reason: &str) -> Option<i64> {
-        self.end_offer_inner(agency, offer, broker, state, reason).await.ok()
+    async fn end_offer(
+        &mut self,
+        agency: AgencyId,
+        offer: OfferId,
+        broker: Option<BrokerId>,
+        state: OfferState,
+        reason: &str,
+    ) -> Option<i64> {
+        self.end_offer_inner(agency, offer, broker, state, reason)
+            .await
+            .ok()
     }
 
-    async fn end_offer_checked(&mut self, agency: AgencyId, offer: OfferId, broker: Option<BrokerId>, state: OfferState, reason: &str) -> Result<(), AnswerError> {
-        self.end_offer_inner(agency, offer, broker, state, reason).await.map(|_| ())
+    async fn end_offer_checked(
+        &mut self,
+        agency: AgencyId,
+        offer: OfferId,
+        broker: Option<BrokerId>,
+        state: OfferState,
+        reason: &str,
+    ) -> Result<(), AnswerError> {
+        self.end_offer_inner(agency, offer, broker, state, reason)
+            .await
+            .map(|_| ())
     }
 
-    async fn end_offer_inner(&mut self, agency: AgencyId, offer: OfferId, broker: Option<BrokerId>, state: OfferState, reason: &str) -> Result<i64, AnswerError> {
+    async fn end_offer_inner(
+        &mut self,
+        agency: AgencyId,
+        offer: OfferId,
+        broker: Option<BrokerId>,
+        state: OfferState,
+        reason: &str,
+    ) -> Result<i64, AnswerError> {
         let now = self.clock.now_ms();
-        let closed = match self.store.close_offer(agency, offer, broker, state, reason, now).await {
+        let closed = match self
+            .store
+            .close_offer(agency, offer, broker, state, reason, now)
+            .await
+        {
             Ok(Ok(c)) => c,
             Ok(Err(rejection)) => {
                 // Already ended elsewhere: bring the engine back in line with the store.
-                if let Some((lead, _)) = self.agencies.get(&agency).and_then(|a| a.engine.offer(offer)) {
+                if let Some((lead, _)) = self
+                    .agencies
+                    .get(&agency)
+                    .and_then(|a| a.engine.offer(offer))
+                {
                     self.resync_lead(agency, lead).await;
                 }
                 return Err(rejection.into());
@@ -344,7 +432,14 @@ impl Actor {
             a.engine.offer_ended(offer, Ended::NotTaken);
         }
         m::offer_ended(state);
-        self.hub.deliver(closed.broker_id, &Event::OfferEnded { offer, outcome: state, reason: reason.to_string() });
+        self.hub.deliver(
+            closed.broker_id,
+            &Event::OfferEnded {
+                offer,
+                outcome: state,
+                reason: reason.to_string(),
+            },
+        );
         Ok(closed.missed_in_row)
     }
 
@@ -357,7 +452,8 @@ impl Actor {
         match self.store.live_lead(agency, lead).await {
             Ok(Some(l)) if l.state == "offered" => {
                 self.agencies.remove(&agency);
-                let _ = self.ensure_loaded(agency).await;
+                // Boxed: loading can end offers, which can resync leads, which can load.
+                let _ = Box::pin(self.ensure_loaded(agency)).await;
             }
             Ok(Some(_)) => self.add_lead(agency, lead).await,
             Ok(None) => {
@@ -372,13 +468,29 @@ impl Actor {
     async fn pump(&mut self, agency: AgencyId) {
         loop {
             let now = self.clock.now_ms();
-            let Some(a) = self.agencies.get(&agency) else { return };
-            let Some(decision) = a.engine.decide(now) else { return };
+            let Some(a) = self.agencies.get(&agency) else {
+                return;
+            };
+            let Some(decision) = a.engine.decide(now) else {
+                return;
+            };
             let answer_ms = a.settings.answer_seconds.max(1) * 1000;
             match decision {
-                Decision::Offer { lead, broker, department, sticky, reason } => {
+                Decision::Offer {
+                    lead,
+                    broker,
+                    department,
+                    sticky,
+                    reason,
+                } => {
                     let deadline = now + answer_ms;
-                    match self.store.commit_offer(agency, lead, broker, department, sticky, &reason, now, deadline).await {
+                    match self
+                        .store
+                        .commit_offer(
+                            agency, lead, broker, department, sticky, &reason, now, deadline,
+                        )
+                        .await
+                    {
                         Ok(Some(rec)) => {
                             if let Some(a) = self.agencies.get_mut(&agency) {
                                 a.engine.offer_made(lead, broker, rec.id, sticky);
@@ -387,21 +499,56 @@ impl Actor {
                             m::offer_made();
                             match self.summary(agency, lead).await {
                                 Ok(summary) => {
-                                    self.hub.deliver(broker, &Event::Offered { offer: rec, lead: summary });
+                                    self.hub.deliver(
+                                        broker,
+                                        &Event::Offered {
+                                            offer: rec,
+                                            lead: summary,
+                                        },
+                                    );
                                 }
-                                Err(e) => tracing::warn!(lead, error = %e, "reading the lead summary failed"),
+                                Err(e) => {
+                                    tracing::warn!(lead, error = %e, "reading the lead summary failed")
+                                }
                             }
                         }
                         Ok(None) => self.resync_lead(agency, lead).await,
                         Err(e) => self.defer(agency, lead, now, &e),
                     }
                 }
-                Decision::NewRound { lead, retry_at_ms } => {
-                    let reason = format!("refused by every online broker; next round in {} s", (retry_at_ms - now) / 1000);
-                    match self.store.new_round(agency, lead, &reason, now).await {
+                Decision::ScheduleRound { lead, at_ms } => {
+                    if let Some(a) = self.agencies.get_mut(&agency) {
+                        a.engine.schedule_round(lead, at_ms);
+                    }
+                    let reason = format!(
+                        "refused by every online broker; next round in {} s",
+                        (at_ms - now) / 1000
+                    );
+                    let entry = AuditEntry {
+                        agency,
+                        lead: Some(lead),
+                        decision: "everyone_refused",
+                        reason: &reason,
+                        ..Default::default()
+                    };
+                    if let Err(e) = self.store.audit(&entry, now).await {
+                        tracing::warn!(error = %e, "audit write failed");
+                    }
+                }
+                Decision::NewRound { lead } => {
+                    match self
+                        .store
+                        .new_round(
+                            agency,
+                            lead,
+                            "the pause after everyone refused is over",
+                            now,
+                        )
+                        .await
+                    {
                         Ok(Some(_)) => {
                             if let Some(a) = self.agencies.get_mut(&agency) {
-                                a.engine.new_round(lead, retry_at_ms);
+                                a.engine.new_round(lead);
                             }
                         }
                         Ok(None) => self.resync_lead(agency, lead).await,
@@ -410,13 +557,25 @@ impl Actor {
                 }
                 Decision::Fallback { lead, broker } => {
                     let reason = "refused by every online broker; given to the fallback broker";
-                    match self.store.assign_lead(agency, lead, broker, "waiting", reason, now).await {
+                    match self
+                        .store
+                        .assign_lead(agency, lead, broker, "waiting", reason, now)
+                        .await
+                    {
                         Ok(Some((attendance_id, kind))) => {
                             if let Some(a) = self.agencies.get_mut(&agency) {
                                 a.engine.remove_lead(lead);
                             }
                             self.summaries.remove(&lead);
-                            self.hub.deliver(broker, &Event::Assigned { lead, offer: None, attendance_id, kind });
+                            self.hub.deliver(
+                                broker,
+                                &Event::Assigned {
+                                    lead,
+                                    offer: None,
+                                    attendance_id,
+                                    kind,
+                                },
+                            );
                         }
                         Ok(None) => self.resync_lead(agency, lead).await,
                         Err(e) => self.defer(agency, lead, now, &e),

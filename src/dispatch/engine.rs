@@ -27,9 +27,18 @@ pub struct LiveLead {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// Offer `lead` to `broker`; the caller commits it, then calls [`Engine::offer_made`].
-    Offer { lead: LeadId, broker: BrokerId, department: DepartmentId, sticky: bool, reason: String },
-    /// Every online broker of the department refused: start a new round at `retry_at_ms`.
-    NewRound { lead: LeadId, retry_at_ms: i64 },
+    Offer {
+        lead: LeadId,
+        broker: BrokerId,
+        department: DepartmentId,
+        sticky: bool,
+        reason: String,
+    },
+    /// Every online broker of the department refused: a new round starts at `at_ms` (brokers
+    /// who have not refused it — someone just online — may still get it before then).
+    ScheduleRound { lead: LeadId, at_ms: i64 },
+    /// The pause is over: forget this round's refusals.
+    NewRound { lead: LeadId },
     /// Every online broker refused and the agency names a fallback broker.
     Fallback { lead: LeadId, broker: BrokerId },
 }
@@ -56,6 +65,7 @@ struct Lead {
     refused: BTreeSet<BrokerId>,
     offer: Option<OfferId>,
     not_before_ms: i64,
+    round_at_ms: Option<i64>,
 }
 
 #[derive(Debug)]
@@ -95,7 +105,10 @@ impl Engine {
         if self.leads.contains_key(&l.id) {
             return;
         }
-        self.waiting.entry(l.department).or_default().insert((l.arrived_ms, l.id));
+        self.waiting
+            .entry(l.department)
+            .or_default()
+            .insert((l.arrived_ms, l.id));
         self.leads.insert(
             l.id,
             Lead {
@@ -105,6 +118,7 @@ impl Engine {
                 refused: l.refused.into_iter().collect(),
                 offer: None,
                 not_before_ms: 0,
+                round_at_ms: None,
             },
         );
     }
@@ -121,7 +135,12 @@ impl Engine {
     }
 
     /// A broker's presence or departments changed (R7, R9).
-    pub fn set_broker(&mut self, id: BrokerId, online: bool, departments: impl IntoIterator<Item = DepartmentId>) {
+    pub fn set_broker(
+        &mut self,
+        id: BrokerId,
+        online: bool,
+        departments: impl IntoIterator<Item = DepartmentId>,
+    ) {
         let b = self.brokers.entry(id).or_default();
         b.online = online;
         b.departments = departments.into_iter().collect();
@@ -163,7 +182,9 @@ impl Engine {
     pub fn decide(&self, now_ms: i64) -> Option<Decision> {
         for (&department, queue) in &self.waiting {
             for &(_, lead_id) in queue {
-                let Some(lead) = self.leads.get(&lead_id) else { continue };
+                let Some(lead) = self.leads.get(&lead_id) else {
+                    continue;
+                };
                 if lead.not_before_ms > now_ms {
                     continue;
                 }
@@ -175,7 +196,16 @@ impl Engine {
         None
     }
 
-    fn decide_lead(&self, now_ms: i64, department: DepartmentId, lead_id: LeadId, lead: &Lead) -> Option<Decision> {
+    fn decide_lead(
+        &self,
+        now_ms: i64,
+        department: DepartmentId,
+        lead_id: LeadId,
+        lead: &Lead,
+    ) -> Option<Decision> {
+        if lead.round_at_ms.is_some_and(|at| at <= now_ms) {
+            return Some(Decision::NewRound { lead: lead_id });
+        }
         // R3: the client's own broker first, whatever the rotation says — if online.
         if let Some(owner) = lead.owner.filter(|o| !lead.refused.contains(o)) {
             if let Some(b) = self.brokers.get(&owner).filter(|b| b.online) {
@@ -211,14 +241,30 @@ impl Engine {
                     reason.push_str("; skipped: ");
                     reason.push_str(&skipped.join(", "));
                 }
-                return Some(Decision::Offer { lead: lead_id, broker: id, department, sticky: false, reason });
+                return Some(Decision::Offer {
+                    lead: lead_id,
+                    broker: id,
+                    department,
+                    sticky: false,
+                    reason,
+                });
             }
         }
         if online.iter().all(|(_, id)| lead.refused.contains(id)) {
-            return Some(match (self.settings.everyone_refused, self.settings.fallback_broker) {
-                (EveryoneRefused::Fallback, Some(broker)) => Decision::Fallback { lead: lead_id, broker },
-                _ => Decision::NewRound { lead: lead_id, retry_at_ms: now_ms + self.settings.retry_pause_ms },
-            });
+            return match (
+                self.settings.everyone_refused,
+                self.settings.fallback_broker,
+            ) {
+                (EveryoneRefused::Fallback, Some(broker)) => Some(Decision::Fallback {
+                    lead: lead_id,
+                    broker,
+                }),
+                _ if lead.round_at_ms.is_none() => Some(Decision::ScheduleRound {
+                    lead: lead_id,
+                    at_ms: now_ms + self.settings.retry_pause_ms,
+                }),
+                _ => None, // the pause is running
+            };
         }
         None // some online brokers are busy: wait for them
     }
@@ -234,7 +280,9 @@ impl Engine {
     }
 
     fn mark_offered(&mut self, lead: LeadId, broker: BrokerId, offer: OfferId) {
-        let Some(l) = self.leads.get_mut(&lead) else { return };
+        let Some(l) = self.leads.get_mut(&lead) else {
+            return;
+        };
         if let Some(q) = self.waiting.get_mut(&l.department) {
             q.remove(&(l.arrived_ms, lead));
         }
@@ -257,18 +305,28 @@ impl Engine {
                 if let Some(l) = self.leads.get_mut(&lead) {
                     l.offer = None;
                     l.refused.insert(broker);
-                    self.waiting.entry(l.department).or_default().insert((l.arrived_ms, lead));
+                    self.waiting
+                        .entry(l.department)
+                        .or_default()
+                        .insert((l.arrived_ms, lead));
                 }
             }
         }
         Some((lead, broker))
     }
 
-    /// A new round began: every broker may be offered the lead again from `retry_at_ms`.
-    pub fn new_round(&mut self, lead: LeadId, retry_at_ms: i64) {
+    /// Everyone refused: the refusals are forgotten at `at_ms`.
+    pub fn schedule_round(&mut self, lead: LeadId, at_ms: i64) {
+        if let Some(l) = self.leads.get_mut(&lead) {
+            l.round_at_ms = Some(at_ms);
+        }
+    }
+
+    /// A new round began: every broker may be offered the lead again.
+    pub fn new_round(&mut self, lead: LeadId) {
         if let Some(l) = self.leads.get_mut(&lead) {
             l.refused.clear();
-            l.not_before_ms = retry_at_ms;
+            l.round_at_ms = None;
         }
     }
 
@@ -281,7 +339,9 @@ impl Engine {
 
     /// The lead no longer needs a broker (assigned, or gone from the store).
     pub fn remove_lead(&mut self, lead: LeadId) {
-        let Some(l) = self.leads.remove(&lead) else { return };
+        let Some(l) = self.leads.remove(&lead) else {
+            return;
+        };
         if let Some(q) = self.waiting.get_mut(&l.department) {
             q.remove(&(l.arrived_ms, lead));
         }
@@ -300,7 +360,8 @@ impl Engine {
             .values()
             .flatten()
             .filter_map(|(_, id)| self.leads.get(id))
-            .map(|l| l.not_before_ms)
+            .flat_map(|l| [Some(l.not_before_ms), l.round_at_ms])
+            .flatten()
             .filter(|&t| t > now_ms)
             .min()
     }

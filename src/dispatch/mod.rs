@@ -18,10 +18,25 @@ use tokio_util::task::TaskTracker;
 /// What the core tells the edges; `ws` turns these into wire messages.
 #[derive(Debug, Clone)]
 pub enum Event {
-    Offered { offer: OfferRecord, lead: Arc<LeadSummary> },
-    OfferEnded { offer: OfferId, outcome: OfferState, reason: String },
-    Assigned { lead: LeadId, offer: Option<OfferId>, attendance_id: i64, kind: AttendanceKind },
-    Presence { online: bool, reason: String },
+    Offered {
+        offer: OfferRecord,
+        lead: Arc<LeadSummary>,
+    },
+    OfferEnded {
+        offer: OfferId,
+        outcome: OfferState,
+        reason: String,
+    },
+    Assigned {
+        lead: LeadId,
+        offer: Option<OfferId>,
+        attendance_id: i64,
+        kind: AttendanceKind,
+    },
+    Presence {
+        online: bool,
+        reason: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,10 +65,20 @@ pub struct AgencyStats {
 }
 
 pub(crate) enum Command {
-    LeadArrived { agency: AgencyId, lead: LeadId },
-    BrokerChanged { agency: AgencyId, broker: BrokerId },
-    SettingsChanged { agency: AgencyId },
-    Load { agency: AgencyId },
+    LeadArrived {
+        agency: AgencyId,
+        lead: LeadId,
+    },
+    BrokerChanged {
+        agency: AgencyId,
+        broker: BrokerId,
+    },
+    SettingsChanged {
+        agency: AgencyId,
+    },
+    Load {
+        agency: AgencyId,
+    },
     Answer {
         agency: AgencyId,
         broker: BrokerId,
@@ -62,7 +87,10 @@ pub(crate) enum Command {
         reason: Option<String>,
         reply: oneshot::Sender<Result<(), AnswerError>>,
     },
-    Stats { agency: AgencyId, reply: oneshot::Sender<AgencyStats> },
+    Stats {
+        agency: AgencyId,
+        reply: oneshot::Sender<AgencyStats>,
+    },
 }
 
 #[derive(Clone)]
@@ -89,7 +117,9 @@ impl Dispatcher {
                 tx
             })
             .collect();
-        Self { senders: senders.into() }
+        Self {
+            senders: senders.into(),
+        }
     }
 
     fn shard(&self, agency: AgencyId) -> &mpsc::Sender<Command> {
@@ -97,17 +127,26 @@ impl Dispatcher {
     }
 
     async fn send(&self, agency: AgencyId, cmd: Command) -> Result<(), AnswerError> {
-        self.shard(agency).send(cmd).await.map_err(|_| AnswerError::Stopped)
+        self.shard(agency)
+            .send(cmd)
+            .await
+            .map_err(|_| AnswerError::Stopped)
     }
 
     /// A committed lead needs a broker. If this is lost (shutdown), restart recovery finds it.
     pub async fn lead_arrived(&self, agency: AgencyId, lead: LeadId) -> Result<(), AnswerError> {
-        self.send(agency, Command::LeadArrived { agency, lead }).await
+        self.send(agency, Command::LeadArrived { agency, lead })
+            .await
     }
 
     /// A broker connected, disconnected, toggled, or had their departments changed.
-    pub async fn broker_changed(&self, agency: AgencyId, broker: BrokerId) -> Result<(), AnswerError> {
-        self.send(agency, Command::BrokerChanged { agency, broker }).await
+    pub async fn broker_changed(
+        &self,
+        agency: AgencyId,
+        broker: BrokerId,
+    ) -> Result<(), AnswerError> {
+        self.send(agency, Command::BrokerChanged { agency, broker })
+            .await
     }
 
     pub async fn settings_changed(&self, agency: AgencyId) -> Result<(), AnswerError> {
@@ -128,7 +167,18 @@ impl Dispatcher {
         reason: Option<String>,
     ) -> Result<(), AnswerError> {
         let (reply, rx) = oneshot::channel();
-        self.send(agency, Command::Answer { agency, broker, offer, answer, reason, reply }).await?;
+        self.send(
+            agency,
+            Command::Answer {
+                agency,
+                broker,
+                offer,
+                answer,
+                reason,
+                reply,
+            },
+        )
+        .await?;
         rx.await.map_err(|_| AnswerError::Stopped)?
     }
 

@@ -15,7 +15,14 @@ pub fn router() -> Router<AppState> {
 
 /// The signed-in broker's leads not yet contacted, oldest first.
 #[utoipa::path(get, path = "/api/v1/attendances/pending", responses((status = 200, body = [PendingAttendance])))]
-pub async fn list_pending_attendances(State(app): State<AppState>, user: AuthUser) -> Result<Json<Vec<PendingAttendance>>, ApiError> {
+pub async fn list_pending_attendances(
+    State(app): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<PendingAttendance>>, ApiError> {
     user.require(&[Role::Broker])?;
-    Ok(Json(app.store.pending_attendances(user.agency(), user.user.id, app.clock.now_ms()).await?))
+    Ok(Json(
+        app.store
+            .pending_attendances(user.agency(), user.user.id, app.clock.now_ms())
+            .await?,
+    ))
 }

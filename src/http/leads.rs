@@ -53,7 +53,10 @@ fn channel_for(source: &str) -> Channel {
     let s = source.to_lowercase();
     if s.contains("facebook") || s.contains("meta") || s.contains("instagram") {
         Channel::Lf
-    } else if ["portal", "zap", "vivareal", "olx", "imovelweb"].iter().any(|p| s.contains(p)) {
+    } else if ["portal", "zap", "vivareal", "olx", "imovelweb"]
+        .iter()
+        .any(|p| s.contains(p))
+    {
         Channel::Lp
     } else if s.contains("site") || s.contains("web") {
         Channel::Ls
@@ -62,7 +65,12 @@ fn channel_for(source: &str) -> Channel {
     }
 }
 
-async fn build_lead(app: &AppState, agency: i64, source: &str, l: LeadIn) -> Result<NewLead, ApiError> {
+async fn build_lead(
+    app: &AppState,
+    agency: i64,
+    source: &str,
+    l: LeadIn,
+) -> Result<NewLead, ApiError> {
     let name = required("name", &l.name, 200)?;
     let phone = crate::phone::normalize(&l.phone).map_err(|m| ApiError::invalid("phone", m))?;
     let email = optional("email", l.email.as_deref(), 254)?;
@@ -91,19 +99,28 @@ async fn build_lead(app: &AppState, agency: i64, source: &str, l: LeadIn) -> Res
         appraisal_address: optional("appraisal_address", l.appraisal_address.as_deref(), 300)?,
         condominium: optional("condominium", l.condominium.as_deref(), 200)?,
         comment: optional("comment", l.comment.as_deref(), 4000)?,
-        state: if settings.roulette_enabled { LeadState::Waiting } else { LeadState::Unrouted },
+        state: if settings.roulette_enabled {
+            LeadState::Waiting
+        } else {
+            LeadState::Unrouted
+        },
         assign_to: None,
         created_by: None,
     })
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
+fn parse_json<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<T, ApiError> {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if !json {
-        return Err(ApiError::UnsupportedMedia("expected a body with Content-Type: application/json".into()));
+        return Err(ApiError::UnsupportedMedia(
+            "expected a body with Content-Type: application/json".into(),
+        ));
     }
     serde_json::from_slice(body).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => ApiError::Unprocessable(e.to_string()),
@@ -133,19 +150,29 @@ pub async fn create_lead(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let body = body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE { ApiError::TooLarge } else { ApiError::BadRequest(r.body_text()) }
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge
+        } else {
+            ApiError::BadRequest(r.body_text())
+        }
     })?;
     let input: LeadIn = parse_json(&headers, &body)?;
     let mut lead = build_lead(&app, key.agency_id, &key.source, input).await?;
     if let Some(k) = headers.get("idempotency-key") {
-        let k = k.to_str().map_err(|_| ApiError::BadRequest("Idempotency-Key must be text".into()))?;
+        let k = k
+            .to_str()
+            .map_err(|_| ApiError::BadRequest("Idempotency-Key must be text".into()))?;
         let k = required("Idempotency-Key", k, 200)?;
         lead.idempotency = Some((k, hex::encode(Sha256::digest(&body))));
     }
     let out = app.store.ingest_lead(&lead, app.clock.now_ms()).await?;
     crate::metrics::lead_ingested(out.replayed);
     dispatch_if_waiting(&app, key.agency_id, &out).await;
-    let status = if out.replayed { StatusCode::OK } else { StatusCode::ACCEPTED };
+    let status = if out.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
     Ok((status, Json(out)))
 }
 
@@ -162,7 +189,11 @@ pub struct ForwardIn {
 /// A1: the receptionist registers a walk-in or phone client and forwards them to a broker
 /// (or to the roulette); the broker sees them in their pending attendances.
 #[utoipa::path(post, path = "/api/v1/reception/clients", request_body = ForwardIn, responses((status = 201, body = IngestOutcome)))]
-pub async fn forward_client(State(app): State<AppState>, user: AuthUser, Json(body): Json<ForwardIn>) -> Result<impl IntoResponse, ApiError> {
+pub async fn forward_client(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Json(body): Json<ForwardIn>,
+) -> Result<impl IntoResponse, ApiError> {
     user.require(&[Role::Receptionist, Role::Manager, Role::Admin])?;
     let agency = user.agency();
     let mut lead = build_lead(&app, agency, "reception", body.lead).await?;
@@ -171,13 +202,20 @@ pub async fn forward_client(State(app): State<AppState>, user: AuthUser, Json(bo
     }
     lead.created_by = Some(user.user.id);
     if let Some(b) = body.broker_id {
-        let broker = app.store.user(agency, b).await.map_err(|_| ApiError::invalid("broker_id", "no such broker"))?;
+        let broker = app
+            .store
+            .user(agency, b)
+            .await
+            .map_err(|_| ApiError::invalid("broker_id", "no such broker"))?;
         if broker.role != Role::Broker || !broker.active {
             return Err(ApiError::invalid("broker_id", "not an active broker"));
         }
         lead.assign_to = Some((b, body.attendance_kind));
     } else if body.attendance_kind.is_some() {
-        return Err(ApiError::invalid("attendance_kind", "an attendance type needs a broker_id"));
+        return Err(ApiError::invalid(
+            "attendance_kind",
+            "an attendance type needs a broker_id",
+        ));
     } else {
         lead.state = LeadState::Waiting;
     }
@@ -191,10 +229,19 @@ pub async fn forward_client(State(app): State<AppState>, user: AuthUser, Json(bo
 
 /// Tells a broker's open pages that a lead was given to them directly.
 async fn notify_assigned(app: &AppState, agency: i64, broker: i64, lead: i64) {
-    if let Ok(list) = app.store.pending_attendances(agency, broker, app.clock.now_ms()).await {
+    if let Ok(list) = app
+        .store
+        .pending_attendances(agency, broker, app.clock.now_ms())
+        .await
+    {
         if let Some(a) = list.iter().find(|a| a.lead_id == lead) {
             let kind = AttendanceKind::parse(&a.kind).unwrap_or(AttendanceKind::New);
-            let ev = crate::dispatch::Event::Assigned { lead, offer: None, attendance_id: a.attendance_id, kind };
+            let ev = crate::dispatch::Event::Assigned {
+                lead,
+                offer: None,
+                attendance_id: a.attendance_id,
+                kind,
+            };
             app.hub.deliver(broker, &ev);
         }
     }
@@ -202,7 +249,11 @@ async fn notify_assigned(app: &AppState, agency: i64, broker: i64, lead: i64) {
 
 /// One lead: managers and receptionists see any of the agency's, brokers only their own.
 #[utoipa::path(get, path = "/api/v1/leads/{id}", responses((status = 200, body = LeadView), (status = 404)))]
-pub async fn get_lead(State(app): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<Json<LeadView>, ApiError> {
+pub async fn get_lead(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<LeadView>, ApiError> {
     let lead = app.store.lead(user.agency(), id).await?;
     if user.user.role == Role::Broker && lead.broker_id != Some(user.user.id) {
         return Err(ApiError::NotFound);
@@ -212,7 +263,12 @@ pub async fn get_lead(State(app): State<AppState>, user: AuthUser, Path(id): Pat
 
 /// R6: the broker edits their lead's record, which concludes the pending attendance.
 #[utoipa::path(patch, path = "/api/v1/leads/{id}", request_body = LeadEdit, responses((status = 200, body = Concluded)))]
-pub async fn edit_lead(State(app): State<AppState>, user: AuthUser, Path(id): Path<i64>, Json(edit): Json<LeadEdit>) -> Result<Json<Concluded>, ApiError> {
+pub async fn edit_lead(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    Json(edit): Json<LeadEdit>,
+) -> Result<Json<Concluded>, ApiError> {
     user.require(&[Role::Broker])?;
     let edit = LeadEdit {
         name: optional("name", edit.name.as_deref(), 200)?,
@@ -221,7 +277,11 @@ pub async fn edit_lead(State(app): State<AppState>, user: AuthUser, Path(id): Pa
         appraisal_address: optional("appraisal_address", edit.appraisal_address.as_deref(), 300)?,
         condominium: optional("condominium", edit.condominium.as_deref(), 200)?,
     };
-    Ok(Json(app.store.edit_lead(user.agency(), user.user.id, id, &edit, app.clock.now_ms()).await?))
+    Ok(Json(
+        app.store
+            .edit_lead(user.agency(), user.user.id, id, &edit, app.clock.now_ms())
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -236,13 +296,31 @@ const CONTACT_KINDS: &[&str] = &["call", "whatsapp", "email", "visit", "note"];
 
 /// A3: logs a contact with the client, which concludes the pending attendance.
 #[utoipa::path(post, path = "/api/v1/leads/{id}/contacts", request_body = ContactIn, responses((status = 201, body = Concluded)))]
-pub async fn create_contact(State(app): State<AppState>, user: AuthUser, Path(id): Path<i64>, Json(c): Json<ContactIn>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create_contact(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    Json(c): Json<ContactIn>,
+) -> Result<impl IntoResponse, ApiError> {
     user.require(&[Role::Broker])?;
     if !CONTACT_KINDS.contains(&c.kind.as_str()) {
-        return Err(ApiError::invalid("kind", format!("kind must be one of {}", CONTACT_KINDS.join(", "))));
+        return Err(ApiError::invalid(
+            "kind",
+            format!("kind must be one of {}", CONTACT_KINDS.join(", ")),
+        ));
     }
     let note = required("note", &c.note, 4000)?;
-    let out = app.store.log_contact(user.agency(), user.user.id, id, &c.kind, &note, app.clock.now_ms()).await?;
+    let out = app
+        .store
+        .log_contact(
+            user.agency(),
+            user.user.id,
+            id,
+            &c.kind,
+            &note,
+            app.clock.now_ms(),
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
 
@@ -254,27 +332,53 @@ pub struct AssignIn {
 
 /// Gives a lead that arrived with the roulette off (R1) to a broker by hand.
 #[utoipa::path(post, path = "/api/v1/leads/{id}/assign", request_body = AssignIn, responses((status = 200), (status = 409)))]
-pub async fn assign_lead(State(app): State<AppState>, user: AuthUser, Path(id): Path<i64>, Json(a): Json<AssignIn>) -> Result<StatusCode, ApiError> {
+pub async fn assign_lead(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    Json(a): Json<AssignIn>,
+) -> Result<StatusCode, ApiError> {
     user.require(&[Role::Receptionist, Role::Manager, Role::Admin])?;
     let agency = user.agency();
-    let broker = app.store.user(agency, a.broker_id).await.map_err(|_| ApiError::invalid("broker_id", "no such broker"))?;
+    let broker = app
+        .store
+        .user(agency, a.broker_id)
+        .await
+        .map_err(|_| ApiError::invalid("broker_id", "no such broker"))?;
     if broker.role != Role::Broker {
         return Err(ApiError::invalid("broker_id", "not a broker"));
     }
     app.store.lead(agency, id).await?;
     let reason = format!("forwarded by {}", user.user.name);
-    match app.store.assign_lead(agency, id, a.broker_id, "unrouted", &reason, app.clock.now_ms()).await? {
+    match app
+        .store
+        .assign_lead(
+            agency,
+            id,
+            a.broker_id,
+            "unrouted",
+            &reason,
+            app.clock.now_ms(),
+        )
+        .await?
+    {
         Some(_) => {
             notify_assigned(&app, agency, a.broker_id, id).await;
             Ok(StatusCode::OK)
         }
-        None => Err(ApiError::Conflict("only leads that arrived with the roulette off can be forwarded by hand".into())),
+        None => Err(ApiError::Conflict(
+            "only leads that arrived with the roulette off can be forwarded by hand".into(),
+        )),
     }
 }
 
 /// Every dispatch decision about the lead, with its reason.
 #[utoipa::path(get, path = "/api/v1/leads/{id}/audit", responses((status = 200, body = [AuditRow])))]
-pub async fn get_lead_audit(State(app): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<Json<Vec<AuditRow>>, ApiError> {
+pub async fn get_lead_audit(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<AuditRow>>, ApiError> {
     user.require(&[Role::Manager, Role::Admin])?;
     app.store.lead(user.agency(), id).await?;
     Ok(Json(app.store.audit_for_lead(user.agency(), id).await?))

@@ -18,8 +18,14 @@ const MANAGERS: &[Role] = &[Role::Manager, Role::Admin];
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/settings/roulette", get(get_roulette_settings).put(update_roulette_settings))
-        .route("/api/v1/departments", get(list_departments).post(create_department))
+        .route(
+            "/api/v1/settings/roulette",
+            get(get_roulette_settings).put(update_roulette_settings),
+        )
+        .route(
+            "/api/v1/departments",
+            get(list_departments).post(create_department),
+        )
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/users/{id}/departments", put(set_user_departments))
         .route("/api/v1/api-keys", get(list_api_keys).post(create_api_key))
@@ -28,7 +34,10 @@ pub fn router() -> Router<AppState> {
 }
 
 #[utoipa::path(get, path = "/api/v1/settings/roulette", responses((status = 200, body = RouletteSettings)))]
-pub async fn get_roulette_settings(State(app): State<AppState>, user: AuthUser) -> Result<Json<RouletteSettings>, ApiError> {
+pub async fn get_roulette_settings(
+    State(app): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<RouletteSettings>, ApiError> {
     user.require(MANAGERS)?;
     Ok(Json(app.store.roulette_settings(user.agency()).await?))
 }
@@ -49,7 +58,11 @@ pub struct RouletteSettingsIn {
 
 /// Changes any of the settings; the rest keep their values. Takes effect for the next offer.
 #[utoipa::path(put, path = "/api/v1/settings/roulette", request_body = RouletteSettingsIn, responses((status = 200, body = RouletteSettings), (status = 422)))]
-pub async fn update_roulette_settings(State(app): State<AppState>, user: AuthUser, Json(i): Json<RouletteSettingsIn>) -> Result<Json<RouletteSettings>, ApiError> {
+pub async fn update_roulette_settings(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Json(i): Json<RouletteSettingsIn>,
+) -> Result<Json<RouletteSettings>, ApiError> {
     user.require(MANAGERS)?;
     let agency = user.agency();
     let mut s = app.store.roulette_settings(agency).await?;
@@ -58,19 +71,28 @@ pub async fn update_roulette_settings(State(app): State<AppState>, user: AuthUse
     }
     if let Some(v) = i.answer_seconds {
         if !(1..=600).contains(&v) {
-            return Err(ApiError::invalid("answer_seconds", "answer time must be between 1 and 600 seconds"));
+            return Err(ApiError::invalid(
+                "answer_seconds",
+                "answer time must be between 1 and 600 seconds",
+            ));
         }
         s.answer_seconds = v;
     }
     if let Some(v) = i.max_missed_in_row {
         if !(0..=100).contains(&v) {
-            return Err(ApiError::invalid("max_missed_in_row", "must be between 0 (never) and 100"));
+            return Err(ApiError::invalid(
+                "max_missed_in_row",
+                "must be between 0 (never) and 100",
+            ));
         }
         s.max_missed_in_row = v;
     }
     if let Some(v) = i.retry_pause_seconds {
         if !(0..=86_400).contains(&v) {
-            return Err(ApiError::invalid("retry_pause_seconds", "must be between 0 and 86400 seconds"));
+            return Err(ApiError::invalid(
+                "retry_pause_seconds",
+                "must be between 0 and 86400 seconds",
+            ));
         }
         s.retry_pause_seconds = v;
     }
@@ -78,19 +100,32 @@ pub async fn update_roulette_settings(State(app): State<AppState>, user: AuthUse
         s.everyone_refused = v;
     }
     if let Some(b) = i.fallback_broker_id {
-        let u = app.store.user(agency, b).await.map_err(|_| ApiError::invalid("fallback_broker_id", "no such broker"))?;
+        let u = app
+            .store
+            .user(agency, b)
+            .await
+            .map_err(|_| ApiError::invalid("fallback_broker_id", "no such broker"))?;
         if u.role != Role::Broker {
-            return Err(ApiError::invalid("fallback_broker_id", "the fallback must be a broker"));
+            return Err(ApiError::invalid(
+                "fallback_broker_id",
+                "the fallback must be a broker",
+            ));
         }
         s.fallback_broker_id = Some(b);
     }
     if s.everyone_refused == EveryoneRefused::Fallback && s.fallback_broker_id.is_none() {
-        return Err(ApiError::invalid("fallback_broker_id", "choose the fallback broker"));
+        return Err(ApiError::invalid(
+            "fallback_broker_id",
+            "choose the fallback broker",
+        ));
     }
     if let Some(t) = i.lead_number_template {
         let t = required("lead_number_template", &t, 60)?;
         if !t.contains("{seq") {
-            return Err(ApiError::invalid("lead_number_template", "the template must contain {seq} or {seq:NN}"));
+            return Err(ApiError::invalid(
+                "lead_number_template",
+                "the template must contain {seq} or {seq:NN}",
+            ));
         }
         s.lead_number_template = t;
     }
@@ -100,7 +135,10 @@ pub async fn update_roulette_settings(State(app): State<AppState>, user: AuthUse
 }
 
 #[utoipa::path(get, path = "/api/v1/departments", responses((status = 200, body = [Department])))]
-pub async fn list_departments(State(app): State<AppState>, user: AuthUser) -> Result<Json<Vec<Department>>, ApiError> {
+pub async fn list_departments(
+    State(app): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<Department>>, ApiError> {
     Ok(Json(app.store.departments(user.agency()).await?))
 }
 
@@ -118,15 +156,25 @@ pub struct Created {
 }
 
 #[utoipa::path(post, path = "/api/v1/departments", request_body = DepartmentIn, responses((status = 201, body = Created), (status = 409)))]
-pub async fn create_department(State(app): State<AppState>, user: AuthUser, Json(d): Json<DepartmentIn>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create_department(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Json(d): Json<DepartmentIn>,
+) -> Result<impl IntoResponse, ApiError> {
     user.require(MANAGERS)?;
     let name = required("name", &d.name, 80)?;
-    let id = app.store.create_department(user.agency(), &name, d.is_default, app.clock.now_ms()).await?;
+    let id = app
+        .store
+        .create_department(user.agency(), &name, d.is_default, app.clock.now_ms())
+        .await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
 #[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = [User])))]
-pub async fn list_users(State(app): State<AppState>, user: AuthUser) -> Result<Json<Vec<User>>, ApiError> {
+pub async fn list_users(
+    State(app): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<User>>, ApiError> {
     user.require(&[Role::Manager, Role::Admin, Role::Receptionist])?;
     Ok(Json(app.store.users(user.agency()).await?))
 }
@@ -144,10 +192,16 @@ pub struct UserIn {
 }
 
 #[utoipa::path(post, path = "/api/v1/users", request_body = UserIn, responses((status = 201, body = Created), (status = 409), (status = 422)))]
-pub async fn create_user(State(app): State<AppState>, user: AuthUser, Json(u): Json<UserIn>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create_user(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Json(u): Json<UserIn>,
+) -> Result<impl IntoResponse, ApiError> {
     user.require(MANAGERS)?;
     if u.role == Role::Admin && user.user.role != Role::Admin {
-        return Err(ApiError::Forbidden("only an admin can create an admin".into()));
+        return Err(ApiError::Forbidden(
+            "only an admin can create an admin".into(),
+        ));
     }
     let email = required("email", &u.email, 254)?.to_lowercase();
     if !email.contains('@') {
@@ -155,17 +209,34 @@ pub async fn create_user(State(app): State<AppState>, user: AuthUser, Json(u): J
     }
     let name = required("name", &u.name, 120)?;
     if u.password.chars().count() < 8 {
-        return Err(ApiError::invalid("password", "the password needs at least 8 characters"));
+        return Err(ApiError::invalid(
+            "password",
+            "the password needs at least 8 characters",
+        ));
     }
     let hash = auth::hash_password(u.password).await?;
     let agency = user.agency();
-    let known: Vec<i64> = app.store.departments(agency).await?.iter().map(|d| d.id).collect();
+    let known: Vec<i64> = app
+        .store
+        .departments(agency)
+        .await?
+        .iter()
+        .map(|d| d.id)
+        .collect();
     if u.departments.iter().any(|d| !known.contains(d)) {
-        return Err(ApiError::invalid("departments", "no such department in this agency"));
+        return Err(ApiError::invalid(
+            "departments",
+            "no such department in this agency",
+        ));
     }
-    let id = app.store.create_user(agency, &email, &name, u.role, &hash, app.clock.now_ms()).await?;
+    let id = app
+        .store
+        .create_user(agency, &email, &name, u.role, &hash, app.clock.now_ms())
+        .await?;
     if !u.departments.is_empty() {
-        app.store.set_broker_departments(agency, id, &u.departments).await?;
+        app.store
+            .set_broker_departments(agency, id, &u.departments)
+            .await?;
     }
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
@@ -178,12 +249,20 @@ pub struct DepartmentsIn {
 
 /// R9: which departments the broker takes leads from.
 #[utoipa::path(put, path = "/api/v1/users/{id}/departments", request_body = DepartmentsIn, responses((status = 204), (status = 404)))]
-pub async fn set_user_departments(State(app): State<AppState>, user: AuthUser, Path(id): Path<i64>, Json(d): Json<DepartmentsIn>) -> Result<StatusCode, ApiError> {
+pub async fn set_user_departments(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    Json(d): Json<DepartmentsIn>,
+) -> Result<StatusCode, ApiError> {
     user.require(MANAGERS)?;
     let agency = user.agency();
     let target = app.store.user(agency, id).await?;
     if target.role != Role::Broker {
-        return Err(ApiError::invalid("id", "only brokers belong to departments"));
+        return Err(ApiError::invalid(
+            "id",
+            "only brokers belong to departments",
+        ));
     }
     app.store
         .set_broker_departments(agency, id, &d.departments)
@@ -194,7 +273,10 @@ pub async fn set_user_departments(State(app): State<AppState>, user: AuthUser, P
 }
 
 #[utoipa::path(get, path = "/api/v1/api-keys", responses((status = 200, body = [ApiKeyInfo])))]
-pub async fn list_api_keys(State(app): State<AppState>, user: AuthUser) -> Result<Json<Vec<ApiKeyInfo>>, ApiError> {
+pub async fn list_api_keys(
+    State(app): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<ApiKeyInfo>>, ApiError> {
     user.require(MANAGERS)?;
     Ok(Json(app.store.api_keys(user.agency()).await?))
 }
@@ -214,29 +296,55 @@ pub struct ApiKeyOut {
 }
 
 #[utoipa::path(post, path = "/api/v1/api-keys", request_body = ApiKeyIn, responses((status = 201, body = ApiKeyOut)))]
-pub async fn create_api_key(State(app): State<AppState>, user: AuthUser, Json(k): Json<ApiKeyIn>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create_api_key(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Json(k): Json<ApiKeyIn>,
+) -> Result<impl IntoResponse, ApiError> {
     user.require(MANAGERS)?;
     let source = required("source", &k.source, 60)?.to_lowercase();
     let key = auth::new_token("rk_");
     let prefix: String = key.chars().take(10).collect();
-    let id = app.store.create_api_key(user.agency(), &source, &prefix, &auth::token_hash(&key), app.clock.now_ms()).await?;
+    let id = app
+        .store
+        .create_api_key(
+            user.agency(),
+            &source,
+            &prefix,
+            &auth::token_hash(&key),
+            app.clock.now_ms(),
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(ApiKeyOut { id, key })))
 }
 
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", responses((status = 204), (status = 404)))]
-pub async fn revoke_api_key(State(app): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+pub async fn revoke_api_key(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
     user.require(MANAGERS)?;
-    app.store.revoke_api_key(user.agency(), id, app.clock.now_ms()).await?;
+    app.store
+        .revoke_api_key(user.agency(), id, app.clock.now_ms())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 const PROPERTY_STATUSES: &[&str] = &["available", "reserved", "sold", "rented", "unavailable"];
 
 #[utoipa::path(post, path = "/api/v1/properties", request_body = Property, responses((status = 201, body = Created), (status = 409)))]
-pub async fn create_property(State(app): State<AppState>, user: AuthUser, Json(p): Json<Property>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create_property(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Json(p): Json<Property>,
+) -> Result<impl IntoResponse, ApiError> {
     user.require(&[Role::Manager, Role::Admin, Role::Receptionist])?;
     if !PROPERTY_STATUSES.contains(&p.status.as_str()) {
-        return Err(ApiError::invalid("status", format!("status must be one of {}", PROPERTY_STATUSES.join(", "))));
+        return Err(ApiError::invalid(
+            "status",
+            format!("status must be one of {}", PROPERTY_STATUSES.join(", ")),
+        ));
     }
     let p = Property {
         code: required("code", &p.code, 64)?,
@@ -251,7 +359,9 @@ pub async fn create_property(State(app): State<AppState>, user: AuthUser, Json(p
         .create_property(user.agency(), &p, app.clock.now_ms())
         .await
         .map_err(|e| match e {
-            crate::store::StoreError::NotFound => ApiError::invalid("owner_client_id", "no such client"),
+            crate::store::StoreError::NotFound => {
+                ApiError::invalid("owner_client_id", "no such client")
+            }
             other => other.into(),
         })?;
     Ok((StatusCode::CREATED, Json(Created { id })))

@@ -33,7 +33,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::ws::router())
         .route("/api/{*rest}", any(|| async { ApiError::NotFound }))
         .fallback_service(ServeDir::new(static_dir))
-        .layer(DefaultBodyLimit::max(state.settings.server.body_limit_bytes))
+        .layer(DefaultBodyLimit::max(
+            state.settings.server.body_limit_bytes,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -48,7 +50,11 @@ pub(crate) fn required(field: &'static str, v: &str, max: usize) -> Result<Strin
 }
 
 /// Trims an optional text field; empty becomes `None`.
-pub(crate) fn optional(field: &'static str, v: Option<&str>, max: usize) -> Result<Option<String>, ApiError> {
+pub(crate) fn optional(
+    field: &'static str,
+    v: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, ApiError> {
     match v.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(None),
         Some(t) => bounded(field, t, max).map(|t| Some(t.to_string())),
@@ -57,7 +63,10 @@ pub(crate) fn optional(field: &'static str, v: Option<&str>, max: usize) -> Resu
 
 fn bounded<'a>(field: &'static str, v: &'a str, max: usize) -> Result<&'a str, ApiError> {
     if v.chars().count() > max {
-        Err(ApiError::invalid(field, format!("{field} is longer than {max} characters")))
+        Err(ApiError::invalid(
+            field,
+            format!("{field} is longer than {max} characters"),
+        ))
     } else {
         Ok(v)
     }

@@ -23,7 +23,9 @@ impl From<AnswerError> for ApiError {
     fn from(e: AnswerError) -> Self {
         match e {
             AnswerError::Rejected(OfferRejection::NotFound) => ApiError::NotFound,
-            AnswerError::Rejected(r @ OfferRejection::NotYours) => ApiError::Forbidden(r.to_string()),
+            AnswerError::Rejected(r @ OfferRejection::NotYours) => {
+                ApiError::Forbidden(r.to_string())
+            }
             AnswerError::Rejected(r) => ApiError::Conflict(r.to_string()),
             AnswerError::Store(s) => s.into(),
             AnswerError::Stopped => ApiError::Unavailable("shutting down".into()),
@@ -33,9 +35,15 @@ impl From<AnswerError> for ApiError {
 
 /// R5: accept; the lead becomes this broker's. 409 once the offer has ended or its time ran out.
 #[utoipa::path(post, path = "/api/v1/offers/{id}/accept", responses((status = 204), (status = 403), (status = 404), (status = 409)))]
-pub async fn accept_offer(State(app): State<AppState>, user: AuthUser, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+pub async fn accept_offer(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
     user.require(&[Role::Broker])?;
-    app.dispatcher.answer(user.agency(), user.user.id, id, Answer::Accept, None).await?;
+    app.dispatcher
+        .answer(user.agency(), user.user.id, id, Answer::Accept, None)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -47,15 +55,23 @@ pub struct RefuseIn {
 
 /// R4: refuse; the lead moves on to the next broker.
 #[utoipa::path(post, path = "/api/v1/offers/{id}/refuse", request_body = RefuseIn, responses((status = 204), (status = 409)))]
-pub async fn refuse_offer(State(app): State<AppState>, user: AuthUser, Path(id): Path<i64>, body: axum::body::Bytes) -> Result<StatusCode, ApiError> {
+pub async fn refuse_offer(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<StatusCode, ApiError> {
     user.require(&[Role::Broker])?;
     // The body is optional: an empty one refuses without a reason.
     let reason = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        let b: RefuseIn = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+        let b: RefuseIn = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
         super::optional("reason", b.reason.as_deref(), 200)?
     };
-    app.dispatcher.answer(user.agency(), user.user.id, id, Answer::Refuse, reason).await?;
+    app.dispatcher
+        .answer(user.agency(), user.user.id, id, Answer::Refuse, reason)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

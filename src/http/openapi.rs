@@ -9,23 +9,47 @@ use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Roleta", description = "Real-time lead roulette. The broker WebSocket at /ws is described in docs/PROTOCOL.md."),
+    info(
+        title = "Roleta",
+        description = "Real-time lead roulette. The broker WebSocket at /ws is described in docs/PROTOCOL.md."
+    ),
     paths(
-        session::login, session::logout, session::create_token, session::get_me,
-        leads::create_lead, leads::forward_client, leads::get_lead, leads::edit_lead,
-        leads::create_contact, leads::assign_lead, leads::get_lead_audit,
+        session::login,
+        session::logout,
+        session::create_token,
+        session::get_me,
+        leads::create_lead,
+        leads::forward_client,
+        leads::get_lead,
+        leads::edit_lead,
+        leads::create_contact,
+        leads::assign_lead,
+        leads::get_lead_audit,
         attendances::list_pending_attendances,
-        offers::accept_offer, offers::refuse_offer,
-        manager::get_roulette_settings, manager::update_roulette_settings,
-        manager::list_departments, manager::create_department,
-        manager::list_users, manager::create_user, manager::set_user_departments,
-        manager::list_api_keys, manager::create_api_key, manager::revoke_api_key,
+        offers::accept_offer,
+        offers::refuse_offer,
+        manager::get_roulette_settings,
+        manager::update_roulette_settings,
+        manager::list_departments,
+        manager::create_department,
+        manager::list_users,
+        manager::create_user,
+        manager::set_user_departments,
+        manager::list_api_keys,
+        manager::create_api_key,
+        manager::revoke_api_key,
         manager::create_property,
-        ops::get_health, ops::get_ready, ops::get_metrics, ops::get_roulette_live,
+        ops::get_health,
+        ops::get_ready,
+        ops::get_metrics,
+        ops::get_roulette_live,
     )
 )]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+    Router::new().route(
+        "/api/openapi.json",
+        get(|| async { Json(ApiDoc::openapi()) }),
+    )
 }

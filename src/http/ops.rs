@@ -32,7 +32,10 @@ pub async fn get_ready(State(app): State<AppState>) -> Result<&'static str, ApiE
     if app.shutdown.is_cancelled() {
         return Err(ApiError::Unavailable("shutting down".into()));
     }
-    app.store.ping().await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    app.store
+        .ping()
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     Ok("ready")
 }
 
@@ -41,8 +44,14 @@ pub async fn get_ready(State(app): State<AppState>) -> Result<&'static str, ApiE
 pub async fn get_metrics(State(app): State<AppState>) -> impl IntoResponse {
     let waiting = app.store.count_waiting_leads().await.unwrap_or(-1);
     crate::metrics::set_gauges(app.hub.online_count(), waiting, app.hub.connection_count());
-    let body = crate::metrics::handle().map(|h| h.render()).unwrap_or_default();
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+    let body = crate::metrics::handle()
+        .map(|h| h.render())
+        .unwrap_or_default();
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        body,
+    )
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -54,8 +63,14 @@ pub struct RouletteLive {
 
 /// Who is online, how many leads wait (and since when), how many offers are out.
 #[utoipa::path(get, path = "/api/v1/ops/roulette", responses((status = 200, body = RouletteLive)))]
-pub async fn get_roulette_live(State(app): State<AppState>, user: AuthUser) -> Result<Json<RouletteLive>, ApiError> {
+pub async fn get_roulette_live(
+    State(app): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<RouletteLive>, ApiError> {
     user.require(&[Role::Manager, Role::Admin])?;
     let stats = app.dispatcher.stats(user.agency()).await?;
-    Ok(Json(RouletteLive { online_brokers: app.hub.online_brokers(user.agency()), stats }))
+    Ok(Json(RouletteLive {
+        online_brokers: app.hub.online_brokers(user.agency()),
+        stats,
+    }))
 }

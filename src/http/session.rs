@@ -36,7 +36,10 @@ pub struct LoginOut {
 /// Signs in with e-mail and password; sets the session cookie and returns the token.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginIn,
     responses((status = 200, body = LoginOut), (status = 401, description = "wrong e-mail or password")))]
-pub async fn login(State(app): State<AppState>, Json(body): Json<LoginIn>) -> Result<impl IntoResponse, ApiError> {
+pub async fn login(
+    State(app): State<AppState>,
+    Json(body): Json<LoginIn>,
+) -> Result<impl IntoResponse, ApiError> {
     let email = body.email.trim().to_lowercase();
     let (user, hash) = match app.store.user_for_login(&email).await {
         Ok(found) => found,
@@ -55,10 +58,27 @@ pub async fn login(State(app): State<AppState>, Json(body): Json<LoginIn>) -> Re
     let hours = app.settings.server.session_hours.max(1);
     let expires = now + hours * 3_600_000;
     app.store
-        .create_session(&user, &auth::token_hash(&token), "session", None, now, Some(expires))
+        .create_session(
+            &user,
+            &auth::token_hash(&token),
+            "session",
+            None,
+            now,
+            Some(expires),
+        )
         .await?;
-    let cookie = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}", hours * 3600);
-    Ok((AppendHeaders([(header::SET_COOKIE, cookie)]), Json(LoginOut { token, expires_at_ms: expires, user })))
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        hours * 3600
+    );
+    Ok((
+        AppendHeaders([(header::SET_COOKIE, cookie)]),
+        Json(LoginOut {
+            token,
+            expires_at_ms: expires,
+            user,
+        }),
+    ))
 }
 
 /// A valid Argon2id hash of a random string, for failed look-ups.
@@ -66,10 +86,16 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 
 /// Ends the session and clears the cookie.
 #[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204)))]
-pub async fn logout(State(app): State<AppState>, user: AuthUser) -> Result<impl IntoResponse, ApiError> {
+pub async fn logout(
+    State(app): State<AppState>,
+    user: AuthUser,
+) -> Result<impl IntoResponse, ApiError> {
     app.store.delete_session(&user.token_hash).await?;
     let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
-    Ok((StatusCode::NO_CONTENT, AppendHeaders([(header::SET_COOKIE, cookie)])))
+    Ok((
+        StatusCode::NO_CONTENT,
+        AppendHeaders([(header::SET_COOKIE, cookie)]),
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -85,11 +111,22 @@ pub struct TokenOut {
 
 /// Creates a personal token (no expiry) for scripts and non-browser clients.
 #[utoipa::path(post, path = "/api/v1/auth/tokens", request_body = TokenIn, responses((status = 201, body = TokenOut)))]
-pub async fn create_token(State(app): State<AppState>, user: AuthUser, Json(body): Json<TokenIn>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create_token(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Json(body): Json<TokenIn>,
+) -> Result<impl IntoResponse, ApiError> {
     let label = super::required("label", &body.label, 100)?;
     let token = auth::new_token("rt_");
     app.store
-        .create_session(&user.user, &auth::token_hash(&token), "personal", Some(&label), app.clock.now_ms(), None)
+        .create_session(
+            &user.user,
+            &auth::token_hash(&token),
+            "personal",
+            Some(&label),
+            app.clock.now_ms(),
+            None,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(TokenOut { token })))
 }
@@ -102,7 +139,13 @@ pub struct MeOut {
 
 #[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = MeOut)))]
 pub async fn get_me(State(app): State<AppState>, user: AuthUser) -> Result<Json<MeOut>, ApiError> {
-    let departments = app.store.broker_departments(user.agency(), user.user.id).await?;
+    let departments = app
+        .store
+        .broker_departments(user.agency(), user.user.id)
+        .await?;
     let fresh = app.store.user(user.agency(), user.user.id).await?;
-    Ok(Json(MeOut { user: fresh, departments }))
+    Ok(Json(MeOut {
+        user: fresh,
+        departments,
+    }))
 }

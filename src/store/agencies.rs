@@ -36,12 +36,13 @@ pub struct Department {
 
 impl Store {
     pub async fn create_agency(&self, name: &str, now_ms: i64) -> StoreResult<AgencyId> {
-        let id: i64 =
-            sqlx::query_scalar("INSERT INTO agencies (name, created_at_ms) VALUES ($1, $2) RETURNING id")
-                .bind(name)
-                .bind(now_ms)
-                .fetch_one(self.pool())
-                .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO agencies (name, created_at_ms) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(name)
+        .bind(now_ms)
+        .fetch_one(self.pool())
+        .await?;
         Ok(id)
     }
 
@@ -169,7 +170,12 @@ impl Store {
         broker: BrokerId,
         departments: &[DepartmentId],
     ) -> StoreResult<()> {
-        let own: Vec<i64> = self.departments(agency).await?.iter().map(|d| d.id).collect();
+        let own: Vec<i64> = self
+            .departments(agency)
+            .await?
+            .iter()
+            .map(|d| d.id)
+            .collect();
         if departments.iter().any(|d| !own.contains(d)) {
             return Err(StoreError::NotFound);
         }

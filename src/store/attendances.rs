@@ -12,7 +12,11 @@ pub const OWNER_TRANSFER_WINDOW_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 
 /// Who attends the client: the owner broker (returning), someone covering (rule) or a first
 /// contact (new). A transfer is always named explicitly by whoever forwards it.
-pub fn attendance_kind(owner: Option<BrokerId>, broker: BrokerId, known_client: bool) -> AttendanceKind {
+pub fn attendance_kind(
+    owner: Option<BrokerId>,
+    broker: BrokerId,
+    known_client: bool,
+) -> AttendanceKind {
     match owner {
         Some(o) if o == broker => AttendanceKind::Returning,
         Some(_) => AttendanceKind::Rule,
@@ -121,7 +125,12 @@ pub struct Concluded {
 }
 
 impl Store {
-    pub async fn pending_attendances(&self, agency: AgencyId, broker: BrokerId, now_ms: i64) -> StoreResult<Vec<PendingAttendance>> {
+    pub async fn pending_attendances(
+        &self,
+        agency: AgencyId,
+        broker: BrokerId,
+        now_ms: i64,
+    ) -> StoreResult<Vec<PendingAttendance>> {
         Ok(sqlx::query_as(
             "SELECT a.id AS attendance_id, a.kind, a.opened_at_ms, l.id AS lead_id, l.number AS lead_number, \
              l.channel, l.source, c.id AS client_id, c.name AS client_name, c.phone AS client_phone, \
@@ -144,21 +153,36 @@ impl Store {
     }
 
     /// The lead's client, if the broker owns the lead; otherwise NotFound (never another's).
-    async fn owned_lead(conn: &mut AnyConnection, agency: AgencyId, lead: LeadId, broker: BrokerId) -> StoreResult<i64> {
-        let row: Option<(i64, Option<i64>)> =
-            sqlx::query_as("SELECT client_id, broker_id FROM leads WHERE agency_id = $1 AND id = $2")
-                .bind(agency)
-                .bind(lead)
-                .fetch_optional(&mut *conn)
-                .await?;
+    async fn owned_lead(
+        conn: &mut AnyConnection,
+        agency: AgencyId,
+        lead: LeadId,
+        broker: BrokerId,
+    ) -> StoreResult<i64> {
+        let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT client_id, broker_id FROM leads WHERE agency_id = $1 AND id = $2",
+        )
+        .bind(agency)
+        .bind(lead)
+        .fetch_optional(&mut *conn)
+        .await?;
         match row {
             None => Err(StoreError::NotFound),
             Some((client, Some(b))) if b == broker => Ok(client),
-            Some(_) => Err(StoreError::Conflict("this lead is attended by another broker".into())),
+            Some(_) => Err(StoreError::Conflict(
+                "this lead is attended by another broker".into(),
+            )),
         }
     }
 
-    async fn conclude(conn: &mut AnyConnection, agency: AgencyId, lead: LeadId, broker: BrokerId, how: &str, now_ms: i64) -> StoreResult<Option<i64>> {
+    async fn conclude(
+        conn: &mut AnyConnection,
+        agency: AgencyId,
+        lead: LeadId,
+        broker: BrokerId,
+        how: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<i64>> {
         Ok(sqlx::query_scalar(
             "UPDATE attendances SET concluded_at_ms = $4, concluded_how = $5 \
              WHERE agency_id = $1 AND lead_id = $2 AND broker_id = $3 AND concluded_at_ms IS NULL RETURNING id",
@@ -173,7 +197,15 @@ impl Store {
     }
 
     /// A3 / R6: a contact log entry concludes the pending attendance.
-    pub async fn log_contact(&self, agency: AgencyId, broker: BrokerId, lead: LeadId, kind: &str, note: &str, now_ms: i64) -> StoreResult<Concluded> {
+    pub async fn log_contact(
+        &self,
+        agency: AgencyId,
+        broker: BrokerId,
+        lead: LeadId,
+        kind: &str,
+        note: &str,
+        now_ms: i64,
+    ) -> StoreResult<Concluded> {
         let mut tx = self.pool().begin().await?;
         let client = Self::owned_lead(&mut tx, agency, lead, broker).await?;
         sqlx::query(
@@ -189,13 +221,23 @@ impl Store {
         .bind(now_ms)
         .execute(&mut *tx)
         .await?;
-        let concluded = Self::conclude(&mut tx, agency, lead, broker, "contact_log", now_ms).await?;
+        let concluded =
+            Self::conclude(&mut tx, agency, lead, broker, "contact_log", now_ms).await?;
         tx.commit().await?;
-        Ok(Concluded { concluded_attendance_id: concluded })
+        Ok(Concluded {
+            concluded_attendance_id: concluded,
+        })
     }
 
     /// R6: editing the lead's record also concludes the attendance.
-    pub async fn edit_lead(&self, agency: AgencyId, broker: BrokerId, lead: LeadId, e: &LeadEdit, now_ms: i64) -> StoreResult<Concluded> {
+    pub async fn edit_lead(
+        &self,
+        agency: AgencyId,
+        broker: BrokerId,
+        lead: LeadId,
+        e: &LeadEdit,
+        now_ms: i64,
+    ) -> StoreResult<Concluded> {
         let mut tx = self.pool().begin().await?;
         let client = Self::owned_lead(&mut tx, agency, lead, broker).await?;
         sqlx::query(
@@ -218,6 +260,8 @@ impl Store {
             .await?;
         let concluded = Self::conclude(&mut tx, agency, lead, broker, "lead_edit", now_ms).await?;
         tx.commit().await?;
-        Ok(Concluded { concluded_attendance_id: concluded })
+        Ok(Concluded {
+            concluded_attendance_id: concluded,
+        })
     }
 }

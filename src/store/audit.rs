@@ -27,7 +27,11 @@ pub struct AuditRow {
     pub reason: String,
 }
 
-pub(crate) async fn insert_audit(conn: &mut AnyConnection, e: &AuditEntry<'_>, at_ms: i64) -> StoreResult<()> {
+pub(crate) async fn insert_audit(
+    conn: &mut AnyConnection,
+    e: &AuditEntry<'_>,
+    at_ms: i64,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO dispatch_audit (agency_id, lead_id, broker_id, offer_id, at_ms, decision, reason) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -51,7 +55,11 @@ impl Store {
     }
 
     /// The decisions taken about one lead, oldest first.
-    pub async fn audit_for_lead(&self, agency: AgencyId, lead: LeadId) -> StoreResult<Vec<AuditRow>> {
+    pub async fn audit_for_lead(
+        &self,
+        agency: AgencyId,
+        lead: LeadId,
+    ) -> StoreResult<Vec<AuditRow>> {
         Ok(sqlx::query_as(
             "SELECT id, lead_id, broker_id, offer_id, at_ms, decision, reason FROM dispatch_audit \
              WHERE agency_id = $1 AND lead_id = $2 ORDER BY id",

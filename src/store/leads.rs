@@ -121,7 +121,11 @@ fn year_of(ms: i64) -> i32 {
         .unwrap_or(1970)
 }
 
-async fn replay(conn: &mut AnyConnection, agency: AgencyId, lead: LeadId) -> StoreResult<IngestOutcome> {
+async fn replay(
+    conn: &mut AnyConnection,
+    agency: AgencyId,
+    lead: LeadId,
+) -> StoreResult<IngestOutcome> {
     let (number, client_id, state, broker_id): (String, i64, String, Option<i64>) = sqlx::query_as(
         "SELECT number, client_id, state, broker_id FROM leads WHERE agency_id = $1 AND id = $2",
     )
@@ -185,13 +189,12 @@ impl Store {
             }
         }
 
-        let existing: Option<(i64, Option<i64>)> = sqlx::query_as(
-            "SELECT id, broker_id FROM clients WHERE agency_id = $1 AND phone = $2",
-        )
-        .bind(l.agency_id)
-        .bind(&l.phone)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let existing: Option<(i64, Option<i64>)> =
+            sqlx::query_as("SELECT id, broker_id FROM clients WHERE agency_id = $1 AND phone = $2")
+                .bind(l.agency_id)
+                .bind(&l.phone)
+                .fetch_optional(&mut *tx)
+                .await?;
         let (client_id, linked) = match existing {
             Some((id, _owner)) => (id, true),
             None => {
@@ -362,9 +365,11 @@ impl Store {
     }
 
     pub async fn count_waiting_leads(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM leads WHERE state = 'waiting'")
-            .fetch_one(self.pool())
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM leads WHERE state = 'waiting'")
+                .fetch_one(self.pool())
+                .await?,
+        )
     }
 }
 
@@ -374,9 +379,15 @@ mod tests {
 
     #[test]
     fn lead_numbers_follow_the_template() {
-        assert_eq!(format_lead_number("L-{year}-{seq:05}", 2026, 42), "L-2026-00042");
+        assert_eq!(
+            format_lead_number("L-{year}-{seq:05}", 2026, 42),
+            "L-2026-00042"
+        );
         assert_eq!(format_lead_number("{seq}", 2026, 7), "7");
-        assert_eq!(format_lead_number("X{unknown}-{seq:3}", 2026, 7), "X{unknown}-007");
+        assert_eq!(
+            format_lead_number("X{unknown}-{seq:3}", 2026, 7),
+            "X{unknown}-007"
+        );
         assert_eq!(format_lead_number("broken {seq", 2026, 7), "broken {seq");
     }
 }
@@ -418,7 +429,12 @@ pub struct LeadView {
 }
 
 impl Store {
-    pub async fn create_property(&self, agency: AgencyId, p: &Property, now_ms: i64) -> StoreResult<i64> {
+    pub async fn create_property(
+        &self,
+        agency: AgencyId,
+        p: &Property,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
         if let Some(owner) = p.owner_client_id {
             sqlx::query_scalar::<_, i64>("SELECT id FROM clients WHERE agency_id = $1 AND id = $2")
                 .bind(agency)
@@ -462,5 +478,4 @@ impl Store {
         .fetch_one(self.pool())
         .await?)
     }
-
 }

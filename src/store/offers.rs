@@ -17,7 +17,8 @@ pub struct OfferRecord {
     pub deadline_ms: i64,
 }
 
-const OFFER_COLS: &str = "id, lead_id, broker_id, department_id, epoch, round, offered_at_ms, deadline_ms";
+const OFFER_COLS: &str =
+    "id, lead_id, broker_id, department_id, epoch, round, offered_at_ms, deadline_ms";
 
 /// Why an accept or refuse was turned down.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -90,10 +91,26 @@ impl Store {
         .bind(reason)
         .fetch_one(&mut *tx)
         .await?;
-        let entry = AuditEntry { agency, lead: Some(lead), broker: Some(broker), offer: Some(id), decision: "offered", reason };
+        let entry = AuditEntry {
+            agency,
+            lead: Some(lead),
+            broker: Some(broker),
+            offer: Some(id),
+            decision: "offered",
+            reason,
+        };
         insert_audit(&mut tx, &entry, now_ms).await?;
         tx.commit().await?;
-        Ok(Some(OfferRecord { id, lead_id: lead, broker_id: broker, department_id: department, epoch, round, offered_at_ms: now_ms, deadline_ms }))
+        Ok(Some(OfferRecord {
+            id,
+            lead_id: lead,
+            broker_id: broker,
+            department_id: department,
+            epoch,
+            round,
+            offered_at_ms: now_ms,
+            deadline_ms,
+        }))
     }
 
     /// The conditional accept: pending, this broker's, and before the deadline — or a rejection.
@@ -132,21 +149,41 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if moved.rows_affected() != 1 {
-            return Err(StoreError::Conflict("the lead moved on before this accept".into()));
+            return Err(StoreError::Conflict(
+                "the lead moved on before this accept".into(),
+            ));
         }
-        let (attendance_id, kind) = link_broker(&mut tx, agency, lead, broker, None, now_ms).await?;
+        let (attendance_id, kind) =
+            link_broker(&mut tx, agency, lead, broker, None, now_ms).await?;
         sqlx::query("UPDATE users SET missed_in_row = 0 WHERE agency_id = $1 AND id = $2")
             .bind(agency)
             .bind(broker)
             .execute(&mut *tx)
             .await?;
-        let entry = AuditEntry { agency, lead: Some(lead), broker: Some(broker), offer: Some(offer), decision: "accepted", reason: "broker accepted" };
+        let entry = AuditEntry {
+            agency,
+            lead: Some(lead),
+            broker: Some(broker),
+            offer: Some(offer),
+            decision: "accepted",
+            reason: "broker accepted",
+        };
         insert_audit(&mut tx, &entry, now_ms).await?;
         tx.commit().await?;
-        Ok(Ok(Accepted { lead_id: lead, attendance_id, kind, offered_at_ms }))
+        Ok(Ok(Accepted {
+            lead_id: lead,
+            attendance_id,
+            kind,
+            offered_at_ms,
+        }))
     }
 
-    async fn why_not(&self, agency: AgencyId, offer: OfferId, broker: BrokerId) -> StoreResult<OfferRejection> {
+    async fn why_not(
+        &self,
+        agency: AgencyId,
+        offer: OfferId,
+        broker: BrokerId,
+    ) -> StoreResult<OfferRejection> {
         let row: Option<(i64, String)> =
             sqlx::query_as("SELECT broker_id, state FROM offers WHERE agency_id = $1 AND id = $2")
                 .bind(agency)
@@ -156,9 +193,9 @@ impl Store {
         Ok(match row {
             None => OfferRejection::NotFound,
             Some((b, _)) if b != broker => OfferRejection::NotYours,
-            Some((_, s)) if s != "pending" => {
-                OfferRejection::AlreadyDecided(OfferState::parse(&s).unwrap_or(OfferState::Cancelled))
-            }
+            Some((_, s)) if s != "pending" => OfferRejection::AlreadyDecided(
+                OfferState::parse(&s).unwrap_or(OfferState::Cancelled),
+            ),
             Some(_) => OfferRejection::DeadlinePassed,
         })
     }
@@ -190,10 +227,15 @@ impl Store {
         .await?;
         let Some((lead, b, epoch)) = row else {
             drop(tx);
-            return Ok(Err(self.why_not(agency, offer, broker.unwrap_or(0)).await.map(|r| match (broker, r) {
-                (None, OfferRejection::NotYours) => OfferRejection::AlreadyDecided(OfferState::Cancelled),
-                (_, r) => r,
-            })?));
+            return Ok(Err(self
+                .why_not(agency, offer, broker.unwrap_or(0))
+                .await
+                .map(|r| match (broker, r) {
+                    (None, OfferRejection::NotYours) => {
+                        OfferRejection::AlreadyDecided(OfferState::Cancelled)
+                    }
+                    (_, r) => r,
+                })?));
         };
         sqlx::query(
             "UPDATE leads SET state = 'waiting' WHERE agency_id = $1 AND id = $2 AND epoch = $3 AND state = 'offered'",
@@ -212,14 +254,31 @@ impl Store {
         .bind(b)
         .fetch_one(&mut *tx)
         .await?;
-        let entry = AuditEntry { agency, lead: Some(lead), broker: Some(b), offer: Some(offer), decision: state.as_str(), reason };
+        let entry = AuditEntry {
+            agency,
+            lead: Some(lead),
+            broker: Some(b),
+            offer: Some(offer),
+            decision: state.as_str(),
+            reason,
+        };
         insert_audit(&mut tx, &entry, now_ms).await?;
         tx.commit().await?;
-        Ok(Ok(Closed { lead_id: lead, broker_id: b, missed_in_row: missed }))
+        Ok(Ok(Closed {
+            lead_id: lead,
+            broker_id: b,
+            missed_in_row: missed,
+        }))
     }
 
     /// Starts a new round for a lead every online broker refused; returns the new round.
-    pub async fn new_round(&self, agency: AgencyId, lead: LeadId, reason: &str, now_ms: i64) -> StoreResult<Option<i64>> {
+    pub async fn new_round(
+        &self,
+        agency: AgencyId,
+        lead: LeadId,
+        reason: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<i64>> {
         let mut tx = self.pool().begin().await?;
         let round: Option<i64> = sqlx::query_scalar(
             "UPDATE leads SET round = round + 1 WHERE agency_id = $1 AND id = $2 AND state = 'waiting' RETURNING round",
@@ -229,7 +288,13 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         if round.is_some() {
-            let entry = AuditEntry { agency, lead: Some(lead), decision: "new_round", reason, ..Default::default() };
+            let entry = AuditEntry {
+                agency,
+                lead: Some(lead),
+                decision: "new_round",
+                reason,
+                ..Default::default()
+            };
             insert_audit(&mut tx, &entry, now_ms).await?;
         }
         tx.commit().await?;
@@ -263,36 +328,64 @@ impl Store {
             return Ok(None);
         }
         let att = link_broker(&mut tx, agency, lead, broker, None, now_ms).await?;
-        let entry = AuditEntry { agency, lead: Some(lead), broker: Some(broker), decision: "assigned", reason, ..Default::default() };
+        let entry = AuditEntry {
+            agency,
+            lead: Some(lead),
+            broker: Some(broker),
+            decision: "assigned",
+            reason,
+            ..Default::default()
+        };
         insert_audit(&mut tx, &entry, now_ms).await?;
         tx.commit().await?;
         Ok(Some(att))
     }
 
     /// Sets a broker offline after too many silent timeouts (ROUTING.md).
-    pub async fn auto_offline(&self, agency: AgencyId, broker: BrokerId, reason: &str, now_ms: i64) -> StoreResult<()> {
+    pub async fn auto_offline(
+        &self,
+        agency: AgencyId,
+        broker: BrokerId,
+        reason: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query("UPDATE users SET online = 0, missed_in_row = 0 WHERE agency_id = $1 AND id = $2")
-            .bind(agency)
-            .bind(broker)
-            .execute(&mut *tx)
-            .await?;
-        let entry = AuditEntry { agency, broker: Some(broker), decision: "auto_offline", reason, ..Default::default() };
+        sqlx::query(
+            "UPDATE users SET online = 0, missed_in_row = 0 WHERE agency_id = $1 AND id = $2",
+        )
+        .bind(agency)
+        .bind(broker)
+        .execute(&mut *tx)
+        .await?;
+        let entry = AuditEntry {
+            agency,
+            broker: Some(broker),
+            decision: "auto_offline",
+            reason,
+            ..Default::default()
+        };
         insert_audit(&mut tx, &entry, now_ms).await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn offer(&self, agency: AgencyId, offer: OfferId) -> StoreResult<OfferRecord> {
-        Ok(sqlx::query_as(&format!("SELECT {OFFER_COLS} FROM offers WHERE agency_id = $1 AND id = $2"))
-            .bind(agency)
-            .bind(offer)
-            .fetch_one(self.pool())
-            .await?)
+        Ok(sqlx::query_as(&format!(
+            "SELECT {OFFER_COLS} FROM offers WHERE agency_id = $1 AND id = $2"
+        ))
+        .bind(agency)
+        .bind(offer)
+        .fetch_one(self.pool())
+        .await?)
     }
 
     /// The broker's offer still open, if any: re-sent when they reconnect.
-    pub async fn pending_offer_for_broker(&self, agency: AgencyId, broker: BrokerId, now_ms: i64) -> StoreResult<Option<OfferRecord>> {
+    pub async fn pending_offer_for_broker(
+        &self,
+        agency: AgencyId,
+        broker: BrokerId,
+        now_ms: i64,
+    ) -> StoreResult<Option<OfferRecord>> {
         Ok(sqlx::query_as(&format!(
             "SELECT {OFFER_COLS} FROM offers WHERE agency_id = $1 AND broker_id = $2 AND state = 'pending' \
              AND deadline_ms > $3 ORDER BY id LIMIT 1"
@@ -326,7 +419,10 @@ impl Store {
     }
 
     /// Each broker's latest rotation offer per department: the rotation order after a restart.
-    pub async fn rotation_turns(&self, agency: AgencyId) -> StoreResult<Vec<(DepartmentId, BrokerId, OfferId)>> {
+    pub async fn rotation_turns(
+        &self,
+        agency: AgencyId,
+    ) -> StoreResult<Vec<(DepartmentId, BrokerId, OfferId)>> {
         Ok(sqlx::query_as(
             "SELECT department_id, broker_id, MAX(id) FROM offers WHERE agency_id = $1 AND sticky = 0 \
              GROUP BY department_id, broker_id",

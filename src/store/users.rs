@@ -126,13 +126,20 @@ impl Store {
     }
 
     /// The broker's own availability toggle (R7), remembered across connections and restarts.
-    pub async fn set_online(&self, agency: AgencyId, broker: BrokerId, online: bool) -> StoreResult<()> {
-        let r = sqlx::query("UPDATE users SET online = $3, missed_in_row = 0 WHERE agency_id = $1 AND id = $2")
-            .bind(agency)
-            .bind(broker)
-            .bind(i64::from(online))
-            .execute(self.pool())
-            .await?;
+    pub async fn set_online(
+        &self,
+        agency: AgencyId,
+        broker: BrokerId,
+        online: bool,
+    ) -> StoreResult<()> {
+        let r = sqlx::query(
+            "UPDATE users SET online = $3, missed_in_row = 0 WHERE agency_id = $1 AND id = $2",
+        )
+        .bind(agency)
+        .bind(broker)
+        .bind(i64::from(online))
+        .execute(self.pool())
+        .await?;
         one_row(r)
     }
 

@@ -17,8 +17,15 @@ const MAX_BAD_MESSAGES: u32 = 20;
 pub async fn run(app: AppState, user: User, mut socket: WebSocket) {
     let (agency, broker) = (user.agency_id, user.id);
     // The toggle as stored now, not as it was at sign-in.
-    let toggle = app.store.user(agency, broker).await.map(|u| u.online).unwrap_or(false);
-    let mut reg = app.hub.register(agency, broker, toggle, app.settings.ws.outbound_queue);
+    let toggle = app
+        .store
+        .user(agency, broker)
+        .await
+        .map(|u| u.online)
+        .unwrap_or(false);
+    let mut reg = app
+        .hub
+        .register(agency, broker, toggle, app.settings.ws.outbound_queue);
     let _ = app.dispatcher.broker_changed(agency, broker).await;
 
     let code = match hello(&app, &user, toggle, &mut socket).await {
@@ -26,20 +33,39 @@ pub async fn run(app: AppState, user: User, mut socket: WebSocket) {
         Err(()) => None,
     };
     if let Some((code, reason)) = code {
-        let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
-        let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(Message::Close(Some(frame)))).await;
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from(reason),
+        };
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            socket.send(Message::Close(Some(frame))),
+        )
+        .await;
     }
     app.hub.unregister(broker, reg.conn_id);
     let _ = app.dispatcher.broker_changed(agency, broker).await;
 }
 
 async fn send(socket: &mut WebSocket, msg: &ServerMsg) -> Result<(), ()> {
-    socket.send(Message::text(msg.to_json())).await.map_err(|_| ())
+    socket
+        .send(Message::text(msg.to_json()))
+        .await
+        .map_err(|_| ())
 }
 
-async fn hello(app: &AppState, user: &User, toggle: bool, socket: &mut WebSocket) -> Result<(), ()> {
+async fn hello(
+    app: &AppState,
+    user: &User,
+    toggle: bool,
+    socket: &mut WebSocket,
+) -> Result<(), ()> {
     let now = app.clock.now_ms();
-    let departments = app.store.broker_departments(user.agency_id, user.id).await.unwrap_or_default();
+    let departments = app
+        .store
+        .broker_departments(user.agency_id, user.id)
+        .await
+        .unwrap_or_default();
     let msg = ServerMsg::Hello {
         broker_id: user.id,
         name: user.name.clone(),
@@ -49,9 +75,16 @@ async fn hello(app: &AppState, user: &User, toggle: bool, socket: &mut WebSocket
         server_time_ms: now,
     };
     send(socket, &msg).await?;
-    if let Ok(Some(offer)) = app.store.pending_offer_for_broker(user.agency_id, user.id, now).await {
+    if let Ok(Some(offer)) = app
+        .store
+        .pending_offer_for_broker(user.agency_id, user.id, now)
+        .await
+    {
         if let Ok(lead) = app.store.lead_summary(user.agency_id, offer.lead_id).await {
-            let ev = Event::Offered { offer, lead: Arc::new(lead) };
+            let ev = Event::Offered {
+                offer,
+                lead: Arc::new(lead),
+            };
             send(socket, &ServerMsg::from_event(&ev, app.clock.now_ms())).await?;
         }
     }
@@ -59,7 +92,12 @@ async fn hello(app: &AppState, user: &User, toggle: bool, socket: &mut WebSocket
 }
 
 /// Returns the close frame to send, if any.
-async fn relay(app: &AppState, user: &User, socket: &mut WebSocket, reg: &mut crate::presence::Registration) -> Option<(u16, &'static str)> {
+async fn relay(
+    app: &AppState,
+    user: &User,
+    socket: &mut WebSocket,
+    reg: &mut crate::presence::Registration,
+) -> Option<(u16, &'static str)> {
     let ws = &app.settings.ws;
     let idle = Duration::from_secs(ws.idle_timeout_seconds.max(1));
     let mut ping = interval(Duration::from_secs(ws.ping_interval_seconds.max(1)));
@@ -122,21 +160,45 @@ fn too_big(e: axum::Error) -> bool {
 async fn handle_text(app: &AppState, user: &User, text: &str) -> Option<ServerMsg> {
     let msg: ClientMsg = match serde_json::from_str(text) {
         Ok(m) => m,
-        Err(e) => return Some(ServerMsg::error("bad_message", format!("not a message this server understands: {e}"), None)),
+        Err(e) => {
+            return Some(ServerMsg::error(
+                "bad_message",
+                format!("not a message this server understands: {e}"),
+                None,
+            ))
+        }
     };
     let (agency, broker) = (user.agency_id, user.id);
     match msg {
-        ClientMsg::Ping => Some(ServerMsg::Pong { server_time_ms: app.clock.now_ms() }),
+        ClientMsg::Ping => Some(ServerMsg::Pong {
+            server_time_ms: app.clock.now_ms(),
+        }),
         ClientMsg::SetOnline { online } => {
             if let Err(e) = app.store.set_online(agency, broker, online).await {
                 tracing::warn!(broker, error = %e, "saving the toggle failed");
-                return Some(ServerMsg::error("unavailable", "could not save your availability; try again", None));
+                return Some(ServerMsg::error(
+                    "unavailable",
+                    "could not save your availability; try again",
+                    None,
+                ));
             }
             app.hub.set_toggle(broker, online);
-            let reason = if online { "you are available" } else { "you are unavailable" };
-            // Every open page of the broker shows the same toggle.
-            app.hub.deliver(broker, &Event::Presence { online, reason: reason.into() });
+            // Queue the change before confirming it: whatever the client does after seeing the
+            // confirmation reaches the dispatcher after it.
             let _ = app.dispatcher.broker_changed(agency, broker).await;
+            let reason = if online {
+                "you are available"
+            } else {
+                "you are unavailable"
+            };
+            // Every open page of the broker shows the same toggle.
+            app.hub.deliver(
+                broker,
+                &Event::Presence {
+                    online,
+                    reason: reason.into(),
+                },
+            );
             None
         }
         ClientMsg::Accept { offer_id } => answer(app, user, offer_id, Answer::Accept, None).await,
@@ -147,8 +209,18 @@ async fn handle_text(app: &AppState, user: &User, text: &str) -> Option<ServerMs
     }
 }
 
-async fn answer(app: &AppState, user: &User, offer: i64, a: Answer, reason: Option<String>) -> Option<ServerMsg> {
-    match app.dispatcher.answer(user.agency_id, user.id, offer, a, reason).await {
+async fn answer(
+    app: &AppState,
+    user: &User,
+    offer: i64,
+    a: Answer,
+    reason: Option<String>,
+) -> Option<ServerMsg> {
+    match app
+        .dispatcher
+        .answer(user.agency_id, user.id, offer, a, reason)
+        .await
+    {
         Ok(()) => None,
         Err(e) => {
             let code = match &e {

@@ -20,12 +20,22 @@ pub fn router() -> Router<AppState> {
 
 /// Upgrades a signed-in broker's request. Browsers (cookie) must come from an allowed origin;
 /// other clients send `Authorization: Bearer …`. Nothing is read before this succeeds.
-pub async fn open_socket(State(app): State<AppState>, user: AuthUser, headers: HeaderMap, ws: WebSocketUpgrade) -> Result<Response, ApiError> {
+pub async fn open_socket(
+    State(app): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
     user.require(&[Role::Broker])?;
     if user.via_cookie {
-        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let origin = headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if !app.origin_allowed(origin) {
-            return Err(ApiError::Forbidden(format!("origin {origin:?} is not allowed")));
+            return Err(ApiError::Forbidden(format!(
+                "origin {origin:?} is not allowed"
+            )));
         }
     }
     let s = &app.settings.ws;

@@ -11,9 +11,17 @@ use std::sync::Arc;
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMsg {
     /// The availability toggle (R7).
-    SetOnline { online: bool },
-    Accept { offer_id: i64 },
-    Refuse { offer_id: i64, #[serde(default)] reason: Option<String> },
+    SetOnline {
+        online: bool,
+    },
+    Accept {
+        offer_id: i64,
+    },
+    Refuse {
+        offer_id: i64,
+        #[serde(default)]
+        reason: Option<String>,
+    },
     /// Application-level keepalive for clients that cannot send WebSocket pings.
     Ping,
 }
@@ -30,7 +38,10 @@ pub enum ServerMsg {
         departments: Vec<i64>,
         server_time_ms: i64,
     },
-    Presence { online: bool, reason: String },
+    Presence {
+        online: bool,
+        reason: String,
+    },
     Offer {
         offer_id: i64,
         lead: Arc<LeadSummary>,
@@ -38,7 +49,11 @@ pub enum ServerMsg {
         seconds_left: i64,
         server_time_ms: i64,
     },
-    OfferClosed { offer_id: i64, outcome: String, reason: String },
+    OfferClosed {
+        offer_id: i64,
+        outcome: String,
+        reason: String,
+    },
     Assigned {
         lead_id: i64,
         offer_id: Option<i64>,
@@ -51,7 +66,9 @@ pub enum ServerMsg {
         #[serde(skip_serializing_if = "Option::is_none")]
         offer_id: Option<i64>,
     },
-    Pong { server_time_ms: i64 },
+    Pong {
+        server_time_ms: i64,
+    },
 }
 
 impl ServerMsg {
@@ -64,29 +81,46 @@ impl ServerMsg {
                 seconds_left: ((offer.deadline_ms - now_ms).max(0) + 999) / 1000,
                 server_time_ms: now_ms,
             },
-            Event::OfferEnded { offer, outcome, reason } => ServerMsg::OfferClosed {
+            Event::OfferEnded {
+                offer,
+                outcome,
+                reason,
+            } => ServerMsg::OfferClosed {
                 offer_id: *offer,
                 outcome: outcome.as_str().to_string(),
                 reason: reason.clone(),
             },
-            Event::Assigned { lead, offer, attendance_id, kind } => ServerMsg::Assigned {
+            Event::Assigned {
+                lead,
+                offer,
+                attendance_id,
+                kind,
+            } => ServerMsg::Assigned {
                 lead_id: *lead,
                 offer_id: *offer,
                 attendance_id: *attendance_id,
                 attendance_kind: kind.as_str().to_string(),
             },
-            Event::Presence { online, reason } => ServerMsg::Presence { online: *online, reason: reason.clone() },
+            Event::Presence { online, reason } => ServerMsg::Presence {
+                online: *online,
+                reason: reason.clone(),
+            },
         }
     }
 
     pub fn error(code: &'static str, message: impl Into<String>, offer_id: Option<i64>) -> Self {
-        ServerMsg::Error { code, message: message.into(), offer_id }
+        ServerMsg::Error {
+            code,
+            message: message.into(),
+            offer_id,
+        }
     }
 
     pub fn to_json(&self) -> String {
         // Serialising these plain structs cannot fail; fall back to an error frame regardless.
-        serde_json::to_string(self)
-            .unwrap_or_else(|_| r#"{"type":"error","code":"internal","message":"encoding failed"}"#.into())
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            r#"{"type":"error","code":"internal","message":"encoding failed"}"#.into()
+        })
     }
 }
 

@@ -1,0 +1,238 @@
+//! Lead ingest: durable before the answer (I1), never twice (I4), linked by phone (L2).
+
+use crate::both;
+use crate::helpers::*;
+use serde_json::{json, Value};
+
+async fn post_with_key(app: &TestApp, key: &str, body: Value) -> reqwest::Response {
+    app.http
+        .post(format!("{}/api/v1/leads", app.base))
+        .bearer_auth(&app.api_key)
+        .header("Idempotency-Key", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+both!(
+    a_retry_with_the_same_idempotency_key_makes_no_second_lead,
+    |app| async move {
+        let body = json!({"name": "Carlos", "phone": "(11) 95555-0001"});
+        let first = post_with_key(&app, "k-1", body.clone()).await;
+        assert_eq!(first.status(), 202);
+        let first: Value = first.json().await.unwrap();
+        for _ in 0..3 {
+            let again = post_with_key(&app, "k-1", body.clone()).await;
+            assert_eq!(again.status(), 200);
+            let again: Value = again.json().await.unwrap();
+            assert_eq!(again["lead_id"], first["lead_id"]);
+            assert_eq!(again["replayed"], true);
+        }
+        let other = post_with_key(
+            &app,
+            "k-1",
+            json!({"name": "Outro", "phone": "(11) 95555-0002"}),
+        )
+        .await;
+        assert_eq!(other.status(), 409, "same key, different body");
+        assert_eq!(app.scalar("SELECT COUNT(*) FROM leads").await, 1);
+    }
+);
+
+both!(
+    the_same_source_event_delivered_five_times_is_one_lead,
+    |app| async move {
+        let body = json!({"name": "Dora", "phone": "(11) 95555-0101", "external_id": "portal-777"});
+        let mut handles = Vec::new();
+        for _ in 0..5 {
+            let (http, base, key, body) = (
+                app.http.clone(),
+                app.base.clone(),
+                app.api_key.clone(),
+                body.clone(),
+            );
+            handles.push(tokio::spawn(async move {
+                http.post(format!("{base}/api/v1/leads"))
+                    .bearer_auth(key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            }));
+        }
+        let mut created = 0;
+        for h in handles {
+            let s = h.await.unwrap();
+            assert!(s == 202 || s == 200, "{s}");
+            created += usize::from(s == 202);
+        }
+        assert_eq!(created, 1);
+        assert_eq!(app.scalar("SELECT COUNT(*) FROM leads").await, 1);
+        // Another source may use the same id for its own, different lead.
+        let other = app.new_api_key(app.agency, "site").await;
+        let r = app
+            .http
+            .post(format!("{}/api/v1/leads", app.base))
+            .bearer_auth(other)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+    }
+);
+
+both!(
+    a_phone_matching_a_client_links_the_lead_to_that_client,
+    |app| async move {
+        let a = app.lead("Eva", "(11) 95555-0201").await;
+        let r = app
+            .post_lead(json!({"name": "Eva Silva", "phone": "+55 11 95555-0201"}))
+            .await;
+        let second: Value = r.json().await.unwrap();
+        assert_eq!(second["linked_existing_client"], true);
+        let first: Value = app
+            .get(&format!("/api/v1/leads/{a}"), &app.manager)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(first["client_id"], second["client_id"]);
+        assert_eq!(app.scalar("SELECT COUNT(*) FROM clients").await, 1);
+    }
+);
+
+both!(lead_numbers_follow_the_agency_template, |app| async move {
+    app.settings(json!({"lead_number_template": "IMB-{seq:04}"}))
+        .await;
+    let r = app
+        .post_lead(json!({"name": "F", "phone": "(11) 95555-0301"}))
+        .await;
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["number"], "IMB-0001");
+    let r = app
+        .post_lead(json!({"name": "G", "phone": "(11) 95555-0302"}))
+        .await;
+    assert_eq!(r.json::<Value>().await.unwrap()["number"], "IMB-0002");
+});
+
+both!(
+    a_revoked_key_is_refused_and_metrics_are_served,
+    |app| async move {
+        let keys: Vec<Value> = app
+            .get("/api/v1/api-keys", &app.manager)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let id = keys[0]["id"].as_i64().unwrap();
+        let r = app
+            .http
+            .delete(format!("{}/api/v1/api-keys/{id}", app.base))
+            .bearer_auth(&app.manager)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+        let r = app
+            .post_lead(json!({"name": "H", "phone": "(11) 95555-0401"}))
+            .await;
+        assert_eq!(r.status(), 401);
+        let text = app
+            .http
+            .get(format!("{}/metrics", app.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for name in [
+            "roleta_brokers_online",
+            "roleta_leads_waiting",
+            "roleta_ws_connections",
+        ] {
+            assert!(text.contains(name), "{name} missing from /metrics");
+        }
+        let doc: Value = app
+            .http
+            .get(format!("{}/api/openapi.json", app.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(doc["paths"]["/api/v1/leads"]["post"].is_object());
+    }
+);
+
+both!(
+    login_sets_a_session_that_opens_the_socket_only_from_allowed_origins,
+    |app| async move {
+        let r = app.post("/api/v1/users", &app.manager, json!({
+        "email": "bia@teste.roleta", "name": "Bia", "role": "broker", "password": "uma-senha-boa",
+        "departments": [app.sales]
+    })).await;
+        assert_eq!(r.status(), 201, "{:?}", r.text().await);
+        let r = app
+            .http
+            .post(format!("{}/api/v1/auth/login", app.base))
+            .json(&json!({"email": "bia@teste.roleta", "password": "errada"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        let r = app
+            .http
+            .post(format!("{}/api/v1/auth/login", app.base))
+            .json(&json!({"email": "BIA@teste.roleta", "password": "uma-senha-boa"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let cookie = r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        assert!(cookie.starts_with("roleta_session="));
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let open = |origin: &'static str| {
+            let mut req = app.ws_url.as_str().into_client_request().unwrap();
+            req.headers_mut().insert("cookie", cookie.parse().unwrap());
+            req.headers_mut().insert("origin", origin.parse().unwrap());
+            tokio_tungstenite::connect_async(req)
+        };
+        let evil = open("http://evil.example").await;
+        assert!(evil.is_err(), "a foreign origin must not open the socket");
+        let port = app.base.rsplit(':').next().unwrap().to_string();
+        let mut req = app.ws_url.as_str().into_client_request().unwrap();
+        req.headers_mut().insert("cookie", cookie.parse().unwrap());
+        req.headers_mut().insert(
+            "origin",
+            format!("http://127.0.0.1:{port}").parse().unwrap(),
+        );
+        assert!(tokio_tungstenite::connect_async(req).await.is_ok());
+        let r = app
+            .http
+            .post(format!("{}/api/v1/auth/logout", app.base))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+        let r = app
+            .http
+            .get(format!("{}/api/v1/me", app.base))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+);

@@ -1,0 +1,12 @@
+//! Roleta's integration tests: one binary, each scenario against a real server on port 0, over
+//! real sockets, once on SQLite and once on PostgreSQL, with the invariants checked after each.
+
+mod helpers;
+mod invariants;
+
+mod attendance;
+mod bad_input;
+mod ingest;
+mod recovery;
+mod roulette;
+mod silent_cases;
