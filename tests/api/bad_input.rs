@@ -24,33 +24,33 @@ async fn raw(app: &TestApp, body: &'static str, content_type: &str) -> (u16, Val
 both!(
     malformed_ingest_requests_get_clear_errors,
     |app| async move {
-        let (s, e) = raw(&app, "{\"name\": \"x\",", "application/json").await;
+        let (s, e) = raw(app, "{\"name\": \"x\",", "application/json").await;
         assert_eq!(s, 400);
         assert_eq!(e["error"]["code"], "bad_request");
         let (s, _) = raw(
-            &app,
+            app,
             "{\"name\": 5, \"phone\": \"(11) 95555-1001\"}",
             "application/json",
         )
         .await;
         assert_eq!(s, 422, "wrong type");
-        let (s, _) = raw(&app, "{\"name\": \"x\"}", "application/json").await;
+        let (s, _) = raw(app, "{\"name\": \"x\"}", "application/json").await;
         assert_eq!(s, 422, "missing phone");
         let (s, e) = raw(
-            &app,
+            app,
             "{\"name\": \"x\", \"phone\": \"abc\"}",
             "application/json",
         )
         .await;
         assert_eq!((s, e["error"]["field"].as_str()), (422, Some("phone")));
         let (s, e) = raw(
-            &app,
+            app,
             "{\"name\": \"x\", \"phone\": \"(11) 95555-1002\", \"department\": \"Marte\"}",
             "application/json",
         )
         .await;
         assert_eq!((s, e["error"]["field"].as_str()), (422, Some("department")));
-        let (s, _) = raw(&app, "name=x", "application/x-www-form-urlencoded").await;
+        let (s, _) = raw(app, "name=x", "application/x-www-form-urlencoded").await;
         assert_eq!(s, 415);
         let big = format!(
             "{{\"name\": \"x\", \"phone\": \"(11) 95555-1003\", \"comment\": \"{}\"}}",

@@ -101,10 +101,7 @@ async fn fresh_database(backend: Backend) -> (String, Option<tempfile::TempDir>)
                 .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
             let name = format!(
                 "roleta_t_{}",
-                roleta::auth::new_token("")
-                    .get(..16)
-                    .expect("token")
-                    .to_string()
+                roleta::auth::new_token("").get(..16).expect("token")
             );
             sqlx::any::install_default_drivers();
             let mut conn =
@@ -228,7 +225,7 @@ impl TestApp {
         let now = self.state.clock.now_ms();
         let email = format!(
             "{name}.{}@teste.roleta",
-            roleta::auth::new_token("").get(..8).expect("t").to_string()
+            roleta::auth::new_token("").get(..8).expect("t")
         );
         let id = store
             .create_user(agency, &email, name, role, &password_hash(), now)

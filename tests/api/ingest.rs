@@ -19,18 +19,18 @@ both!(
     a_retry_with_the_same_idempotency_key_makes_no_second_lead,
     |app| async move {
         let body = json!({"name": "Carlos", "phone": "(11) 95555-0001"});
-        let first = post_with_key(&app, "k-1", body.clone()).await;
+        let first = post_with_key(app, "k-1", body.clone()).await;
         assert_eq!(first.status(), 202);
         let first: Value = first.json().await.unwrap();
         for _ in 0..3 {
-            let again = post_with_key(&app, "k-1", body.clone()).await;
+            let again = post_with_key(app, "k-1", body.clone()).await;
             assert_eq!(again.status(), 200);
             let again: Value = again.json().await.unwrap();
             assert_eq!(again["lead_id"], first["lead_id"]);
             assert_eq!(again["replayed"], true);
         }
         let other = post_with_key(
-            &app,
+            app,
             "k-1",
             json!({"name": "Outro", "phone": "(11) 95555-0002"}),
         )

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! Roleta's integration tests: one binary, each scenario against a real server on port 0, over
 //! real sockets, once on SQLite and once on PostgreSQL, with the invariants checked after each.
 

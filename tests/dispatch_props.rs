@@ -1,0 +1,387 @@
+#![allow(clippy::unwrap_used)]
+//! Property tests of the dispatcher's decisions. A simulated store plays the database; random
+//! histories of leads, toggles, accepts, refusals, timeouts, pauses and restarts drive the
+//! engine, and after every step: at most one holder and one pending offer per lead, at most one
+//! offer per broker, no offer to an offline broker, nothing lost. At the end every offer ends.
+//! A second property checks fairness: with a stable roster, offer counts differ by at most one.
+
+use proptest::prelude::*;
+use roleta::dispatch::engine::{Decision, Ended, Engine, EngineSettings, LiveLead};
+use roleta::model::EveryoneRefused;
+use std::collections::{BTreeMap, BTreeSet};
+
+const ANSWER_MS: i64 = 20_000;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Lead { dept: i64, owner: Option<i64> },
+    Toggle { broker: i64, online: bool },
+    Accept(usize),
+    Refuse(usize),
+    Timeout(usize),
+    Advance(i64),
+    Restart,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum LeadSt {
+    Waiting,
+    Offered(i64),
+    Assigned(i64),
+}
+
+#[derive(Debug)]
+struct SimLead {
+    dept: i64,
+    arrived: i64,
+    owner: Option<i64>,
+    st: LeadSt,
+    refused: BTreeSet<i64>,
+}
+
+#[derive(Debug)]
+struct SimOffer {
+    lead: i64,
+    broker: i64,
+    dept: i64,
+    sticky: bool,
+    pending: bool,
+}
+
+struct Sim {
+    settings: EngineSettings,
+    engine: Engine,
+    depts: BTreeMap<i64, Vec<i64>>,
+    online: BTreeMap<i64, bool>,
+    leads: BTreeMap<i64, SimLead>,
+    offers: BTreeMap<i64, SimOffer>,
+    offered: BTreeMap<i64, u32>,
+    now: i64,
+}
+
+impl Sim {
+    fn new(brokers: i64, settings: EngineSettings) -> Self {
+        let mut depts = BTreeMap::new();
+        for b in 1..=brokers {
+            // Broker 1 is in both departments; the others alternate.
+            let d = if b == 1 { vec![0, 1] } else { vec![b % 2] };
+            depts.insert(b, d);
+        }
+        let online = (1..=brokers).map(|b| (b, false)).collect();
+        Sim {
+            engine: Engine::new(settings.clone()),
+            settings,
+            depts,
+            online,
+            leads: BTreeMap::new(),
+            offers: BTreeMap::new(),
+            offered: BTreeMap::new(),
+            now: 1_000,
+        }
+    }
+
+    fn pending(&self) -> Vec<i64> {
+        self.offers
+            .iter()
+            .filter(|(_, o)| o.pending)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    fn pump(&mut self) {
+        for _ in 0..10_000 {
+            let Some(d) = self.engine.decide(self.now) else {
+                return;
+            };
+            match d {
+                Decision::Offer {
+                    lead,
+                    broker,
+                    department,
+                    sticky,
+                    ..
+                } => {
+                    assert!(self.online[&broker], "I6: offer to offline broker {broker}");
+                    assert!(
+                        !self
+                            .offers
+                            .values()
+                            .any(|o| o.pending && o.broker == broker),
+                        "broker {broker} holds two offers"
+                    );
+                    let l = self.leads.get_mut(&lead).expect("known lead");
+                    assert_eq!(l.st, LeadSt::Waiting, "I2: second offer for lead {lead}");
+                    assert_eq!(l.dept, department);
+                    let id = self.offers.keys().next_back().map_or(1, |k| k + 1);
+                    l.st = LeadSt::Offered(id);
+                    self.offers.insert(
+                        id,
+                        SimOffer {
+                            lead,
+                            broker,
+                            dept: department,
+                            sticky,
+                            pending: true,
+                        },
+                    );
+                    *self.offered.entry(broker).or_default() += 1;
+                    self.engine.offer_made(lead, broker, id, sticky);
+                }
+                Decision::ScheduleRound { lead, at_ms } => {
+                    assert!(at_ms >= self.now);
+                    self.engine.schedule_round(lead, at_ms);
+                }
+                Decision::NewRound { lead } => {
+                    self.leads.get_mut(&lead).expect("lead").refused.clear();
+                    self.engine.new_round(lead);
+                }
+                Decision::Fallback { lead, broker } => {
+                    let l = self.leads.get_mut(&lead).expect("lead");
+                    assert_eq!(l.st, LeadSt::Waiting);
+                    l.st = LeadSt::Assigned(broker);
+                    self.engine.remove_lead(lead);
+                }
+            }
+        }
+        panic!("the engine kept deciding: no fixed point");
+    }
+
+    fn end(&mut self, offer: i64, accepted: bool) {
+        let o = self.offers.get_mut(&offer).expect("offer");
+        assert!(o.pending);
+        o.pending = false;
+        let (lead, broker) = (o.lead, o.broker);
+        let l = self.leads.get_mut(&lead).expect("lead");
+        if accepted {
+            l.st = LeadSt::Assigned(broker);
+            self.engine.offer_ended(offer, Ended::Accepted);
+        } else {
+            l.st = LeadSt::Waiting;
+            l.refused.insert(broker);
+            self.engine.offer_ended(offer, Ended::NotTaken);
+        }
+    }
+
+    fn toggle(&mut self, broker: i64, online: bool) {
+        self.online.insert(broker, online);
+        self.engine
+            .set_broker(broker, online, self.depts[&broker].clone());
+        if !online {
+            // The actor hands back the offer of a broker who goes offline on purpose.
+            if let Some(o) = self
+                .pending()
+                .into_iter()
+                .find(|o| self.offers[o].broker == broker)
+            {
+                self.end(o, false);
+            }
+        }
+    }
+
+    /// Rebuilds the engine from the "store" the way the actor does after a restart.
+    fn restart(&mut self) {
+        let mut e = Engine::new(self.settings.clone());
+        for (&id, l) in &self.leads {
+            if !matches!(l.st, LeadSt::Assigned(_)) {
+                e.add_lead(LiveLead {
+                    id,
+                    department: l.dept,
+                    arrived_ms: l.arrived,
+                    owner: l.owner,
+                    refused: l.refused.iter().copied().collect(),
+                });
+            }
+        }
+        for (&id, o) in &self.offers {
+            if !o.sticky {
+                e.restore_turn(o.dept, o.broker, id);
+            }
+            if o.pending {
+                e.restore_offer(id, o.lead, o.broker);
+            }
+        }
+        for (&b, &on) in &self.online {
+            if on {
+                e.set_broker(b, true, self.depts[&b].clone());
+            }
+        }
+        self.engine = e;
+    }
+
+    fn apply(&mut self, op: &Op) {
+        match *op {
+            Op::Lead { dept, owner } => {
+                let id = self.leads.keys().next_back().map_or(1, |k| k + 1);
+                self.now += 1;
+                self.leads.insert(
+                    id,
+                    SimLead {
+                        dept,
+                        arrived: self.now,
+                        owner,
+                        st: LeadSt::Waiting,
+                        refused: BTreeSet::new(),
+                    },
+                );
+                self.engine.add_lead(LiveLead {
+                    id,
+                    department: dept,
+                    arrived_ms: self.now,
+                    owner,
+                    refused: vec![],
+                });
+            }
+            Op::Toggle { broker, online } => self.toggle(broker, online),
+            Op::Accept(i) | Op::Refuse(i) | Op::Timeout(i) => {
+                let p = self.pending();
+                if !p.is_empty() {
+                    if matches!(op, Op::Timeout(_)) {
+                        self.now += ANSWER_MS;
+                    }
+                    self.end(p[i % p.len()], matches!(op, Op::Accept(_)));
+                }
+            }
+            Op::Advance(ms) => self.now += ms,
+            Op::Restart => self.restart(),
+        }
+        self.pump();
+        self.check();
+    }
+
+    fn check(&self) {
+        let mut per_broker = BTreeMap::new();
+        for o in self.offers.values().filter(|o| o.pending) {
+            *per_broker.entry(o.broker).or_insert(0) += 1;
+            assert_eq!(
+                self.leads[&o.lead].st,
+                LeadSt::Offered(
+                    self.offers
+                        .iter()
+                        .find(|(_, x)| x.pending && x.lead == o.lead)
+                        .map(|(k, _)| *k)
+                        .unwrap_or(0)
+                )
+            );
+        }
+        assert!(
+            per_broker.values().all(|&n| n <= 1),
+            "a broker holds two offers"
+        );
+        let per_lead =
+            self.offers
+                .values()
+                .filter(|o| o.pending)
+                .fold(BTreeMap::new(), |mut m, o| {
+                    *m.entry(o.lead).or_insert(0) += 1;
+                    m
+                });
+        assert!(
+            per_lead.values().all(|&n| n <= 1),
+            "I2: a lead has two pending offers"
+        );
+        let waiting = self
+            .leads
+            .values()
+            .filter(|l| l.st == LeadSt::Waiting)
+            .count();
+        assert_eq!(
+            self.engine.waiting_count(),
+            waiting,
+            "engine and store disagree on waiting leads"
+        );
+        assert_eq!(
+            self.engine.offers_count(),
+            self.pending().len(),
+            "engine and store disagree on offers"
+        );
+    }
+
+    /// Every offer ends: brokers go offline (handing offers back) and time passes.
+    fn drain(&mut self) {
+        for b in self.online.keys().copied().collect::<Vec<_>>() {
+            self.toggle(b, false);
+            self.pump();
+        }
+        assert!(self.pending().is_empty(), "I3: offers left pending");
+        for l in self.leads.values() {
+            assert!(
+                matches!(l.st, LeadSt::Waiting | LeadSt::Assigned(_)),
+                "I1: lead lost: {l:?}"
+            );
+        }
+    }
+}
+
+fn op(brokers: i64) -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..2i64, prop::option::weighted(0.2, 1..=brokers)).prop_map(|(dept, owner)| Op::Lead { dept, owner }),
+        3 => (1..=brokers, prop::bool::weighted(0.7)).prop_map(|(broker, online)| Op::Toggle { broker, online }),
+        3 => any::<usize>().prop_map(Op::Accept),
+        3 => any::<usize>().prop_map(Op::Refuse),
+        2 => any::<usize>().prop_map(Op::Timeout),
+        1 => (0..90_000i64).prop_map(Op::Advance),
+        1 => Just(Op::Restart),
+    ]
+}
+
+fn settings() -> impl Strategy<Value = EngineSettings> {
+    (prop::bool::ANY, 0..60_000i64, prop::bool::ANY).prop_map(|(fallback, pause, has)| {
+        EngineSettings {
+            everyone_refused: if fallback {
+                EveryoneRefused::Fallback
+            } else {
+                EveryoneRefused::Retry
+            },
+            retry_pause_ms: pause,
+            fallback_broker: has.then_some(1),
+        }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000)
+    ))]
+
+    #[test]
+    fn random_histories_keep_one_holder_and_end_every_offer(
+        s in settings(),
+        (brokers, ops) in (2..6i64).prop_flat_map(|n| (Just(n), prop::collection::vec(op(n), 1..80)))
+    ) {
+        let mut sim = Sim::new(brokers, s);
+        for o in &ops {
+            sim.apply(o);
+        }
+        sim.drain();
+    }
+
+    #[test]
+    fn with_a_stable_roster_offer_counts_differ_by_at_most_one(
+        brokers in 2..7i64,
+        answers in prop::collection::vec(0..3u8, 1..200),
+    ) {
+        let s = EngineSettings { everyone_refused: EveryoneRefused::Retry, retry_pause_ms: 0, fallback_broker: None };
+        let mut sim = Sim::new(brokers, s);
+        for b in 1..=brokers {
+            sim.depts.insert(b, vec![0]);
+            sim.toggle(b, true);
+        }
+        let mut answers = answers.into_iter();
+        'leads: loop {
+            sim.apply(&Op::Lead { dept: 0, owner: None });
+            loop {
+                let Some(a) = answers.next() else { break 'leads };
+                let p = sim.pending();
+                prop_assert_eq!(p.len(), 1, "one lead at a time, always offered");
+                let accepted = a == 0;
+                sim.apply(&match a { 0 => Op::Accept(0), 1 => Op::Refuse(0), _ => Op::Timeout(0) });
+                let counts: Vec<u32> = (1..=brokers).map(|b| sim.offered.get(&b).copied().unwrap_or(0)).collect();
+                let spread = counts.iter().max().unwrap_or(&0) - counts.iter().min().unwrap_or(&0);
+                prop_assert!(spread <= 1, "I7: offers per broker {:?}", counts);
+                if accepted {
+                    continue 'leads;
+                }
+            }
+        }
+    }
+}
