@@ -1,0 +1,224 @@
+//! One dispatcher actor: owns the engines of its agencies and the offer timers, and carries
+//! out each decision in the order "commit to the store, then tell the broker". It is the only
+//! writer of dispatch state for its agencies; the store's conditional updates make it safe
+//! even if it is wrong about the world (a late timer, a repeated answer).
+
+mod decisions;
+mod recovery;
+
+use super::engine::{Engine, EngineSettings};
+use super::{AgencyStats, Command};
+use crate::model::{AgencyId, BrokerId, LeadId, OfferId, OfferState};
+use crate::presence::Hub;
+use crate::store::{AuditEntry, LeadSummary, RouletteSettings, Store};
+use crate::Clock;
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::time::{delay_queue, DelayQueue};
+
+/// Back-off for a lead whose write failed (database briefly unreachable).
+const RETRY_AFTER_ERROR_MS: i64 = 1_000;
+
+struct Agency {
+    engine: Engine,
+    settings: RouletteSettings,
+}
+
+pub(crate) struct Actor {
+    store: Store,
+    hub: Hub,
+    clock: Clock,
+    rx: mpsc::Receiver<Command>,
+    agencies: HashMap<AgencyId, Agency>,
+    summaries: HashMap<LeadId, Arc<LeadSummary>>,
+    timers: DelayQueue<(AgencyId, OfferId)>,
+    timer_keys: HashMap<OfferId, delay_queue::Key>,
+}
+
+fn engine_settings(s: &RouletteSettings) -> EngineSettings {
+    EngineSettings {
+        everyone_refused: s.everyone_refused,
+        retry_pause_ms: s.retry_pause_seconds.max(0) * 1000,
+        fallback_broker: s.fallback_broker_id,
+    }
+}
+
+impl Actor {
+    pub(crate) fn new(store: Store, hub: Hub, clock: Clock, rx: mpsc::Receiver<Command>) -> Self {
+        Self {
+            store,
+            hub,
+            clock,
+            rx,
+            agencies: HashMap::new(),
+            summaries: HashMap::new(),
+            timers: DelayQueue::new(),
+            timer_keys: HashMap::new(),
+        }
+    }
+
+    pub(crate) async fn run(mut self, cancel: CancellationToken) {
+        loop {
+            let wake = self.next_wake();
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                cmd = self.rx.recv() => match cmd {
+                    Some(cmd) => self.handle(cmd).await,
+                    None => break,
+                },
+                Some(expired) = self.timers.next(), if !self.timers.is_empty() => {
+                    let (agency, offer) = expired.into_inner();
+                    self.timer_keys.remove(&offer);
+                    self.expire(agency, offer).await;
+                }
+                _ = sleep_until(wake) => {
+                    let due: Vec<AgencyId> = self.agencies.keys().copied().collect();
+                    for agency in due {
+                        self.pump(agency).await;
+                    }
+                }
+            }
+        }
+        tracing::debug!("dispatcher actor stopped");
+    }
+
+    fn next_wake(&self) -> Option<tokio::time::Instant> {
+        let now = self.clock.now_ms();
+        self.agencies
+            .values()
+            .filter_map(|a| a.engine.next_wake_ms(now))
+            .min()
+            .map(|ms| self.clock.instant_at(ms))
+    }
+
+    async fn handle(&mut self, cmd: Command) {
+        match cmd {
+            Command::LeadArrived { agency, lead } => {
+                if self.ensure_loaded(agency).await.is_ok() {
+                    self.add_lead(agency, lead).await;
+                    self.pump(agency).await;
+                }
+            }
+            Command::BrokerChanged { agency, broker } => {
+                if self.ensure_loaded(agency).await.is_ok() {
+                    self.refresh_broker(agency, broker).await;
+                    self.pump(agency).await;
+                }
+            }
+            Command::SettingsChanged { agency } => {
+                match self.store.roulette_settings(agency).await {
+                    Ok(s) => {
+                        if let Some(a) = self.agencies.get_mut(&agency) {
+                            a.engine.set_settings(engine_settings(&s));
+                            a.settings = s;
+                        }
+                    }
+                    Err(e) => tracing::warn!(agency, error = %e, "reloading settings failed"),
+                }
+                self.pump(agency).await;
+            }
+            Command::Load { agency } => {
+                if self.ensure_loaded(agency).await.is_ok() {
+                    self.pump(agency).await;
+                }
+            }
+            Command::Answer {
+                agency,
+                broker,
+                offer,
+                answer,
+                reason,
+                reply,
+            } => {
+                let r = self.answer(agency, broker, offer, answer, reason).await;
+                let _ = reply.send(r);
+                self.pump(agency).await;
+            }
+            Command::Stats { agency, reply } => {
+                let stats = self.agencies.get(&agency).map(|a| AgencyStats {
+                    waiting: a.engine.waiting_count(),
+                    offers_in_flight: a.engine.offers_count(),
+                    oldest_waiting_ms: a.engine.oldest_waiting(),
+                });
+                let _ = reply.send(stats.unwrap_or_default());
+            }
+        }
+    }
+
+    fn arm(&mut self, agency: AgencyId, offer: OfferId, deadline_ms: i64) {
+        let at = self.clock.instant_at(deadline_ms);
+        match self.timer_keys.get(&offer) {
+            Some(key) => self.timers.reset_at(key, at),
+            None => {
+                let key = self.timers.insert_at((agency, offer), at);
+                self.timer_keys.insert(offer, key);
+            }
+        }
+    }
+
+    fn disarm(&mut self, offer: OfferId) {
+        if let Some(key) = self.timer_keys.remove(&offer) {
+            self.timers.try_remove(&key);
+        }
+    }
+
+    async fn refresh_broker(&mut self, agency: AgencyId, broker: BrokerId) {
+        let deps = match self.store.broker_departments(agency, broker).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(agency, broker, error = %e, "reading departments failed");
+                return;
+            }
+        };
+        let online = self.hub.is_online(broker);
+        let toggled_off = self.hub.toggle(broker) == Some(false);
+        let Some(a) = self.agencies.get_mut(&agency) else {
+            return;
+        };
+        let was = a.engine.is_online(broker);
+        a.engine.set_broker(broker, online, deps);
+        let holding = a.engine.holding(broker);
+        if was != online {
+            let (decision, reason) = if online {
+                ("broker_online", "toggle on with a live connection")
+            } else if toggled_off {
+                ("broker_offline", "toggled off")
+            } else {
+                ("broker_offline", "no connection left")
+            };
+            let entry = AuditEntry {
+                agency,
+                broker: Some(broker),
+                decision,
+                reason,
+                ..Default::default()
+            };
+            self.audit(&entry).await;
+        }
+        // Going offline on purpose hands the open offer back at once; a dropped connection
+        // keeps it until its deadline so a quick reconnect still sees it.
+        if let Some(offer) = holding.filter(|_| !online && toggled_off) {
+            let reason = "broker went offline";
+            let _ = self
+                .end_offer(agency, offer, None, OfferState::Cancelled, reason)
+                .await;
+        }
+    }
+
+    /// Best-effort audit of a decision that has no transaction of its own.
+    async fn audit(&self, entry: &AuditEntry<'_>) {
+        if let Err(e) = self.store.audit(entry, self.clock.now_ms()).await {
+            tracing::warn!(error = %e, "audit write failed");
+        }
+    }
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,96 @@
+//! Building an agency's engine from the store (first use, restart) and bringing one lead back
+//! in line with the store when they disagree.
+
+use super::{engine_settings, Actor, Agency};
+use crate::dispatch::engine::{Engine, LiveLead};
+use crate::model::{AgencyId, BrokerId, LeadId};
+use crate::store::StoreResult;
+use std::collections::HashMap;
+
+impl Actor {
+    /// Builds the agency's engine from the store the first time it is needed: settings,
+    /// waiting leads, pending offers (timers re-armed), refusals and rotation order.
+    pub(super) async fn ensure_loaded(&mut self, agency: AgencyId) -> StoreResult<()> {
+        if self.agencies.contains_key(&agency) {
+            return Ok(());
+        }
+        let r = self.load(agency).await;
+        if let Err(e) = &r {
+            tracing::warn!(agency, error = %e, "loading the agency's roulette failed");
+        }
+        r
+    }
+
+    pub(super) async fn load(&mut self, agency: AgencyId) -> StoreResult<()> {
+        let settings = self.store.roulette_settings(agency).await?;
+        let mut engine = Engine::new(engine_settings(&settings));
+        let leads = self.store.live_leads(agency).await?;
+        let mut refusals: HashMap<LeadId, Vec<BrokerId>> = HashMap::new();
+        for (lead, broker) in self.store.current_refusals(agency).await? {
+            refusals.entry(lead).or_default().push(broker);
+        }
+        for l in leads {
+            engine.add_lead(LiveLead {
+                id: l.id,
+                department: l.department_id,
+                arrived_ms: l.created_at_ms,
+                owner: l.owner_id,
+                refused: refusals.remove(&l.id).unwrap_or_default(),
+            });
+        }
+        for (dept, broker, offer) in self.store.rotation_turns(agency).await? {
+            engine.restore_turn(dept, broker, offer);
+        }
+        for o in self.store.pending_offers(agency).await? {
+            engine.restore_offer(o.id, o.lead_id, o.broker_id);
+            self.arm(agency, o.id, o.deadline_ms);
+        }
+        self.agencies.insert(agency, Agency { engine, settings });
+        // Brokers already connected come in through the same path as any presence change,
+        // so the audit records them as online before any offer reaches them.
+        for broker in self.hub.online_brokers(agency) {
+            self.refresh_broker(agency, broker).await;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn add_lead(&mut self, agency: AgencyId, lead: LeadId) {
+        match self.store.live_lead(agency, lead).await {
+            Ok(Some(l)) => {
+                if let Some(a) = self.agencies.get_mut(&agency) {
+                    a.engine.add_lead(LiveLead {
+                        id: l.id,
+                        department: l.department_id,
+                        arrived_ms: l.created_at_ms,
+                        owner: l.owner_id,
+                        refused: Vec::new(),
+                    });
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(agency, lead, error = %e, "reading a new lead failed; recovery will retry")
+            }
+        }
+    }
+
+    /// The store disagrees with the engine about a lead: trust the store. A lead the store
+    /// shows as offered has a pending offer the engine missed, so the agency is re-read whole.
+    pub(super) async fn resync_lead(&mut self, agency: AgencyId, lead: LeadId) {
+        if let Some(a) = self.agencies.get_mut(&agency) {
+            a.engine.remove_lead(lead);
+        }
+        match self.store.live_lead(agency, lead).await {
+            Ok(Some(l)) if l.state == "offered" => {
+                self.agencies.remove(&agency);
+                // Boxed: loading can end offers, which can resync leads, which can load.
+                let _ = Box::pin(self.ensure_loaded(agency)).await;
+            }
+            Ok(Some(_)) => self.add_lead(agency, lead).await,
+            Ok(None) => {
+                self.summaries.remove(&lead);
+            }
+            Err(e) => tracing::warn!(agency, lead, error = %e, "re-reading a lead failed"),
+        }
+    }
+}
