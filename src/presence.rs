@@ -154,3 +154,53 @@ impl Hub {
         sent
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::OfferState;
+
+    fn event() -> Event {
+        Event::OfferEnded {
+            offer: 1,
+            outcome: OfferState::Expired,
+            reason: "x".into(),
+        }
+    }
+
+    #[test]
+    fn a_connection_that_does_not_read_is_kicked_when_its_queue_is_full() {
+        let hub = Hub::new(Clock::new());
+        let slow = hub.register(1, 7, true, 2);
+        let mut fast = hub.register(1, 7, true, 8);
+        for _ in 0..2 {
+            assert_eq!(hub.deliver(7, &event()), 2);
+        }
+        assert!(!slow.kick.is_cancelled());
+        while fast.rx.try_recv().is_ok() {}
+        assert_eq!(
+            hub.deliver(7, &event()),
+            1,
+            "only the connection with room gets it"
+        );
+        assert!(slow.kick.is_cancelled(), "the full one is told to close");
+        assert!(!fast.kick.is_cancelled());
+    }
+
+    #[test]
+    fn online_needs_the_toggle_and_a_connection() {
+        let hub = Hub::new(Clock::new());
+        let r = hub.register(1, 7, false, 4);
+        assert!(!hub.is_online(7));
+        hub.set_toggle(7, true);
+        assert!(hub.is_online(7));
+        assert_eq!(hub.online_brokers(1), vec![7]);
+        assert!(
+            hub.online_brokers(2).is_empty(),
+            "another agency sees nobody"
+        );
+        hub.unregister(7, r.conn_id);
+        assert!(!hub.is_online(7));
+        assert_eq!(hub.toggle(7), None);
+    }
+}

@@ -129,8 +129,15 @@ pub fn settings_for(db_url: &str) -> Settings {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Like [`spawn_app`], with settings adjusted first (short idle timeouts, say).
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let (db_url, dir) = fresh_database(backend).await;
-    let mut app = start(&db_url, backend, dir).await;
+    let mut settings = settings_for(&db_url);
+    adjust(&mut settings);
+    let mut app = start_with(settings, backend, dir).await;
     let store = &app.state.store;
     let now = app.state.clock.now_ms();
     let agency = store
@@ -152,7 +159,16 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn start(db_url: &str, backend: Backend, dir: Option<tempfile::TempDir>) -> TestApp {
-    let app = App::build(settings_for(db_url)).await.expect("app builds");
+    start_with(settings_for(db_url), backend, dir).await
+}
+
+async fn start_with(
+    settings: Settings,
+    backend: Backend,
+    dir: Option<tempfile::TempDir>,
+) -> TestApp {
+    let db_url = settings.database.url.expose().to_string();
+    let app = App::build(settings).await.expect("app builds");
     let port = app.port();
     let state = app.state();
     let stop = app.shutdown_token();
@@ -167,7 +183,7 @@ pub async fn start(db_url: &str, backend: Backend, dir: Option<tempfile::TempDir
         rentals: 0,
         api_key: String::new(),
         manager: String::new(),
-        db_url: db_url.to_string(),
+        db_url,
         backend,
         stop,
         task,
@@ -188,6 +204,18 @@ impl TestApp {
         next.api_key = self.api_key.clone();
         next.manager = self.manager.clone();
         next
+    }
+
+    /// Takes the SQLite folder so it outlives this app (for a restart by hand).
+    pub fn keep_dir(&mut self) -> Option<tempfile::TempDir> {
+        self._dir.take()
+    }
+
+    /// Stops the app the way SIGTERM does and waits for it to drain.
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        let r = (&mut self.task).await.expect("app task");
+        assert!(r.is_ok(), "app stopped with an error: {r:?}");
     }
 
     /// Checks the invariants over the tables, then stops the app.

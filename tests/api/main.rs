@@ -8,6 +8,7 @@ mod invariants;
 mod attendance;
 mod bad_input;
 mod ingest;
+mod lifecycle;
 mod recovery;
 mod roulette;
 mod silent_cases;
