@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod model;
 pub mod phone;
 pub mod presence;
+pub mod push;
 pub mod settings;
 pub mod startup;
 pub mod state;

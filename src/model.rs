@@ -29,7 +29,10 @@ macro_rules! text_enum {
 
 text_enum!(
     /// What a user may do; checked on every route.
-    Role { Admin => "admin", Manager => "manager", Receptionist => "receptionist", Broker => "broker" }
+    Role {
+        Admin => "admin", Manager => "manager", Receptionist => "receptionist", Broker => "broker",
+        Ops => "ops"
+    }
 );
 
 text_enum!(

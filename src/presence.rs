@@ -20,6 +20,8 @@ struct Conn {
     tx: mpsc::Sender<Utf8Bytes>,
     /// Cancelled when the connection must close as a slow consumer.
     kick: CancellationToken,
+    /// Whether the page is in front (the page says so); background-only brokers get web push.
+    visible: bool,
 }
 
 struct Entry {
@@ -78,6 +80,7 @@ impl Hub {
             id: conn_id,
             tx,
             kick: kick.clone(),
+            visible: true,
         });
         Registration { conn_id, rx, kick }
     }
@@ -93,6 +96,22 @@ impl Hub {
         if let Some(mut e) = self.inner.brokers.get_mut(&broker) {
             e.toggle = on;
         }
+    }
+
+    pub fn set_visible(&self, broker: BrokerId, conn_id: u64, visible: bool) {
+        if let Some(mut e) = self.inner.brokers.get_mut(&broker) {
+            if let Some(c) = e.conns.iter_mut().find(|c| c.id == conn_id) {
+                c.visible = visible;
+            }
+        }
+    }
+
+    /// Whether any of the broker's pages is in front.
+    pub fn any_visible(&self, broker: BrokerId) -> bool {
+        self.inner
+            .brokers
+            .get(&broker)
+            .is_some_and(|e| e.conns.iter().any(|c| c.visible))
     }
 
     /// Toggle on and at least one connection open.

@@ -14,6 +14,7 @@ pub struct Settings {
     pub dispatch: DispatchSettings,
     pub ws: WsSettings,
     pub demo: DemoSettings,
+    pub push: PushSettings,
     pub log: LogSettings,
 }
 
@@ -54,6 +55,14 @@ pub struct DemoSettings {
     pub seed: bool,
     pub password: Secret,
     pub api_key: Secret,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PushSettings {
+    pub enabled: bool,
+    pub subject: String,
+    pub vapid_private_key: Secret,
+    pub queue: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -2,6 +2,7 @@
 
 use crate::dispatch::Dispatcher;
 use crate::presence::Hub;
+use crate::push::Push;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store::Store;
@@ -48,12 +49,20 @@ impl App {
         let hub = Hub::new(clock);
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
+        let push = Push::start(
+            &settings.push,
+            store.clone(),
+            clock,
+            &tracker,
+            cancel.clone(),
+        )
+        .await?;
         let dispatcher = Dispatcher::spawn(
             store.clone(),
             hub.clone(),
+            push.clone(),
             clock,
-            settings.dispatch.actors,
-            settings.dispatch.queue_capacity,
+            &settings.dispatch,
             &tracker,
             cancel.clone(),
         );
@@ -67,6 +76,7 @@ impl App {
         let state = AppState {
             store,
             hub,
+            push,
             dispatcher,
             clock,
             settings: Arc::new(settings),

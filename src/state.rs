@@ -2,6 +2,7 @@
 
 use crate::dispatch::Dispatcher;
 use crate::presence::Hub;
+use crate::push::Push;
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::Clock;
@@ -13,6 +14,7 @@ use tokio_util::task::TaskTracker;
 pub struct AppState {
     pub store: Store,
     pub hub: Hub,
+    pub push: Push,
     pub dispatcher: Dispatcher,
     pub clock: Clock,
     pub settings: Arc<Settings>,

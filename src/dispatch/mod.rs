@@ -8,6 +8,7 @@ pub mod engine;
 
 use crate::model::{AgencyId, AttendanceKind, BrokerId, LeadId, OfferId, OfferState};
 use crate::presence::Hub;
+use crate::push::Push;
 use crate::store::{LeadSummary, OfferRecord, OfferRejection, Store, StoreError};
 use crate::Clock;
 use std::sync::Arc;
@@ -99,20 +100,20 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// Starts `actors` actor tasks on the tracker; they stop when `cancel` fires.
+    /// Starts `settings.actors` actor tasks on the tracker; they stop when `cancel` fires.
     pub fn spawn(
         store: Store,
         hub: Hub,
+        push: Push,
         clock: Clock,
-        actors: usize,
-        capacity: usize,
+        settings: &crate::settings::DispatchSettings,
         tracker: &TaskTracker,
         cancel: CancellationToken,
     ) -> Self {
-        let senders: Vec<_> = (0..actors.max(1))
+        let senders: Vec<_> = (0..settings.actors.max(1))
             .map(|_| {
-                let (tx, rx) = mpsc::channel(capacity.max(1));
-                let actor = actor::Actor::new(store.clone(), hub.clone(), clock, rx);
+                let (tx, rx) = mpsc::channel(settings.queue_capacity.max(1));
+                let actor = actor::Actor::new(store.clone(), hub.clone(), push.clone(), clock, rx);
                 tracker.spawn(actor.run(cancel.clone()));
                 tx
             })

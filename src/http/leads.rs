@@ -254,6 +254,7 @@ pub async fn get_lead(
     user: AuthUser,
     Path(id): Path<i64>,
 ) -> Result<Json<LeadView>, ApiError> {
+    user.require(&[Role::Manager, Role::Admin, Role::Receptionist, Role::Broker])?;
     let lead = app.store.lead(user.agency(), id).await?;
     if user.user.role == Role::Broker && lead.broker_id != Some(user.user.id) {
         return Err(ApiError::NotFound);

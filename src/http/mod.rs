@@ -6,7 +6,9 @@ mod manager;
 mod offers;
 pub mod openapi;
 mod ops;
+mod push;
 mod session;
+mod wallboard;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -29,6 +31,8 @@ pub fn router(state: AppState) -> Router {
         .merge(offers::router())
         .merge(manager::router())
         .merge(ops::router())
+        .merge(push::router())
+        .merge(wallboard::router())
         .merge(openapi::router())
         .merge(crate::ws::router())
         .route("/api/{*rest}", any(|| async { ApiError::NotFound }))

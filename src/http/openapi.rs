@@ -1,7 +1,7 @@
 //! The OpenAPI document, generated from the handlers' annotations and served at
 //! `/api/openapi.json`.
 
-use super::{attendances, leads, manager, offers, ops, session};
+use super::{attendances, leads, manager, offers, ops, push, session, wallboard};
 use crate::state::AppState;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -43,6 +43,11 @@ use utoipa::OpenApi;
         ops::get_ready,
         ops::get_metrics,
         ops::get_roulette_live,
+        push::get_push_key,
+        push::create_push_subscription,
+        push::delete_push_subscription,
+        wallboard::get_wallboard,
+        wallboard::stream_wallboard,
     )
 )]
 pub struct ApiDoc;

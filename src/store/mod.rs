@@ -8,14 +8,18 @@ mod attendances;
 mod audit;
 mod leads;
 mod offers;
+mod push;
 mod users;
+mod wallboard;
 
 pub use agencies::*;
 pub use attendances::*;
 pub use audit::*;
 pub use leads::*;
 pub use offers::*;
+pub use push::*;
 pub use users::*;
+pub use wallboard::*;
 
 use sqlx::any::{AnyPoolOptions, AnyQueryResult};
 use sqlx::AnyPool;

@@ -128,7 +128,7 @@ async fn relay(
                     Some(Err(e)) => return too_big(e).then_some((close::TOO_BIG, "message too big")),
                 };
                 let reply = match msg {
-                    Message::Text(t) => handle_text(app, user, t.as_str()).await,
+                    Message::Text(t) => handle_text(app, user, reg.conn_id, t.as_str()).await,
                     Message::Binary(_) => Some(ServerMsg::error("unsupported", "send JSON text frames", None)),
                     Message::Close(_) => return Some((close::NORMAL, "bye")),
                     Message::Ping(_) | Message::Pong(_) => continue,
@@ -157,7 +157,7 @@ fn too_big(e: axum::Error) -> bool {
     )
 }
 
-async fn handle_text(app: &AppState, user: &User, text: &str) -> Option<ServerMsg> {
+async fn handle_text(app: &AppState, user: &User, conn_id: u64, text: &str) -> Option<ServerMsg> {
     let msg: ClientMsg = match serde_json::from_str(text) {
         Ok(m) => m,
         Err(e) => {
@@ -170,6 +170,10 @@ async fn handle_text(app: &AppState, user: &User, text: &str) -> Option<ServerMs
     };
     let (agency, broker) = (user.agency_id, user.id);
     match msg {
+        ClientMsg::Visibility { visible } => {
+            app.hub.set_visible(broker, conn_id, visible);
+            None
+        }
         ClientMsg::Ping => Some(ServerMsg::Pong {
             server_time_ms: app.clock.now_ms(),
         }),

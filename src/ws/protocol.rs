@@ -22,6 +22,10 @@ pub enum ClientMsg {
         #[serde(default)]
         reason: Option<String>,
     },
+    /// Whether this page is in front; when no page of the broker is, offers also go by web push.
+    Visibility {
+        visible: bool,
+    },
     /// Application-level keepalive for clients that cannot send WebSocket pings.
     Ping,
 }

@@ -134,6 +134,10 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Like [`spawn_app`], with settings adjusted first (short idle timeouts, say).
 pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_test_writer()
+        .try_init();
     let (db_url, dir) = fresh_database(backend).await;
     let mut settings = settings_for(&db_url);
     adjust(&mut settings);

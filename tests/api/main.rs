@@ -9,6 +9,8 @@ mod attendance;
 mod bad_input;
 mod ingest;
 mod lifecycle;
+mod push;
 mod recovery;
 mod roulette;
 mod silent_cases;
+mod wallboard;

@@ -6,6 +6,7 @@ use crate::dispatch::engine::{Decision, Ended};
 use crate::dispatch::{Answer, AnswerError, Event};
 use crate::metrics as m;
 use crate::model::{AgencyId, BrokerId, LeadId, OfferId, OfferState};
+use crate::push::PushJob;
 use crate::store::{AuditEntry, LeadSummary, StoreError, StoreResult};
 use std::sync::Arc;
 
@@ -46,13 +47,21 @@ impl Actor {
                             m::offer_made();
                             match self.summary(agency, lead).await {
                                 Ok(summary) => {
-                                    self.hub.deliver(
-                                        broker,
-                                        &Event::Offered {
-                                            offer: rec,
-                                            lead: summary,
-                                        },
-                                    );
+                                    // Pages in the background get a web push as well (R8).
+                                    if !self.hub.any_visible(broker) {
+                                        self.push.offer(PushJob {
+                                            agency,
+                                            broker,
+                                            offer: rec.id,
+                                            deadline_ms: rec.deadline_ms,
+                                            client_name: summary.client_name.clone(),
+                                        });
+                                    }
+                                    let ev = Event::Offered {
+                                        offer: rec,
+                                        lead: summary,
+                                    };
+                                    self.hub.deliver(broker, &ev);
                                 }
                                 Err(e) => {
                                     tracing::warn!(lead, error = %e, "reading the lead summary failed")

@@ -10,6 +10,7 @@ use super::engine::{Engine, EngineSettings};
 use super::{AgencyStats, Command};
 use crate::model::{AgencyId, BrokerId, LeadId, OfferId, OfferState};
 use crate::presence::Hub;
+use crate::push::Push;
 use crate::store::{AuditEntry, LeadSummary, RouletteSettings, Store};
 use crate::Clock;
 use futures_util::StreamExt;
@@ -30,6 +31,7 @@ struct Agency {
 pub(crate) struct Actor {
     store: Store,
     hub: Hub,
+    push: Push,
     clock: Clock,
     rx: mpsc::Receiver<Command>,
     agencies: HashMap<AgencyId, Agency>,
@@ -47,10 +49,17 @@ fn engine_settings(s: &RouletteSettings) -> EngineSettings {
 }
 
 impl Actor {
-    pub(crate) fn new(store: Store, hub: Hub, clock: Clock, rx: mpsc::Receiver<Command>) -> Self {
+    pub(crate) fn new(
+        store: Store,
+        hub: Hub,
+        push: Push,
+        clock: Clock,
+        rx: mpsc::Receiver<Command>,
+    ) -> Self {
         Self {
             store,
             hub,
+            push,
             clock,
             rx,
             agencies: HashMap::new(),

@@ -1,0 +1,195 @@
+//! Web push to brokers whose pages are all in the background (R8). The VAPID key pair is
+//! generated on first start and kept in the database (or taken from config); each offer sends
+//! one encrypted message (RFC 8291, aes128gcm) per subscribed device, with a TTL equal to the
+//! seconds left, so a push service never delivers an offer that has already ended. Payloads
+//! carry the offer id and a short text — never the client's phone. Subscriptions the push
+//! service answers 404 or 410 for are deleted.
+
+use crate::model::{AgencyId, BrokerId, OfferId};
+use crate::settings::PushSettings;
+use crate::store::{PushSubscription, Store};
+use crate::Clock;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use web_push::{ContentEncoding, SubscriptionInfo, VapidSignatureBuilder, WebPushMessageBuilder};
+
+/// One offer to announce.
+#[derive(Debug, Clone)]
+pub struct PushJob {
+    pub agency: AgencyId,
+    pub broker: BrokerId,
+    pub offer: OfferId,
+    pub deadline_ms: i64,
+    pub client_name: String,
+}
+
+/// Cheap handle: the public key for browsers and a bounded queue to the sender task.
+#[derive(Clone)]
+pub struct Push {
+    tx: Option<mpsc::Sender<PushJob>>,
+    public_key: Arc<str>,
+}
+
+struct Worker {
+    store: Store,
+    clock: Clock,
+    http: reqwest::Client,
+    private_key: String,
+    subject: String,
+}
+
+impl Push {
+    /// Loads or creates the VAPID keys and starts the sender on the tracker.
+    pub async fn start(
+        settings: &PushSettings,
+        store: Store,
+        clock: Clock,
+        tracker: &TaskTracker,
+        cancel: CancellationToken,
+    ) -> anyhow::Result<Self> {
+        let (private_key, public_key) = keys(settings, &store, clock.now_ms()).await?;
+        if !settings.enabled {
+            return Ok(Self {
+                tx: None,
+                public_key: public_key.into(),
+            });
+        }
+        let (tx, rx) = mpsc::channel(settings.queue.max(1));
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()?;
+        let worker = Worker {
+            store,
+            clock,
+            http,
+            private_key,
+            subject: settings.subject.clone(),
+        };
+        tracker.spawn(worker.run(rx, cancel));
+        Ok(Self {
+            tx: Some(tx),
+            public_key: public_key.into(),
+        })
+    }
+
+    /// The application server key a browser subscribes with (base64url, uncompressed point).
+    pub fn public_key(&self) -> &str {
+        &self.public_key
+    }
+
+    /// Queues a push; never waits. A full queue drops it (the WebSocket copy still goes out).
+    pub fn offer(&self, job: PushJob) {
+        if let Some(tx) = &self.tx {
+            if tx.try_send(job).is_err() {
+                tracing::warn!("push queue full; a push was dropped");
+            }
+        }
+    }
+}
+
+async fn keys(
+    settings: &PushSettings,
+    store: &Store,
+    now_ms: i64,
+) -> anyhow::Result<(String, String)> {
+    let configured = settings.vapid_private_key.expose().trim();
+    if !configured.is_empty() {
+        let public = public_key_of(configured)?;
+        return Ok((configured.to_string(), public));
+    }
+    let pair = jwt_simple::algorithms::ES256KeyPair::generate();
+    let private = URL_SAFE_NO_PAD.encode(pair.to_bytes());
+    let public = public_key_of(&private)?;
+    Ok(store.vapid_keys((&private, &public), now_ms).await?)
+}
+
+fn public_key_of(private: &str) -> anyhow::Result<String> {
+    let partial = VapidSignatureBuilder::from_base64_no_sub(private)
+        .map_err(|e| anyhow::anyhow!("invalid VAPID private key: {e}"))?;
+    Ok(URL_SAFE_NO_PAD.encode(partial.get_public_key()))
+}
+
+impl Worker {
+    async fn run(self, mut rx: mpsc::Receiver<PushJob>, cancel: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                job = rx.recv() => match job {
+                    Some(job) => self.send_all(job).await,
+                    None => break,
+                },
+            }
+        }
+    }
+
+    async fn send_all(&self, job: PushJob) {
+        tracing::debug!(offer = job.offer, broker = job.broker, "sending web push");
+        let subs = match self.store.push_subscriptions(job.agency, job.broker).await {
+            Ok(s) => s,
+            Err(e) => return tracing::warn!(error = %e, "reading push subscriptions failed"),
+        };
+        for sub in subs {
+            let ttl = (job.deadline_ms - self.clock.now_ms()) / 1000;
+            if ttl <= 0 {
+                return; // the offer is over: nothing worth announcing
+            }
+            match self.send(&sub, &job, ttl as u32).await {
+                Ok(status) if status == 404 || status == 410 => {
+                    tracing::info!(
+                        subscription = sub.id,
+                        status,
+                        "push subscription gone; deleting it"
+                    );
+                    let _ = self.store.delete_push_subscription(sub.id).await;
+                }
+                Ok(status) if !(200..300).contains(&status) => {
+                    tracing::warn!(
+                        subscription = sub.id,
+                        status,
+                        "push service refused the message"
+                    );
+                }
+                Ok(status) => tracing::debug!(subscription = sub.id, status, "push delivered"),
+                Err(e) => tracing::warn!(subscription = sub.id, error = %e, "push failed"),
+            }
+        }
+    }
+
+    async fn send(&self, sub: &PushSubscription, job: &PushJob, ttl: u32) -> anyhow::Result<u16> {
+        let info = SubscriptionInfo::new(
+            sub.endpoint.as_str(),
+            sub.p256dh.as_str(),
+            sub.auth.as_str(),
+        );
+        let payload = serde_json::json!({
+            "offer_id": job.offer,
+            "title": "Novo lead na roleta",
+            "body": format!("{} — você tem {ttl} s para atender", job.client_name),
+        })
+        .to_string();
+        // RFC 8292: `aud` is the endpoint's origin. web-push derives it from scheme and host
+        // only, which drops a non-default port, so it is set here.
+        let origin = reqwest::Url::parse(&sub.endpoint)?
+            .origin()
+            .ascii_serialization();
+        let mut sig = VapidSignatureBuilder::from_base64(&self.private_key, &info)?;
+        sig.add_claim("sub", self.subject.as_str());
+        sig.add_claim("aud", origin.as_str());
+        let mut msg = WebPushMessageBuilder::new(&info);
+        msg.set_ttl(ttl);
+        msg.set_payload(ContentEncoding::Aes128Gcm, payload.as_bytes());
+        msg.set_vapid_signature(sig.build()?);
+        let request = web_push::request_builder::build_request::<Vec<u8>>(msg.build()?);
+        let mut out = self.http.post(request.uri().to_string());
+        for (name, value) in request.headers() {
+            out = out.header(name.as_str(), value.as_bytes());
+        }
+        let response = out.body(request.into_body()).send().await?;
+        Ok(response.status().as_u16())
+    }
+}
