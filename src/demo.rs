@@ -5,7 +5,7 @@ use crate::auth;
 use crate::model::EveryoneRefused;
 use crate::model::Role;
 use crate::settings::Settings;
-use crate::store::{RouletteSettings, Store};
+use crate::store::{Property, RouletteSettings, Store};
 
 pub const BROKERS: &[(&str, &str)] = &[
     ("ana@demo.roleta", "Ana Corretora"),
@@ -72,6 +72,43 @@ pub async fn seed(
                 .set_broker_departments(agency, id, &[sales, rentals])
                 .await?;
         }
+        for (code, kind, purpose, price, hood, address, beds, parking) in [
+            (
+                "AP-101",
+                "apartment",
+                "sale",
+                85_000_000,
+                "Pinheiros",
+                "Rua dos Pinheiros, 100",
+                3,
+                2,
+            ),
+            (
+                "CA-202",
+                "house",
+                "rent",
+                650_000,
+                "Vila Madalena",
+                "Rua Harmonia, 45",
+                2,
+                1,
+            ),
+        ] {
+            let p = Property {
+                id: 0,
+                code: code.into(),
+                kind: kind.into(),
+                purpose: purpose.into(),
+                price_cents: Some(price),
+                neighbourhood: Some(hood.into()),
+                address: Some(address.into()),
+                bedrooms: Some(beds),
+                parking_spaces: Some(parking),
+                status: "available".into(),
+                owner_client_id: None,
+            };
+            store.create_property(agency, &p, now_ms).await?;
+        }
         let prefix: String = key.chars().take(10).collect();
         store
             .create_api_key(agency, "site", &prefix, &auth::token_hash(&key), now_ms)
@@ -91,7 +128,7 @@ pub async fn seed(
          \n                           {{\"type\":\"set_online\",\"online\":true}}\
          \n  3. post a demo lead:   curl -s {base}/api/v1/leads -H 'Authorization: Bearer {key}' \\\
          \n                           -H 'Content-Type: application/json' -H \"Idempotency-Key: $(date +%s%N)\" \\\
-         \n                           -d '{{\"name\":\"Cliente Demo\",\"phone\":\"(11) 98765-4321\",\"comment\":\"Quer visitar no sábado\"}}'\n",
+         \n                           -d '{{\"name\":\"Cliente Demo\",\"phone\":\"(11) 98765-4321\",\"property_code\":\"AP-101\",\"comment\":\"Quer visitar no sábado\"}}'\n",
         b1 = BROKERS[0].0,
         b2 = BROKERS[1].0,
         pw = password,

@@ -170,13 +170,39 @@ pub async fn create_department(
     Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
-#[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = [User])))]
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UserOut {
+    #[serde(flatten)]
+    user: User,
+    /// Departments the user takes leads from (brokers only).
+    departments: Vec<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = [UserOut])))]
 pub async fn list_users(
     State(app): State<AppState>,
     user: AuthUser,
-) -> Result<Json<Vec<User>>, ApiError> {
+) -> Result<Json<Vec<UserOut>>, ApiError> {
     user.require(&[Role::Manager, Role::Admin, Role::Receptionist])?;
-    Ok(Json(app.store.users(user.agency()).await?))
+    let agency = user.agency();
+    let members = app.store.memberships(agency).await?;
+    let users = app.store.users(agency).await?;
+    Ok(Json(
+        users
+            .into_iter()
+            .map(|u| {
+                let departments = members
+                    .iter()
+                    .filter(|(b, _)| *b == u.id)
+                    .map(|(_, d)| *d)
+                    .collect();
+                UserOut {
+                    user: u,
+                    departments,
+                }
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -1,0 +1,118 @@
+// Shared helpers for Roleta's pages: JSON calls, the signed-in user, form errors, formatting.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.error?.message || `erro ${status}`);
+    this.status = status;
+    this.code = body?.error?.code;
+    this.field = body?.error?.field;
+  }
+}
+
+export async function api(method, path, body) {
+  const opts = { method, headers: {}, credentials: 'same-origin' };
+  if (body !== undefined) {
+    opts.headers['Content-Type'] = 'application/json';
+    opts.body = JSON.stringify(body);
+  }
+  const res = await fetch(path, opts);
+  const onLogin = location.pathname === '/' || location.pathname === '/index.html';
+  if (res.status === 401 && !onLogin) {
+    location.href = '/';
+    throw new ApiError(401, null);
+  }
+  const text = await res.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}
+
+/** The signed-in user, or a trip back to the login page. */
+export async function me() {
+  return api('GET', '/api/v1/me');
+}
+
+export async function logout() {
+  try { await api('POST', '/api/v1/auth/logout'); } finally { location.href = '/'; }
+}
+
+/** Where each role works. */
+export function homeFor(role) {
+  return { broker: '/console.html', manager: '/gestor.html', admin: '/gestor.html',
+           receptionist: '/recepcao.html', ops: '/painel.html' }[role] || '/';
+}
+
+/** Shows the server's error next to its field (or in the form's notice). */
+export function showError(form, err) {
+  clearErrors(form);
+  const input = err.field && form.querySelector(`[name="${err.field}"]`);
+  if (input) {
+    input.setAttribute('aria-invalid', 'true');
+    const slot = form.querySelector(`[data-error-for="${err.field}"]`);
+    if (slot) slot.textContent = err.message;
+    input.focus();
+  } else {
+    const n = form.querySelector('.form-notice');
+    if (n) { n.textContent = err.message; n.className = 'form-notice notice bad'; }
+  }
+}
+
+export function clearErrors(form) {
+  form.querySelectorAll('[aria-invalid]').forEach((e) => e.removeAttribute('aria-invalid'));
+  form.querySelectorAll('[data-error-for]').forEach((e) => { e.textContent = ''; });
+  const n = form.querySelector('.form-notice');
+  if (n) { n.textContent = ''; n.className = 'form-notice hidden'; }
+}
+
+export function notice(form, text) {
+  const n = form.querySelector('.form-notice');
+  if (n) { n.textContent = text; n.className = 'form-notice notice'; }
+}
+
+export const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+
+export const money = (cents) => cents == null ? '' :
+  (cents / 100).toLocaleString('pt-BR', { style: 'currency', currency: 'BRL', maximumFractionDigits: 0 });
+
+export const CHANNELS = { lf: 'LF', lp: 'LP', ls: 'LS', phone: 'TEL', walk_in: 'REC', other: 'OUT' };
+export const CHANNEL_NAMES = { lf: 'Lead do Facebook', lp: 'Lead de portal', ls: 'Lead do site', phone: 'Telefone', walk_in: 'Recepção', other: 'Outro' };
+export const KINDS = { new: 'Novo', rule: 'Regra', returning: 'Retorno', transfer: 'Transferência' };
+export const PROPERTY_KINDS = { apartment: 'Apartamento', house: 'Casa', land: 'Terreno', commercial: 'Comercial' };
+
+export function badge(channel) {
+  return `<span class="badge ${esc(channel)}" title="${esc(CHANNEL_NAMES[channel] || channel)}">${esc(CHANNELS[channel] || channel)}</span>`;
+}
+
+/** "Apartamento · venda · R$ 850.000 · Pinheiros · 3 dorm. · 2 vagas" */
+export function interest(l) {
+  const parts = [];
+  if (l.interest_kind) parts.push(PROPERTY_KINDS[l.interest_kind] || l.interest_kind);
+  if (l.interest_purpose) parts.push({ sale: 'venda', rent: 'locação' }[l.interest_purpose] || l.interest_purpose);
+  if (l.interest_price_cents != null) parts.push(money(l.interest_price_cents));
+  if (l.interest_neighbourhood) parts.push(l.interest_neighbourhood);
+  if (l.interest_bedrooms != null) parts.push(`${l.interest_bedrooms} dorm.`);
+  if (l.interest_parking != null) parts.push(`${l.interest_parking} vaga${l.interest_parking === 1 ? '' : 's'}`);
+  return parts.join(' · ');
+}
+
+/** "+55 (11) 98765-4321" from E.164. */
+export function phone(e164) {
+  const m = /^\+55(\d{2})(\d{4,5})(\d{4})$/.exec(e164 || '');
+  return m ? `+55 (${m[1]}) ${m[2]}-${m[3]}` : (e164 || '');
+}
+
+export function ago(ms) {
+  if (ms < 10000) return `${(Math.max(0, ms) / 1000).toFixed(1).replace('.', ',')} s`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** Fills the top bar's user area and sign-out button. */
+export function topbar(user) {
+  const who = document.querySelector('[data-user]');
+  if (who) who.textContent = user.name;
+  document.querySelector('[data-logout]')?.addEventListener('click', logout);
+}

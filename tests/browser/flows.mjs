@@ -1,0 +1,216 @@
+// Roleta's pages in a real browser: Debian's Chromium, headless, driven by playwright-core,
+// against the real `roleta` binary on a fresh SQLite file with the demo agency. Each flow is
+// a step; screenshots of every page go to tests/artifacts/. Prints "N passed, M failed".
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const bin = process.env.ROLETA_BIN || path.join(root, 'target/debug/roleta');
+const artifacts = path.join(root, 'tests/artifacts');
+fs.mkdirSync(artifacts, { recursive: true });
+const API_KEY = 'rk_demo_site_0123456789abcdef';
+const PASSWORD = 'demo1234';
+
+const freePort = () => new Promise((resolve) => {
+  const s = net.createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+});
+
+let passed = 0;
+let failed = 0;
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    passed += 1;
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (err) {
+    failed += 1;
+    console.log(`FAIL ${name}\n     ${String(err?.stack || err).split('\n').slice(0, 4).join('\n     ')}`);
+    throw err;
+  }
+}
+function expect(cond, msg) { if (!cond) throw new Error(msg); }
+
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roleta-browser-'));
+const server = spawn(bin, ['--port', String(port), '--database-url', `sqlite://${dir}/roleta.db?mode=rwc`], {
+  cwd: root, env: { ...process.env, ROLETA__LOG__FILTER: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'],
+});
+let browser;
+
+async function postLead(name, phone) {
+  const r = await fetch(`${base}/api/v1/leads`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${API_KEY}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name, phone, comment: 'Quer visitar no sábado', property_code: 'AP-101' }),
+  });
+  expect(r.status === 202, `lead not accepted: ${r.status}`);
+  return r.json();
+}
+
+async function login(email, permissions = []) {
+  const ctx = await browser.newContext({ viewport: { width: 1360, height: 820 }, locale: 'pt-BR', permissions });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => console.log(`     page error (${email}): ${e.message}`));
+  await page.goto(`${base}/`);
+  await page.fill('#email', email);
+  await page.fill('#password', PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForURL(/(console|gestor|recepcao|painel)\.html/);
+  return page;
+}
+
+async function goOnline(page) {
+  await page.waitForSelector('#conn[data-state="open"]');
+  await page.click('#toggle');
+  await page.waitForSelector('#toggle[aria-checked="true"]');
+}
+
+const secondsLeft = async (page) => Number((await page.textContent('#offer-secs')).replace(/\D/g, ''));
+const shot = (page, name) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: false });
+
+try {
+  for (let i = 0; i < 100; i += 1) {
+    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+      '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+
+  let manager; let ana; let bruno;
+  await step('the login page signs a manager in and shows field errors from the server', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1360, height: 820 } });
+    const p = await ctx.newPage();
+    await p.goto(`${base}/`);
+    await shot(p, '00-login');
+    await p.fill('#email', 'gestor@demo.roleta');
+    await p.fill('#password', 'errada');
+    await p.click('button[type=submit]');
+    await p.waitForSelector('.form-notice.notice.bad');
+    expect((await p.textContent('.form-notice')).includes('incorretos'), 'wrong password message');
+    await ctx.close();
+    manager = await login('gestor@demo.roleta');
+    await manager.waitForSelector('body[data-ready="1"]');
+    await manager.fill('#answer_seconds', '0');
+    await manager.click('#settings button[type=submit]');
+    await manager.waitForSelector('#answer_seconds[aria-invalid="true"]');
+    expect((await manager.textContent('[data-error-for="answer_seconds"]')).length > 0, 'error next to the field');
+    await manager.fill('#answer_seconds', '6');
+    await manager.click('#settings button[type=submit]');
+    await manager.waitForSelector('#settings .form-notice.notice');
+    await shot(manager, '01-gestor');
+  });
+
+  await step('two brokers go online from their consoles', async () => {
+    ana = await login('ana@demo.roleta', ['notifications']);
+    bruno = await login('bruno@demo.roleta', ['notifications']);
+    await goOnline(ana);
+    await goOnline(bruno);
+  });
+
+  await step('a lead is offered to A with a countdown; A refuses; B gets it and accepts', async () => {
+    await postLead('Cliente Navegador', '(11) 98111-0001');
+    await ana.waitForSelector('#offer:not(.hidden) #offer-buttons:not(.hidden)');
+    expect((await ana.textContent('#offer-client')) === 'Cliente Navegador', 'client name in the popup');
+    const s = await secondsLeft(ana);
+    expect(s >= 1 && s <= 6, `countdown follows the 6 s answer time: ${s}`);
+    expect(await ana.getAttribute('#offer', 'role') === 'alertdialog', 'announced as an alert dialog');
+    await ana.waitForTimeout(300); // let the popup's entrance animation finish
+    await shot(ana, '02-oferta');
+    await ana.click('#refuse');
+    await bruno.waitForSelector('#offer:not(.hidden) #offer-buttons:not(.hidden)');
+    expect((await bruno.textContent('#offer-client')) === 'Cliente Navegador', 'same lead moved to B');
+    await bruno.click('#accept');
+    await bruno.waitForSelector('#pending tr:has-text("Cliente Navegador")');
+    const row = await bruno.textContent('#pending tr');
+    expect(row.includes('+55 (11) 98111-0001') && row.includes('LS') && row.includes('Novo'), `A2 fields in the row: ${row}`);
+    await shot(bruno, '03-pendentes');
+  });
+
+  await step('logging a contact concludes the attendance and it leaves the grid', async () => {
+    await bruno.waitForSelector('#offer', { state: 'hidden' });
+    await bruno.click('#pending [data-contact]');
+    await bruno.fill('#contact-note', 'Liguei, visita marcada para sábado');
+    await bruno.click('#contact-save');
+    await bruno.waitForSelector('#empty:not(.hidden)');
+    expect((await bruno.$$('#pending tr')).length === 0, 'grid empty');
+  });
+
+  await step('a second lead times out on A and moves to B', async () => {
+    await postLead('Cliente Sem Resposta', '(11) 98111-0002');
+    await ana.waitForSelector('#offer:not(.hidden) #offer-buttons:not(.hidden)');
+    await ana.waitForSelector('#offer-closed:has-text("Tempo esgotado")', { timeout: 15000 });
+    await bruno.waitForSelector('#offer:not(.hidden) #offer-buttons:not(.hidden)');
+    expect((await bruno.textContent('#offer-client')) === 'Cliente Sem Resposta', 'moved to B');
+    await bruno.click('#accept');
+    await bruno.waitForSelector('#pending tr:has-text("Cliente Sem Resposta")');
+  });
+
+  await step('the wallboard follows: 2 accepted, 1 refused, 1 expired, brokers online', async () => {
+    await manager.goto(`${base}/painel.html`);
+    await manager.waitForSelector('[data-dept="Vendas"] [data-k="accepted"]');
+    await manager.waitForFunction(() => {
+      const card = document.querySelector('[data-dept="Vendas"]');
+      const v = (k) => card?.querySelector(`[data-k="${k}"]`)?.textContent;
+      return v('accepted') === '2' && v('refused') === '1' && v('expired') === '1';
+    }, null, { timeout: 5000 });
+    const chips = await manager.textContent('[data-dept="Vendas"] .chips');
+    expect(chips.includes('Ana') && chips.includes('Bruno'), `online brokers: ${chips}`);
+    expect((await manager.textContent('[data-dept="Vendas"] [data-k="p50"]')) !== '—', 'time to accept shown');
+    await shot(manager, '04-painel');
+  });
+
+  await step('the manager changes the answer time and the next popup counts from it', async () => {
+    await manager.goto(`${base}/gestor.html`);
+    await manager.waitForSelector('body[data-ready="1"]');
+    await manager.fill('#answer_seconds', '25');
+    await manager.click('#settings button[type=submit]');
+    await manager.waitForSelector('#settings .form-notice.notice');
+    await postLead('Cliente Novo Tempo', '(11) 98111-0003');
+    await ana.waitForSelector('#offer:not(.hidden) #offer-buttons:not(.hidden)');
+    const s = await secondsLeft(ana);
+    expect(s > 20 && s <= 25, `new countdown: ${s}`);
+    await ana.waitForTimeout(300);
+    await shot(ana, '05-nova-contagem');
+    // The wallboard shows it in flight within a second.
+    await manager.goto(`${base}/painel.html`);
+    await manager.waitForSelector('[data-dept="Vendas"] .flight:has-text("Ana")', { timeout: 3000 });
+    await ana.click('#accept');
+    await ana.waitForSelector('#pending tr:has-text("Cliente Novo Tempo")');
+  });
+
+  await step('the receptionist registers a walk-in client and forwards them to B', async () => {
+    const recep = await login('recepcao@demo.roleta');
+    await recep.waitForSelector('body[data-ready="1"]');
+    await recep.fill('#name', 'Joana Balcão');
+    await recep.fill('#phone', 'abc');
+    await recep.click('#forward button[type=submit]');
+    await recep.waitForSelector('#phone[aria-invalid="true"]');
+    await recep.fill('#phone', '(11) 3333-4444');
+    await recep.selectOption('#broker_id', { label: 'Bruno Corretor' });
+    await recep.click('#forward button[type=submit]');
+    await recep.waitForSelector('#forward .form-notice.notice:has-text("encaminhado")');
+    await shot(recep, '06-recepcao');
+    await bruno.waitForSelector('#pending tr:has-text("Joana Balcão")');
+    const row = await bruno.textContent('#pending tr:has-text("Joana Balcão")');
+    expect(row.includes('REC'), `walk-in badge: ${row}`);
+    await shot(bruno, '07-pendentes-recepcao');
+  });
+} catch {
+  // already reported by step()
+} finally {
+  await browser?.close();
+  server.kill('SIGTERM');
+  fs.rmSync(dir, { recursive: true, force: true });
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exitCode = failed ? 1 : 0;
+}
