@@ -188,6 +188,22 @@ try {
     await ana.waitForSelector('#pending tr:has-text("Cliente Novo Tempo")');
   });
 
+  await step('a broker who loses the connection gets the open offer back on reconnect', async () => {
+    await postLead('Cliente Reconexão', '(11) 98111-0004');
+    // Rotation: B is next (A had the last turn).
+    await bruno.waitForSelector('#offer:not(.hidden) #offer-buttons:not(.hidden)');
+    const first = await bruno.evaluate(() => window.roleta.offer.offer_id);
+    await bruno.context().setOffline(true);
+    await bruno.evaluate(() => window.roleta.socket?.close());
+    await bruno.waitForSelector('#conn[data-state="reconnecting"]');
+    await bruno.context().setOffline(false);
+    await bruno.waitForSelector('#conn[data-state="open"]', { timeout: 40000 });
+    await bruno.waitForFunction((id) => window.roleta.offer?.offer_id === id, first);
+    expect(await bruno.isVisible('#offer-buttons'), 'the same offer is shown again');
+    await bruno.click('#accept');
+    await bruno.waitForSelector('#pending tr:has-text("Cliente Reconexão")');
+  });
+
   await step('the receptionist registers a walk-in client and forwards them to B', async () => {
     const recep = await login('recepcao@demo.roleta');
     await recep.waitForSelector('body[data-ready="1"]');
