@@ -68,6 +68,15 @@ struct Lead {
     round_at_ms: Option<i64>,
 }
 
+/// The rotation of one department, kept indexed so a decision never scans every broker.
+#[derive(Debug, Default)]
+struct Rotation {
+    /// Online members (free or busy).
+    online: BTreeSet<BrokerId>,
+    /// Online members holding no offer, in rotation order: (latest rotation offer, broker).
+    free: BTreeSet<(OfferId, BrokerId)>,
+}
+
 #[derive(Debug)]
 pub struct Engine {
     settings: EngineSettings,
@@ -78,6 +87,7 @@ pub struct Engine {
     offers: HashMap<OfferId, (LeadId, BrokerId)>,
     /// Latest rotation offer per (department, broker): lower goes first (R2).
     turns: HashMap<(DepartmentId, BrokerId), OfferId>,
+    rotations: HashMap<DepartmentId, Rotation>,
 }
 
 impl Engine {
@@ -89,7 +99,46 @@ impl Engine {
             waiting: BTreeMap::new(),
             offers: HashMap::new(),
             turns: HashMap::new(),
+            rotations: HashMap::new(),
         }
+    }
+
+    /// Takes a broker out of the rotation indexes before their state changes…
+    fn unindex(&mut self, id: BrokerId) {
+        let Some(b) = self.brokers.get(&id) else {
+            return;
+        };
+        for d in &b.departments {
+            if let Some(r) = self.rotations.get_mut(d) {
+                r.online.remove(&id);
+                r.free
+                    .remove(&(self.turns.get(&(*d, id)).copied().unwrap_or(0), id));
+            }
+        }
+    }
+
+    /// …and puts them back afterwards, as they now are.
+    fn index(&mut self, id: BrokerId) {
+        let Some(b) = self.brokers.get(&id) else {
+            return;
+        };
+        if !b.online {
+            return;
+        }
+        for d in &b.departments {
+            let r = self.rotations.entry(*d).or_default();
+            r.online.insert(id);
+            if b.holding.is_none() {
+                r.free
+                    .insert((self.turns.get(&(*d, id)).copied().unwrap_or(0), id));
+            }
+        }
+    }
+
+    fn set_holding(&mut self, id: BrokerId, holding: Option<OfferId>) {
+        self.unindex(id);
+        self.brokers.entry(id).or_default().holding = holding;
+        self.index(id);
     }
 
     pub fn settings(&self) -> &EngineSettings {
@@ -130,8 +179,10 @@ impl Engine {
 
     /// After a restart: rotation order read back from the store.
     pub fn restore_turn(&mut self, department: DepartmentId, broker: BrokerId, offer: OfferId) {
+        self.unindex(broker);
         let t = self.turns.entry((department, broker)).or_insert(offer);
         *t = (*t).max(offer);
+        self.index(broker);
     }
 
     /// A broker's presence or departments changed (R7, R9).
@@ -141,9 +192,11 @@ impl Engine {
         online: bool,
         departments: impl IntoIterator<Item = DepartmentId>,
     ) {
+        self.unindex(id);
         let b = self.brokers.entry(id).or_default();
         b.online = online;
         b.departments = departments.into_iter().collect();
+        self.index(id);
     }
 
     pub fn is_online(&self, id: BrokerId) -> bool {
@@ -218,39 +271,37 @@ impl Engine {
                 });
             }
         }
-        // R2/R7: online members of the department, in rotation order.
-        let mut online: Vec<(OfferId, BrokerId)> = self
-            .brokers
-            .iter()
-            .filter(|(_, b)| b.online && b.departments.contains(&department))
-            .map(|(&id, _)| (self.turns.get(&(department, id)).copied().unwrap_or(0), id))
-            .collect();
-        if online.is_empty() {
+        // R2/R7: free online members of the department, in rotation order.
+        let rotation = self.rotations.get(&department)?;
+        if rotation.online.is_empty() {
             return None; // nobody online: the lead waits (ROUTING.md)
         }
-        online.sort_unstable();
         let mut skipped = Vec::new();
-        for &(_, id) in &online {
+        for &(_, id) in &rotation.free {
             if lead.refused.contains(&id) {
                 skipped.push(format!("{id} refused this lead"));
-            } else if self.brokers.get(&id).is_some_and(|b| b.holding.is_some()) {
-                skipped.push(format!("{id} holds another offer"));
-            } else {
-                let mut reason = String::from("next in rotation");
-                if !skipped.is_empty() {
-                    reason.push_str("; skipped: ");
-                    reason.push_str(&skipped.join(", "));
-                }
-                return Some(Decision::Offer {
-                    lead: lead_id,
-                    broker: id,
-                    department,
-                    sticky: false,
-                    reason,
-                });
+                continue;
             }
+            let mut reason = String::from("next in rotation");
+            let busy = rotation.online.len() - rotation.free.len();
+            if !skipped.is_empty() || busy > 0 {
+                reason.push_str("; skipped: ");
+                if busy > 0 {
+                    skipped.push(format!("{busy} holding other offers"));
+                }
+                reason.push_str(&skipped.join(", "));
+            }
+            return Some(Decision::Offer {
+                lead: lead_id,
+                broker: id,
+                department,
+                sticky: false,
+                reason,
+            });
         }
-        if online.iter().all(|(_, id)| lead.refused.contains(id)) {
+        let everyone_refused = lead.refused.len() >= rotation.online.len()
+            && rotation.online.iter().all(|id| lead.refused.contains(id));
+        if everyone_refused {
             return match (
                 self.settings.everyone_refused,
                 self.settings.fallback_broker,
@@ -272,8 +323,10 @@ impl Engine {
     /// The offer decided by [`Decision::Offer`] is committed.
     pub fn offer_made(&mut self, lead: LeadId, broker: BrokerId, offer: OfferId, sticky: bool) {
         if !sticky {
-            if let Some(l) = self.leads.get(&lead) {
-                self.turns.insert((l.department, broker), offer);
+            if let Some(d) = self.leads.get(&lead).map(|l| l.department) {
+                self.unindex(broker);
+                self.turns.insert((d, broker), offer);
+                self.index(broker);
             }
         }
         self.mark_offered(lead, broker, offer);
@@ -287,17 +340,15 @@ impl Engine {
             q.remove(&(l.arrived_ms, lead));
         }
         l.offer = Some(offer);
-        self.brokers.entry(broker).or_default().holding = Some(offer);
+        self.set_holding(broker, Some(offer));
         self.offers.insert(offer, (lead, broker));
     }
 
     /// An offer ended; returns its (lead, broker) if it was known.
     pub fn offer_ended(&mut self, offer: OfferId, how: Ended) -> Option<(LeadId, BrokerId)> {
         let (lead, broker) = self.offers.remove(&offer)?;
-        if let Some(b) = self.brokers.get_mut(&broker) {
-            if b.holding == Some(offer) {
-                b.holding = None;
-            }
+        if self.holding(broker) == Some(offer) {
+            self.set_holding(broker, None);
         }
         match how {
             Ended::Accepted => self.remove_lead(lead),
@@ -347,9 +398,7 @@ impl Engine {
         }
         if let Some(offer) = l.offer {
             if let Some((_, broker)) = self.offers.remove(&offer) {
-                if let Some(b) = self.brokers.get_mut(&broker) {
-                    b.holding = None;
-                }
+                self.set_holding(broker, None);
             }
         }
     }
