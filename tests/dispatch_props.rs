@@ -14,13 +14,21 @@ const ANSWER_MS: i64 = 20_000;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Lead { dept: i64, owner: Option<i64> },
-    Toggle { broker: i64, online: bool },
+    Lead {
+        dept: i64,
+        owner: Option<i64>,
+    },
+    Toggle {
+        broker: i64,
+        online: bool,
+    },
     Accept(usize),
     Refuse(usize),
     Timeout(usize),
     Advance(i64),
     Restart,
+    /// The next batch of offers fails to write (database unreachable): all of it is undone.
+    FailNextBatch,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +65,7 @@ struct Sim {
     offers: BTreeMap<i64, SimOffer>,
     offered: BTreeMap<i64, u32>,
     now: i64,
+    fail_next_batch: bool,
 }
 
 impl Sim {
@@ -77,6 +86,7 @@ impl Sim {
             offers: BTreeMap::new(),
             offered: BTreeMap::new(),
             now: 1_000,
+            fail_next_batch: false,
         }
     }
 
@@ -88,59 +98,91 @@ impl Sim {
             .collect()
     }
 
+    /// Decides like the actor: offers decided one after another get provisional ids, then are
+    /// written as a batch (or undone when the write fails) and re-keyed to real ids.
     fn pump(&mut self) {
         for _ in 0..10_000 {
-            let Some(d) = self.engine.decide(self.now) else {
-                return;
-            };
-            match d {
-                Decision::Offer {
-                    lead,
-                    broker,
-                    department,
-                    sticky,
-                    ..
-                } => {
-                    assert!(self.online[&broker], "I6: offer to offline broker {broker}");
-                    assert!(
-                        !self
-                            .offers
-                            .values()
-                            .any(|o| o.pending && o.broker == broker),
-                        "broker {broker} holds two offers"
-                    );
-                    let l = self.leads.get_mut(&lead).expect("known lead");
-                    assert_eq!(l.st, LeadSt::Waiting, "I2: second offer for lead {lead}");
-                    assert_eq!(l.dept, department);
-                    let id = self.offers.keys().next_back().map_or(1, |k| k + 1);
-                    l.st = LeadSt::Offered(id);
-                    self.offers.insert(
-                        id,
-                        SimOffer {
-                            lead,
-                            broker,
-                            dept: department,
-                            sticky,
-                            pending: true,
-                        },
-                    );
-                    *self.offered.entry(broker).or_default() += 1;
-                    self.engine.offer_made(lead, broker, id, sticky);
+            let mut batch = Vec::new();
+            let mut other = None;
+            while let Some(d) = self.engine.decide(self.now) {
+                match d {
+                    Decision::Offer {
+                        lead,
+                        broker,
+                        department,
+                        sticky,
+                        ..
+                    } => {
+                        assert!(self.online[&broker], "I6: offer to offline broker {broker}");
+                        assert!(
+                            !self
+                                .offers
+                                .values()
+                                .any(|o| o.pending && o.broker == broker),
+                            "broker {broker} holds two offers"
+                        );
+                        assert!(
+                            !batch.iter().any(|(_, b, _, _, _, _)| *b == broker),
+                            "broker {broker} twice in one batch"
+                        );
+                        assert_eq!(
+                            self.leads[&lead].st,
+                            LeadSt::Waiting,
+                            "I2: second offer for lead {lead}"
+                        );
+                        assert_eq!(self.leads[&lead].dept, department);
+                        let provisional = -(batch.len() as i64) - 1;
+                        let previous = self.engine.turn(department, broker);
+                        self.engine.offer_made(lead, broker, provisional, sticky);
+                        batch.push((lead, broker, department, sticky, provisional, previous));
+                    }
+                    d => {
+                        other = Some(d);
+                        break;
+                    }
                 }
-                Decision::ScheduleRound { lead, at_ms } => {
+            }
+            if batch.is_empty() && other.is_none() {
+                return;
+            }
+            let fail = std::mem::take(&mut self.fail_next_batch) && !batch.is_empty();
+            for (lead, broker, department, sticky, provisional, previous) in batch {
+                if fail {
+                    self.engine.undo_offer(provisional, department, previous);
+                    self.engine.defer(lead, self.now + 1_000);
+                    continue;
+                }
+                let id = self.offers.keys().next_back().map_or(1, |k| k + 1);
+                self.leads.get_mut(&lead).expect("lead").st = LeadSt::Offered(id);
+                self.offers.insert(
+                    id,
+                    SimOffer {
+                        lead,
+                        broker,
+                        dept: department,
+                        sticky,
+                        pending: true,
+                    },
+                );
+                *self.offered.entry(broker).or_default() += 1;
+                self.engine.rekey_offer(provisional, id);
+            }
+            match other {
+                Some(Decision::ScheduleRound { lead, at_ms }) => {
                     assert!(at_ms >= self.now);
                     self.engine.schedule_round(lead, at_ms);
                 }
-                Decision::NewRound { lead } => {
+                Some(Decision::NewRound { lead }) => {
                     self.leads.get_mut(&lead).expect("lead").refused.clear();
                     self.engine.new_round(lead);
                 }
-                Decision::Fallback { lead, broker } => {
+                Some(Decision::Fallback { lead, broker }) => {
                     let l = self.leads.get_mut(&lead).expect("lead");
                     assert_eq!(l.st, LeadSt::Waiting);
                     l.st = LeadSt::Assigned(broker);
                     self.engine.remove_lead(lead);
                 }
+                _ => {}
             }
         }
         panic!("the engine kept deciding: no fixed point");
@@ -243,6 +285,7 @@ impl Sim {
             }
             Op::Advance(ms) => self.now += ms,
             Op::Restart => self.restart(),
+            Op::FailNextBatch => self.fail_next_batch = true,
         }
         self.pump();
         self.check();
@@ -321,6 +364,7 @@ fn op(brokers: i64) -> impl Strategy<Value = Op> {
         2 => any::<usize>().prop_map(Op::Timeout),
         1 => (0..90_000i64).prop_map(Op::Advance),
         1 => Just(Op::Restart),
+        1 => Just(Op::FailNextBatch),
     ]
 }
 

@@ -344,6 +344,64 @@ impl Engine {
         self.offers.insert(offer, (lead, broker));
     }
 
+    /// The broker's latest rotation offer in the department, if any.
+    pub fn turn(&self, department: DepartmentId, broker: BrokerId) -> Option<OfferId> {
+        self.turns.get(&(department, broker)).copied()
+    }
+
+    /// Gives an offer recorded under a provisional id its real one (after a batch commit).
+    pub fn rekey_offer(&mut self, from: OfferId, to: OfferId) {
+        let Some((lead, broker)) = self.offers.remove(&from) else {
+            return;
+        };
+        self.offers.insert(to, (lead, broker));
+        if let Some(l) = self.leads.get_mut(&lead) {
+            l.offer = Some(to);
+        }
+        self.unindex(broker);
+        if let Some(b) = self.brokers.get_mut(&broker) {
+            if b.holding == Some(from) {
+                b.holding = Some(to);
+            }
+        }
+        for t in self.turns.values_mut().filter(|t| **t == from) {
+            *t = to;
+        }
+        self.index(broker);
+    }
+
+    /// Takes back an offer that could not be written: the broker is free with their old turn
+    /// and the lead waits again, refused by nobody new.
+    pub fn undo_offer(
+        &mut self,
+        offer: OfferId,
+        department: DepartmentId,
+        previous_turn: Option<OfferId>,
+    ) {
+        let Some((lead, broker)) = self.offers.remove(&offer) else {
+            return;
+        };
+        self.unindex(broker);
+        if let Some(b) = self.brokers.get_mut(&broker) {
+            b.holding = None;
+        }
+        match previous_turn {
+            Some(t) => self.turns.insert((department, broker), t),
+            None if self.turns.get(&(department, broker)) == Some(&offer) => {
+                self.turns.remove(&(department, broker))
+            }
+            None => None,
+        };
+        self.index(broker);
+        if let Some(l) = self.leads.get_mut(&lead) {
+            l.offer = None;
+            self.waiting
+                .entry(l.department)
+                .or_default()
+                .insert((l.arrived_ms, lead));
+        }
+    }
+
     /// An offer ended; returns its (lead, broker) if it was known.
     pub fn offer_ended(&mut self, offer: OfferId, how: Ended) -> Option<(LeadId, BrokerId)> {
         let (lead, broker) = self.offers.remove(&offer)?;

@@ -20,6 +20,16 @@ pub struct OfferRecord {
 const OFFER_COLS: &str =
     "id, lead_id, broker_id, department_id, epoch, round, offered_at_ms, deadline_ms";
 
+/// An offer the dispatcher has decided and wants written.
+#[derive(Debug, Clone)]
+pub struct OfferDraft {
+    pub lead: LeadId,
+    pub broker: BrokerId,
+    pub department: DepartmentId,
+    pub sticky: bool,
+    pub reason: String,
+}
+
 /// Why an accept or refuse was turned down.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OfferRejection {
@@ -50,67 +60,68 @@ pub struct Closed {
 }
 
 impl Store {
-    /// Writes the offer, bumping the lead's epoch; `None` if the lead no longer waits.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn commit_offer(
+    /// Writes a batch of offers in one transaction (one disk sync for all of them), each
+    /// bumping its lead's epoch; `None` for a lead that no longer waits.
+    pub async fn commit_offers(
         &self,
         agency: AgencyId,
-        lead: LeadId,
-        broker: BrokerId,
-        department: DepartmentId,
-        sticky: bool,
-        reason: &str,
+        drafts: &[OfferDraft],
         now_ms: i64,
         deadline_ms: i64,
-    ) -> StoreResult<Option<OfferRecord>> {
+    ) -> StoreResult<Vec<Option<OfferRecord>>> {
         let mut tx = self.pool().begin().await?;
-        let row: Option<(i64, i64)> = sqlx::query_as(
-            "UPDATE leads SET epoch = epoch + 1, state = 'offered' \
-             WHERE agency_id = $1 AND id = $2 AND state = 'waiting' RETURNING epoch, round",
-        )
-        .bind(agency)
-        .bind(lead)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((epoch, round)) = row else {
-            return Ok(None);
-        };
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO offers (agency_id, lead_id, broker_id, department_id, epoch, round, sticky, state, \
-             offered_at_ms, deadline_ms, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10) RETURNING id",
-        )
-        .bind(agency)
-        .bind(lead)
-        .bind(broker)
-        .bind(department)
-        .bind(epoch)
-        .bind(round)
-        .bind(i64::from(sticky))
-        .bind(now_ms)
-        .bind(deadline_ms)
-        .bind(reason)
-        .fetch_one(&mut *tx)
-        .await?;
-        let entry = AuditEntry {
-            agency,
-            lead: Some(lead),
-            broker: Some(broker),
-            offer: Some(id),
-            decision: "offered",
-            reason,
-        };
-        insert_audit(&mut tx, &entry, now_ms).await?;
+        let mut out = Vec::with_capacity(drafts.len());
+        for d in drafts {
+            let row: Option<(i64, i64)> = sqlx::query_as(
+                "UPDATE leads SET epoch = epoch + 1, state = 'offered' \
+                 WHERE agency_id = $1 AND id = $2 AND state = 'waiting' RETURNING epoch, round",
+            )
+            .bind(agency)
+            .bind(d.lead)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((epoch, round)) = row else {
+                out.push(None);
+                continue;
+            };
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO offers (agency_id, lead_id, broker_id, department_id, epoch, round, sticky, state, \
+                 offered_at_ms, deadline_ms, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10) RETURNING id",
+            )
+            .bind(agency)
+            .bind(d.lead)
+            .bind(d.broker)
+            .bind(d.department)
+            .bind(epoch)
+            .bind(round)
+            .bind(i64::from(d.sticky))
+            .bind(now_ms)
+            .bind(deadline_ms)
+            .bind(&d.reason)
+            .fetch_one(&mut *tx)
+            .await?;
+            let entry = AuditEntry {
+                agency,
+                lead: Some(d.lead),
+                broker: Some(d.broker),
+                offer: Some(id),
+                decision: "offered",
+                reason: &d.reason,
+            };
+            insert_audit(&mut tx, &entry, now_ms).await?;
+            out.push(Some(OfferRecord {
+                id,
+                lead_id: d.lead,
+                broker_id: d.broker,
+                department_id: d.department,
+                epoch,
+                round,
+                offered_at_ms: now_ms,
+                deadline_ms,
+            }));
+        }
         tx.commit().await?;
-        Ok(Some(OfferRecord {
-            id,
-            lead_id: lead,
-            broker_id: broker,
-            department_id: department,
-            epoch,
-            round,
-            offered_at_ms: now_ms,
-            deadline_ms,
-        }))
+        Ok(out)
     }
 
     /// The conditional accept: pending, this broker's, and before the deadline — or a rejection.

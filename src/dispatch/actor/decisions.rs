@@ -7,133 +7,214 @@ use crate::dispatch::{Answer, AnswerError, Event};
 use crate::metrics as m;
 use crate::model::{AgencyId, BrokerId, LeadId, OfferId, OfferState};
 use crate::push::PushJob;
-use crate::store::{AuditEntry, LeadSummary, StoreError, StoreResult};
+use crate::store::{AuditEntry, LeadSummary, OfferDraft, OfferRecord, StoreError, StoreResult};
 use std::sync::Arc;
 
+/// Offers written per transaction at most.
+const MAX_BATCH: usize = 256;
+
+/// An offer decided but not yet written.
+struct Pending {
+    draft: OfferDraft,
+    provisional: OfferId,
+    previous_turn: Option<OfferId>,
+}
+
 impl Actor {
-    /// Carries out decisions until the engine has none: each offer is committed, then armed,
-    /// then pushed.
+    /// Carries out decisions until the engine has none. Offers decided one after another are
+    /// written in one transaction (one disk sync for the batch), then each is armed and pushed.
     pub(super) async fn pump(&mut self, agency: AgencyId) {
         loop {
             let now = self.clock.now_ms();
-            let Some(a) = self.agencies.get(&agency) else {
+            let Some(a) = self.agencies.get_mut(&agency) else {
                 return;
             };
-            let Some(decision) = a.engine.decide(now) else {
-                return;
-            };
-            let answer_ms = a.settings.answer_seconds.max(1) * 1000;
-            match decision {
-                Decision::Offer {
-                    lead,
-                    broker,
-                    department,
-                    sticky,
-                    reason,
-                } => {
-                    let deadline = now + answer_ms;
-                    match self
-                        .store
-                        .commit_offer(
-                            agency, lead, broker, department, sticky, &reason, now, deadline,
-                        )
-                        .await
-                    {
-                        Ok(Some(rec)) => {
-                            if let Some(a) = self.agencies.get_mut(&agency) {
-                                a.engine.offer_made(lead, broker, rec.id, sticky);
-                            }
-                            self.arm(agency, rec.id, deadline);
-                            m::offer_made();
-                            match self.summary(agency, lead).await {
-                                Ok(summary) => {
-                                    // Pages in the background get a web push as well (R8).
-                                    if !self.hub.any_visible(broker) {
-                                        self.push.offer(PushJob {
-                                            agency,
-                                            broker,
-                                            offer: rec.id,
-                                            deadline_ms: rec.deadline_ms,
-                                            client_name: summary.client_name.clone(),
-                                        });
-                                    }
-                                    let ev = Event::Offered {
-                                        offer: rec,
-                                        lead: summary,
-                                    };
-                                    self.hub.deliver(broker, &ev);
-                                }
-                                Err(e) => {
-                                    tracing::warn!(lead, error = %e, "reading the lead summary failed")
-                                }
-                            }
-                        }
-                        Ok(None) => self.resync_lead(agency, lead).await,
-                        Err(e) => self.defer(agency, lead, now, &e),
-                    }
-                }
-                Decision::ScheduleRound { lead, at_ms } => {
-                    if let Some(a) = self.agencies.get_mut(&agency) {
-                        a.engine.schedule_round(lead, at_ms);
-                    }
-                    let reason = format!(
-                        "refused by every online broker; next round in {} s",
-                        (at_ms - now) / 1000
-                    );
-                    let entry = AuditEntry {
-                        agency,
-                        lead: Some(lead),
-                        decision: "everyone_refused",
-                        reason: &reason,
-                        ..Default::default()
-                    };
-                    self.audit(&entry).await;
-                }
-                Decision::NewRound { lead } => {
-                    match self
-                        .store
-                        .new_round(
-                            agency,
-                            lead,
-                            "the pause after everyone refused is over",
-                            now,
-                        )
-                        .await
-                    {
-                        Ok(Some(_)) => {
-                            if let Some(a) = self.agencies.get_mut(&agency) {
-                                a.engine.new_round(lead);
-                            }
-                        }
-                        Ok(None) => self.resync_lead(agency, lead).await,
-                        Err(e) => self.defer(agency, lead, now, &e),
-                    }
-                }
-                Decision::Fallback { lead, broker } => {
-                    let reason = "refused by every online broker; given to the fallback broker";
-                    match self
-                        .store
-                        .assign_lead(agency, lead, broker, "waiting", reason, now)
-                        .await
-                    {
-                        Ok(Some((attendance_id, kind))) => {
-                            if let Some(a) = self.agencies.get_mut(&agency) {
-                                a.engine.remove_lead(lead);
-                            }
-                            self.summaries.remove(&lead);
-                            self.hub.deliver(
+            let deadline = now + a.settings.answer_seconds.max(1) * 1000;
+            let mut batch: Vec<Pending> = Vec::new();
+            let mut other = None;
+            while batch.len() < MAX_BATCH {
+                match a.engine.decide(now) {
+                    Some(Decision::Offer {
+                        lead,
+                        broker,
+                        department,
+                        sticky,
+                        reason,
+                    }) => {
+                        // Provisional ids (negative) let the engine see the broker as busy
+                        // while the batch is being decided; real ids replace them after commit.
+                        let provisional = -(batch.len() as i64) - 1;
+                        let previous_turn = a.engine.turn(department, broker);
+                        a.engine.offer_made(lead, broker, provisional, sticky);
+                        batch.push(Pending {
+                            draft: OfferDraft {
+                                lead,
                                 broker,
-                                &Event::Assigned {
-                                    lead,
-                                    offer: None,
-                                    attendance_id,
-                                    kind,
-                                },
-                            );
-                        }
-                        Ok(None) => self.resync_lead(agency, lead).await,
-                        Err(e) => self.defer(agency, lead, now, &e),
+                                department,
+                                sticky,
+                                reason,
+                            },
+                            provisional,
+                            previous_turn,
+                        });
                     }
+                    Some(d) => {
+                        other = Some(d);
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            if batch.is_empty() && other.is_none() {
+                return;
+            }
+            if !batch.is_empty() {
+                self.commit_batch(agency, batch, now, deadline).await;
+            }
+            if let Some(d) = other {
+                self.carry_out(agency, d, now).await;
+            }
+        }
+    }
+
+    async fn commit_batch(
+        &mut self,
+        agency: AgencyId,
+        batch: Vec<Pending>,
+        now: i64,
+        deadline: i64,
+    ) {
+        let drafts: Vec<OfferDraft> = batch.iter().map(|p| p.draft.clone()).collect();
+        match self
+            .store
+            .commit_offers(agency, &drafts, now, deadline)
+            .await
+        {
+            Ok(records) => {
+                for (p, rec) in batch.into_iter().zip(records) {
+                    match rec {
+                        Some(rec) => {
+                            if let Some(a) = self.agencies.get_mut(&agency) {
+                                a.engine.rekey_offer(p.provisional, rec.id);
+                            }
+                            self.arm(agency, rec.id, rec.deadline_ms);
+                            m::offer_made();
+                            self.deliver_offer(agency, rec).await;
+                        }
+                        None => {
+                            self.undo(agency, &p);
+                            self.resync_lead(agency, p.draft.lead).await;
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                for p in &batch {
+                    self.undo(agency, p);
+                    self.defer(agency, p.draft.lead, now, &e);
+                }
+            }
+        }
+    }
+
+    fn undo(&mut self, agency: AgencyId, p: &Pending) {
+        if let Some(a) = self.agencies.get_mut(&agency) {
+            a.engine
+                .undo_offer(p.provisional, p.draft.department, p.previous_turn);
+        }
+    }
+
+    /// Pushes a committed offer to the broker's pages, and by web push if none is in front.
+    async fn deliver_offer(&mut self, agency: AgencyId, rec: OfferRecord) {
+        let (lead, broker) = (rec.lead_id, rec.broker_id);
+        match self.summary(agency, lead).await {
+            Ok(summary) => {
+                if !self.hub.any_visible(broker) {
+                    self.push.offer(PushJob {
+                        agency,
+                        broker,
+                        offer: rec.id,
+                        deadline_ms: rec.deadline_ms,
+                        client_name: summary.client_name.clone(),
+                    });
+                }
+                self.hub.deliver(
+                    broker,
+                    &Event::Offered {
+                        offer: rec,
+                        lead: summary,
+                    },
+                );
+            }
+            Err(e) => tracing::warn!(lead, error = %e, "reading the lead summary failed"),
+        }
+    }
+
+    /// Every decision but an offer.
+    async fn carry_out(&mut self, agency: AgencyId, decision: Decision, now: i64) {
+        match decision {
+            Decision::Offer { .. } => {}
+            Decision::ScheduleRound { lead, at_ms } => {
+                if let Some(a) = self.agencies.get_mut(&agency) {
+                    a.engine.schedule_round(lead, at_ms);
+                }
+                let reason = format!(
+                    "refused by every online broker; next round in {} s",
+                    (at_ms - now) / 1000
+                );
+                let entry = AuditEntry {
+                    agency,
+                    lead: Some(lead),
+                    decision: "everyone_refused",
+                    reason: &reason,
+                    ..Default::default()
+                };
+                self.audit(&entry).await;
+            }
+            Decision::NewRound { lead } => {
+                match self
+                    .store
+                    .new_round(
+                        agency,
+                        lead,
+                        "the pause after everyone refused is over",
+                        now,
+                    )
+                    .await
+                {
+                    Ok(Some(_)) => {
+                        if let Some(a) = self.agencies.get_mut(&agency) {
+                            a.engine.new_round(lead);
+                        }
+                    }
+                    Ok(None) => self.resync_lead(agency, lead).await,
+                    Err(e) => self.defer(agency, lead, now, &e),
+                }
+            }
+            Decision::Fallback { lead, broker } => {
+                let reason = "refused by every online broker; given to the fallback broker";
+                match self
+                    .store
+                    .assign_lead(agency, lead, broker, "waiting", reason, now)
+                    .await
+                {
+                    Ok(Some((attendance_id, kind))) => {
+                        if let Some(a) = self.agencies.get_mut(&agency) {
+                            a.engine.remove_lead(lead);
+                        }
+                        self.summaries.remove(&lead);
+                        self.hub.deliver(
+                            broker,
+                            &Event::Assigned {
+                                lead,
+                                offer: None,
+                                attendance_id,
+                                kind,
+                            },
+                        );
+                    }
+                    Ok(None) => self.resync_lead(agency, lead).await,
+                    Err(e) => self.defer(agency, lead, now, &e),
                 }
             }
         }
