@@ -20,6 +20,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::time::{delay_queue, DelayQueue};
 
+/// Commands taken from the queue before pumping.
+const MAX_BURST: usize = 512;
+
 /// Back-off for a lead whose write failed (database briefly unreachable).
 const RETRY_AFTER_ERROR_MS: i64 = 1_000;
 
@@ -75,7 +78,7 @@ impl Actor {
             tokio::select! {
                 _ = cancel.cancelled() => break,
                 cmd = self.rx.recv() => match cmd {
-                    Some(cmd) => self.handle(cmd).await,
+                    Some(cmd) => self.handle_burst(cmd).await,
                     None => break,
                 },
                 Some(expired) = self.timers.next(), if !self.timers.is_empty() => {
@@ -103,19 +106,18 @@ impl Actor {
             .map(|ms| self.clock.instant_at(ms))
     }
 
-    async fn handle(&mut self, cmd: Command) {
+    /// Applies one command; returns the agency whose roulette must be pumped afterwards.
+    async fn handle(&mut self, cmd: Command) -> Option<AgencyId> {
         match cmd {
             Command::LeadArrived { agency, lead } => {
-                if self.ensure_loaded(agency).await.is_ok() {
-                    self.add_lead(agency, lead).await;
-                    self.pump(agency).await;
-                }
+                self.ensure_loaded(agency).await.ok()?;
+                self.add_lead(agency, lead).await;
+                Some(agency)
             }
             Command::BrokerChanged { agency, broker } => {
-                if self.ensure_loaded(agency).await.is_ok() {
-                    self.refresh_broker(agency, broker).await;
-                    self.pump(agency).await;
-                }
+                self.ensure_loaded(agency).await.ok()?;
+                self.refresh_broker(agency, broker).await;
+                Some(agency)
             }
             Command::SettingsChanged { agency } => {
                 match self.store.roulette_settings(agency).await {
@@ -127,12 +129,11 @@ impl Actor {
                     }
                     Err(e) => tracing::warn!(agency, error = %e, "reloading settings failed"),
                 }
-                self.pump(agency).await;
+                Some(agency)
             }
             Command::Load { agency } => {
-                if self.ensure_loaded(agency).await.is_ok() {
-                    self.pump(agency).await;
-                }
+                self.ensure_loaded(agency).await.ok()?;
+                Some(agency)
             }
             Command::Answer {
                 agency,
@@ -144,7 +145,7 @@ impl Actor {
             } => {
                 let r = self.answer(agency, broker, offer, answer, reason).await;
                 let _ = reply.send(r);
-                self.pump(agency).await;
+                Some(agency)
             }
             Command::Stats { agency, reply } => {
                 let stats = self.agencies.get(&agency).map(|a| AgencyStats {
@@ -153,7 +154,25 @@ impl Actor {
                     oldest_waiting_ms: a.engine.oldest_waiting(),
                 });
                 let _ = reply.send(stats.unwrap_or_default());
+                None
             }
+        }
+    }
+
+    /// Handles `first` and whatever else is already queued (bounded), then pumps each agency
+    /// touched once: under load, leads that arrived together are offered in one batch, one
+    /// disk sync, instead of one sync each.
+    async fn handle_burst(&mut self, first: Command) {
+        let mut touched = std::collections::BTreeSet::new();
+        touched.extend(self.handle(first).await);
+        for _ in 0..MAX_BURST {
+            match self.rx.try_recv() {
+                Ok(cmd) => touched.extend(self.handle(cmd).await),
+                Err(_) => break,
+            }
+        }
+        for agency in touched {
+            self.pump(agency).await;
         }
     }
 
