@@ -14,6 +14,7 @@ mod brokers;
 mod report;
 mod scenarios;
 mod seed;
+mod subscribers;
 
 use clap::{Parser, Subcommand};
 
@@ -39,6 +40,10 @@ enum Cmd {
     B2(scenarios::B2),
     /// Idle brokers: memory per connection, idle CPU, connects per second.
     B3(scenarios::B3),
+    /// (child process) plain WebSocket subscribers for B0 and B6.
+    Subscribers(subscribers::Args),
+    /// B0 / B6: one 256-byte message to one of N subscribers per POST (the limit, and nchan).
+    Push(scenarios::PushBench),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -53,6 +58,8 @@ fn main() -> anyhow::Result<()> {
             Cmd::B1(a) => a.run().await,
             Cmd::B2(a) => a.run().await,
             Cmd::B3(a) => a.run().await,
+            Cmd::Subscribers(a) => subscribers::run(a).await,
+            Cmd::Push(a) => a.run().await,
         }
     })
 }

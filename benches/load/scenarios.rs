@@ -31,6 +31,28 @@ async fn spawn_brokers(
     count: usize,
     procs: usize,
 ) -> anyhow::Result<Brokers> {
+    spawn_children(count, procs, |from, to| {
+        vec![
+            "brokers".into(),
+            "--ws".into(),
+            ws.into(),
+            "--seed".into(),
+            seed_path.into(),
+            "--from".into(),
+            from.to_string(),
+            "--to".into(),
+            to.to_string(),
+        ]
+    })
+    .await
+}
+
+/// Starts `procs` copies of this program, each given its slice `[from, to)` of `count`.
+async fn spawn_children(
+    count: usize,
+    procs: usize,
+    args: impl Fn(usize, usize) -> Vec<String>,
+) -> anyhow::Result<Brokers> {
     let exe = std::env::current_exe()?;
     let per = count.div_ceil(procs.max(1));
     let started = Instant::now();
@@ -41,17 +63,7 @@ async fn spawn_brokers(
             break;
         }
         let mut child = Command::new(&exe)
-            .args([
-                "brokers",
-                "--ws",
-                ws,
-                "--seed",
-                seed_path,
-                "--from",
-                &from.to_string(),
-                "--to",
-                &to.to_string(),
-            ])
+            .args(args(from, to))
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
@@ -74,13 +86,13 @@ async fn spawn_brokers(
             match out.next_line().await? {
                 Some(l) if l.starts_with("READY") => break,
                 Some(_) => continue,
-                None => anyhow::bail!("a broker process ended before it was ready"),
+                None => anyhow::bail!("a client process ended before it was ready"),
             }
         }
     }
     let connect_ms = started.elapsed().as_millis();
     eprintln!(
-        "{count} brokers online over {} processes in {connect_ms} ms",
+        "{count} clients connected over {} processes in {connect_ms} ms",
         children.len()
     );
     Ok(Brokers {
@@ -99,7 +111,7 @@ impl Brokers {
             while let Some(l) = out.next_line().await? {
                 let mut parts = l.split_whitespace();
                 match parts.next() {
-                    Some("OFFER") => {
+                    Some("OFFER") | Some("MSG") => {
                         let lead: i64 = parts.next().unwrap_or("-1").parse()?;
                         let at: u64 = parts.next().unwrap_or("0").parse()?;
                         offers.entry(lead).or_default().push(at);
@@ -361,6 +373,111 @@ impl B3 {
             brokers.total, before / 1024, after / 1024, per_conn, cpu, brokers.total as f64 / (brokers.connect_ms as f64 / 1000.0)
         );
         brokers.finish().await?;
+        Ok(())
+    }
+}
+
+#[derive(clap::Args)]
+pub struct PushBench {
+    /// Label for the result line (B0 or B6).
+    #[arg(long)]
+    label: String,
+    /// http:// URL with `{id}`: where a message for subscriber id is published.
+    #[arg(long)]
+    publish: String,
+    /// ws:// URL with `{id}`: where subscriber id listens.
+    #[arg(long)]
+    subscribe: String,
+    #[arg(long, default_value_t = 10000)]
+    connections: usize,
+    #[arg(long, default_value_t = 1000)]
+    rate: u64,
+    #[arg(long, default_value_t = 10000)]
+    messages: u64,
+    #[arg(long, default_value_t = 4)]
+    procs: usize,
+    #[arg(long, default_value_t = 5)]
+    settle: u64,
+}
+
+impl PushBench {
+    /// One 256-byte message to one of N subscribers per send, open loop, latency from the
+    /// scheduled send time to the frame at the subscriber.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let subscribe = self.subscribe.clone();
+        let subs = spawn_children(self.connections, self.procs, |from, to| {
+            vec![
+                "subscribers".into(),
+                "--url".into(),
+                subscribe.clone(),
+                "--from".into(),
+                from.to_string(),
+                "--to".into(),
+                to.to_string(),
+            ]
+        })
+        .await?;
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(512)
+            .build()?;
+        let gate = Arc::new(Semaphore::new(1024));
+        let start = crate::now_us() + 200_000;
+        let interval = 1_000_000 / self.rate.max(1);
+        let mut sends = tokio::task::JoinSet::new();
+        for seq in 0..self.messages {
+            let scheduled = start + seq * interval;
+            let now = crate::now_us();
+            if scheduled > now {
+                tokio::time::sleep(Duration::from_micros(scheduled - now)).await;
+            }
+            let id = (seq as usize) % self.connections;
+            let url = self.publish.replace("{id}", &id.to_string());
+            let mut body = format!("seq:{seq}:");
+            body.push_str(&"x".repeat(256usize.saturating_sub(body.len())));
+            let (http, gate) = (http.clone(), gate.clone());
+            sends.spawn(async move {
+                let _permit = gate.acquire_owned().await;
+                let ok = http
+                    .post(url)
+                    .body(body)
+                    .send()
+                    .await
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false);
+                (seq, scheduled, ok)
+            });
+        }
+        let mut scheduled = HashMap::new();
+        let mut failed = 0;
+        while let Some(r) = sends.join_next().await {
+            let (seq, at, ok) = r?;
+            if ok {
+                scheduled.insert(seq as i64, at);
+            } else {
+                failed += 1;
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(self.settle)).await;
+        let got = subs.finish().await?;
+        let mut h = report::histogram();
+        let mut missing = 0;
+        for (seq, at) in &scheduled {
+            match got.get(seq) {
+                Some(t) => {
+                    let _ = h.record(t[0].saturating_sub(*at).max(1));
+                }
+                None => missing += 1,
+            }
+        }
+        println!(
+            "{} push at {}/s to {} connections: {}; {} missing, {} publishes failed",
+            self.label,
+            self.rate,
+            self.connections,
+            report::line(&h),
+            missing,
+            failed
+        );
         Ok(())
     }
 }
