@@ -212,7 +212,7 @@ impl Store {
     }
 
     /// Ends a pending offer as refused, expired or cancelled and puts its lead back to
-    /// waiting. `Ok(None)` if it had already ended.
+    /// waiting. A rejection says why if it had already ended (or is another broker's).
     pub async fn close_offer(
         &self,
         agency: AgencyId,
@@ -223,20 +223,8 @@ impl Store {
         now_ms: i64,
     ) -> StoreResult<Result<Closed, OfferRejection>> {
         let mut tx = self.pool().begin().await?;
-        let row: Option<(i64, i64, i64)> = sqlx::query_as(
-            "UPDATE offers SET state = $3, decided_at_ms = $4, outcome_reason = $5 \
-             WHERE agency_id = $1 AND id = $2 AND state = 'pending' AND ($6 = 0 OR broker_id = $6) \
-             RETURNING lead_id, broker_id, epoch",
-        )
-        .bind(agency)
-        .bind(offer)
-        .bind(state.as_str())
-        .bind(now_ms)
-        .bind(reason)
-        .bind(broker.unwrap_or(0))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((lead, b, epoch)) = row else {
+        let closed = close_one(&mut tx, agency, offer, broker, state, reason, now_ms).await?;
+        let Some(closed) = closed else {
             drop(tx);
             return Ok(Err(self
                 .why_not(agency, offer, broker.unwrap_or(0))
@@ -248,38 +236,37 @@ impl Store {
                     (_, r) => r,
                 })?));
         };
-        sqlx::query(
-            "UPDATE leads SET state = 'waiting' WHERE agency_id = $1 AND id = $2 AND epoch = $3 AND state = 'offered'",
-        )
-        .bind(agency)
-        .bind(lead)
-        .bind(epoch)
-        .execute(&mut *tx)
-        .await?;
-        let missed: i64 = sqlx::query_scalar(if state == OfferState::Expired {
-            "UPDATE users SET missed_in_row = missed_in_row + 1 WHERE agency_id = $1 AND id = $2 RETURNING missed_in_row"
-        } else {
-            "UPDATE users SET missed_in_row = 0 WHERE agency_id = $1 AND id = $2 RETURNING missed_in_row"
-        })
-        .bind(agency)
-        .bind(b)
-        .fetch_one(&mut *tx)
-        .await?;
-        let entry = AuditEntry {
-            agency,
-            lead: Some(lead),
-            broker: Some(b),
-            offer: Some(offer),
-            decision: state.as_str(),
-            reason,
-        };
-        insert_audit(&mut tx, &entry, now_ms).await?;
         tx.commit().await?;
-        Ok(Ok(Closed {
-            lead_id: lead,
-            broker_id: b,
-            missed_in_row: missed,
-        }))
+        Ok(Ok(closed))
+    }
+
+    /// Expires offers whose deadlines fell due together, in one transaction (one disk sync);
+    /// `None` for an offer that had already ended.
+    pub async fn expire_offers(
+        &self,
+        agency: AgencyId,
+        offers: &[OfferId],
+        reason: &str,
+        now_ms: i64,
+    ) -> StoreResult<Vec<Option<Closed>>> {
+        let mut tx = self.pool().begin().await?;
+        let mut out = Vec::with_capacity(offers.len());
+        for offer in offers {
+            out.push(
+                close_one(
+                    &mut tx,
+                    agency,
+                    *offer,
+                    None,
+                    OfferState::Expired,
+                    reason,
+                    now_ms,
+                )
+                .await?,
+            );
+        }
+        tx.commit().await?;
+        Ok(out)
     }
 
     /// Starts a new round for a lead every online broker refused; returns the new round.
@@ -379,4 +366,66 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The statements that end one pending offer, inside the caller's transaction: the offer's final
+/// state, its lead back to waiting (if the epoch still matches), the broker's missed-in-a-row
+/// count, and the audit row. `None` if the offer was not pending (or not this broker's).
+#[allow(clippy::too_many_arguments)]
+async fn close_one(
+    conn: &mut sqlx::AnyConnection,
+    agency: AgencyId,
+    offer: OfferId,
+    broker: Option<BrokerId>,
+    state: OfferState,
+    reason: &str,
+    now_ms: i64,
+) -> StoreResult<Option<Closed>> {
+    let row: Option<(i64, i64, i64)> = sqlx::query_as(
+        "UPDATE offers SET state = $3, decided_at_ms = $4, outcome_reason = $5 \
+         WHERE agency_id = $1 AND id = $2 AND state = 'pending' AND ($6 = 0 OR broker_id = $6) \
+         RETURNING lead_id, broker_id, epoch",
+    )
+    .bind(agency)
+    .bind(offer)
+    .bind(state.as_str())
+    .bind(now_ms)
+    .bind(reason)
+    .bind(broker.unwrap_or(0))
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((lead, b, epoch)) = row else {
+        return Ok(None);
+    };
+    sqlx::query(
+        "UPDATE leads SET state = 'waiting' WHERE agency_id = $1 AND id = $2 AND epoch = $3 AND state = 'offered'",
+    )
+    .bind(agency)
+    .bind(lead)
+    .bind(epoch)
+    .execute(&mut *conn)
+    .await?;
+    let missed: i64 = sqlx::query_scalar(if state == OfferState::Expired {
+        "UPDATE users SET missed_in_row = missed_in_row + 1 WHERE agency_id = $1 AND id = $2 RETURNING missed_in_row"
+    } else {
+        "UPDATE users SET missed_in_row = 0 WHERE agency_id = $1 AND id = $2 RETURNING missed_in_row"
+    })
+    .bind(agency)
+    .bind(b)
+    .fetch_one(&mut *conn)
+    .await?;
+    let entry = AuditEntry {
+        agency,
+        lead: Some(lead),
+        broker: Some(b),
+        offer: Some(offer),
+        decision: state.as_str(),
+        reason,
+    };
+    insert_audit(conn, &entry, now_ms).await?;
+    Ok(Some(Closed {
+        lead_id: lead,
+        broker_id: b,
+        missed_in_row: missed,
+    }))
 }

@@ -7,7 +7,9 @@ use crate::dispatch::{Answer, AnswerError, Event};
 use crate::metrics as m;
 use crate::model::{AgencyId, BrokerId, LeadId, OfferId, OfferState};
 use crate::push::PushJob;
-use crate::store::{AuditEntry, LeadSummary, OfferDraft, OfferRecord, StoreError, StoreResult};
+use crate::store::{
+    AuditEntry, Closed, LeadSummary, OfferDraft, OfferRecord, StoreError, StoreResult,
+};
 use std::sync::Arc;
 
 /// Offers written per transaction at most.
@@ -283,25 +285,55 @@ impl Actor {
         }
     }
 
-    pub(super) async fn expire(&mut self, agency: AgencyId, offer: OfferId) {
-        let answer_seconds = self
-            .agencies
-            .get(&agency)
-            .map_or(0, |a| a.settings.answer_seconds);
-        let reason = format!("no answer within {answer_seconds} s");
-        if let Ok(closed) = self
-            .end_offer(agency, offer, None, OfferState::Expired, &reason)
-            .await
-        {
-            let max = self
-                .agencies
-                .get(&agency)
-                .map_or(0, |a| a.settings.max_missed_in_row);
-            if max > 0 && closed >= max {
-                self.auto_offline(agency, offer, max).await;
-            }
+    /// Expires every offer whose timer fell due together: one transaction per agency (one disk
+    /// sync however many fell due), then each lead moves on. If the write fails, the timers are
+    /// armed again so no offer is left pending without one.
+    pub(super) async fn expire_due(&mut self, due: Vec<(AgencyId, OfferId)>) {
+        let mut by_agency: std::collections::BTreeMap<AgencyId, Vec<OfferId>> = Default::default();
+        for (agency, offer) in due {
+            by_agency.entry(agency).or_default().push(offer);
         }
-        self.pump(agency).await;
+        for (agency, offers) in by_agency {
+            let (answer_seconds, max) = self.agencies.get(&agency).map_or((0, 0), |a| {
+                (a.settings.answer_seconds, a.settings.max_missed_in_row)
+            });
+            let reason = format!("no answer within {answer_seconds} s");
+            let now = self.clock.now_ms();
+            match self
+                .store
+                .expire_offers(agency, &offers, &reason, now)
+                .await
+            {
+                Ok(results) => {
+                    for (offer, closed) in offers.into_iter().zip(results) {
+                        match closed {
+                            Some(c) => {
+                                self.after_close(agency, offer, &c, OfferState::Expired, &reason);
+                                if max > 0 && c.missed_in_row >= max {
+                                    self.auto_offline(agency, offer, max).await;
+                                }
+                            }
+                            None => {
+                                let lead = self
+                                    .agencies
+                                    .get(&agency)
+                                    .and_then(|a| a.engine.offer(offer));
+                                if let Some((lead, _)) = lead {
+                                    self.resync_lead(agency, lead).await;
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(agency, error = %e, "expiring offers failed; retrying shortly");
+                    for offer in offers {
+                        self.arm(agency, offer, now + RETRY_AFTER_ERROR_MS);
+                    }
+                }
+            }
+            self.pump(agency).await;
+        }
     }
 
     pub(super) async fn auto_offline(&mut self, agency: AgencyId, offer: OfferId, max: i64) {
@@ -363,19 +395,29 @@ impl Actor {
                 return Err(e.into());
             }
         };
+        self.after_close(agency, offer, &closed, state, reason);
+        Ok(closed.missed_in_row)
+    }
+
+    /// The engine, the metrics and the broker's pages learn that an offer ended untaken.
+    fn after_close(
+        &mut self,
+        agency: AgencyId,
+        offer: OfferId,
+        closed: &Closed,
+        state: OfferState,
+        reason: &str,
+    ) {
         self.disarm(offer);
         if let Some(a) = self.agencies.get_mut(&agency) {
             a.engine.offer_ended(offer, Ended::NotTaken);
         }
         m::offer_ended(state);
-        self.hub.deliver(
-            closed.broker_id,
-            &Event::OfferEnded {
-                offer,
-                outcome: state,
-                reason: reason.to_string(),
-            },
-        );
-        Ok(closed.missed_in_row)
+        let ev = Event::OfferEnded {
+            offer,
+            outcome: state,
+            reason: reason.to_string(),
+        };
+        self.hub.deliver(closed.broker_id, &ev);
     }
 }

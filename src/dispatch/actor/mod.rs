@@ -82,9 +82,18 @@ impl Actor {
                     None => break,
                 },
                 Some(expired) = self.timers.next(), if !self.timers.is_empty() => {
-                    let (agency, offer) = expired.into_inner();
-                    self.timer_keys.remove(&offer);
-                    self.expire(agency, offer).await;
+                    // Take every other timer already due too, so they expire in one write.
+                    let mut due = vec![expired.into_inner()];
+                    while due.len() < MAX_BURST {
+                        match futures_util::FutureExt::now_or_never(self.timers.next()) {
+                            Some(Some(e)) => due.push(e.into_inner()),
+                            _ => break,
+                        }
+                    }
+                    for (_, offer) in &due {
+                        self.timer_keys.remove(offer);
+                    }
+                    self.expire_due(due).await;
                 }
                 _ = sleep_until(wake) => {
                     let due: Vec<AgencyId> = self.agencies.keys().copied().collect();
