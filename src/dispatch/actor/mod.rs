@@ -4,6 +4,7 @@
 //! even if it is wrong about the world (a late timer, a repeated answer).
 
 mod decisions;
+mod endings;
 mod recovery;
 
 use super::engine::{Engine, EngineSettings};
