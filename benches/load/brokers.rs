@@ -5,7 +5,6 @@
 use futures_util::{SinkExt, StreamExt};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokio::io::AsyncBufReadExt;
 use tokio::sync::{mpsc, Semaphore};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 
@@ -27,7 +26,7 @@ pub struct Args {
 pub async fn run(a: Args) -> anyhow::Result<()> {
     let seed = crate::seed::load(&a.seed)?;
     let tokens: Vec<String> = seed.tokens[a.from..a.to.min(seed.tokens.len())].to_vec();
-    let (tx, mut rx) = mpsc::channel::<(i64, u64)>(65_536);
+    let (tx, rx) = mpsc::channel::<(i64, u64)>(65_536);
     let ready = Arc::new(AtomicUsize::new(0));
     let gate = Arc::new(Semaphore::new(256)); // handshakes in flight
     let started = std::time::Instant::now();
@@ -64,34 +63,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         });
     }
     drop(tx);
-    while ready.load(Ordering::Relaxed) < total {
-        if started.elapsed().as_secs() > 120 {
-            anyhow::bail!(
-                "only {} of {total} brokers came online",
-                ready.load(Ordering::Relaxed)
-            );
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    println!("READY {total} {}", started.elapsed().as_millis());
-    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-    let deadline = tokio::time::sleep(std::time::Duration::from_secs(a.max_seconds));
-    tokio::pin!(deadline);
-    let mut offers = Vec::new();
-    loop {
-        tokio::select! {
-            _ = &mut deadline => break,
-            _ = stdin.next_line() => break,
-            Some(o) = rx.recv() => offers.push(o),
-        }
-    }
-    while let Ok(o) = rx.try_recv() {
-        offers.push(o);
-    }
-    for (lead, at) in offers {
-        println!("OFFER {lead} {at}");
-    }
-    println!("DONE");
+    let r = crate::child::report(total, &ready, started, a.max_seconds, rx, "OFFER").await;
     tasks.abort_all();
-    Ok(())
+    r
 }

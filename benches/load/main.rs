@@ -11,6 +11,7 @@
 //! Everything targets loopback and stops by itself.
 
 mod brokers;
+mod child;
 mod report;
 mod scenarios;
 mod seed;

@@ -4,7 +4,6 @@
 use futures_util::StreamExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokio::io::AsyncBufReadExt;
 use tokio::sync::{mpsc, Semaphore};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -27,7 +26,7 @@ fn seq_of(bytes: &[u8]) -> Option<u64> {
 }
 
 pub async fn run(a: Args) -> anyhow::Result<()> {
-    let (tx, mut rx) = mpsc::channel::<(u64, u64)>(65_536);
+    let (tx, rx) = mpsc::channel::<(u64, u64)>(65_536);
     let ready = Arc::new(AtomicUsize::new(0));
     let gate = Arc::new(Semaphore::new(256));
     let total = a.to - a.from;
@@ -55,34 +54,7 @@ pub async fn run(a: Args) -> anyhow::Result<()> {
         });
     }
     drop(tx);
-    while ready.load(Ordering::Relaxed) < total {
-        if started.elapsed().as_secs() > 120 {
-            anyhow::bail!(
-                "only {} of {total} subscribers connected",
-                ready.load(Ordering::Relaxed)
-            );
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    println!("READY {total} {}", started.elapsed().as_millis());
-    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-    let deadline = tokio::time::sleep(std::time::Duration::from_secs(a.max_seconds));
-    tokio::pin!(deadline);
-    let mut got = Vec::new();
-    loop {
-        tokio::select! {
-            _ = &mut deadline => break,
-            _ = stdin.next_line() => break,
-            Some(m) = rx.recv() => got.push(m),
-        }
-    }
-    while let Ok(m) = rx.try_recv() {
-        got.push(m);
-    }
-    for (seq, at) in got {
-        println!("MSG {seq} {at}");
-    }
-    println!("DONE");
+    let r = crate::child::report(total, &ready, started, a.max_seconds, rx, "MSG").await;
     tasks.abort_all();
-    Ok(())
+    r
 }

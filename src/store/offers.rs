@@ -166,11 +166,7 @@ impl Store {
         }
         let (attendance_id, kind) =
             link_broker(&mut tx, agency, lead, broker, None, now_ms).await?;
-        sqlx::query("UPDATE users SET missed_in_row = 0 WHERE agency_id = $1 AND id = $2")
-            .bind(agency)
-            .bind(broker)
-            .execute(&mut *tx)
-            .await?;
+        record_answer(&mut tx, agency, broker, true).await?;
         let entry = AuditEntry {
             agency,
             lead: Some(lead),
@@ -405,15 +401,7 @@ async fn close_one(
     .bind(epoch)
     .execute(&mut *conn)
     .await?;
-    let missed: i64 = sqlx::query_scalar(if state == OfferState::Expired {
-        "UPDATE users SET missed_in_row = missed_in_row + 1 WHERE agency_id = $1 AND id = $2 RETURNING missed_in_row"
-    } else {
-        "UPDATE users SET missed_in_row = 0 WHERE agency_id = $1 AND id = $2 RETURNING missed_in_row"
-    })
-    .bind(agency)
-    .bind(b)
-    .fetch_one(&mut *conn)
-    .await?;
+    let missed = record_answer(conn, agency, b, state != OfferState::Expired).await?;
     let entry = AuditEntry {
         agency,
         lead: Some(lead),
@@ -428,4 +416,23 @@ async fn close_one(
         broker_id: b,
         missed_in_row: missed,
     }))
+}
+
+/// The broker's count of offers let expire in a row: any answer (accept, refuse, going offline)
+/// resets it, an expiry adds one. Returns the new count.
+async fn record_answer(
+    conn: &mut sqlx::AnyConnection,
+    agency: AgencyId,
+    broker: BrokerId,
+    answered: bool,
+) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(if answered {
+        "UPDATE users SET missed_in_row = 0 WHERE agency_id = $1 AND id = $2 RETURNING missed_in_row"
+    } else {
+        "UPDATE users SET missed_in_row = missed_in_row + 1 WHERE agency_id = $1 AND id = $2 RETURNING missed_in_row"
+    })
+    .bind(agency)
+    .bind(broker)
+    .fetch_one(conn)
+    .await?)
 }
