@@ -221,30 +221,28 @@ pub async fn forward_client(
     }
     let out = app.store.ingest_lead(&lead, app.clock.now_ms()).await?;
     dispatch_if_waiting(&app, agency, &out).await;
-    if let Some(b) = out.broker_id {
-        notify_assigned(&app, agency, b, out.lead_id).await;
+    if let (Some(b), Some(id), Some(kind)) = (out.broker_id, out.attendance_id, out.attendance_kind)
+    {
+        notify_assigned(&app, b, out.lead_id, id, kind);
     }
     Ok((StatusCode::CREATED, Json(out)))
 }
 
 /// Tells a broker's open pages that a lead was given to them directly.
-async fn notify_assigned(app: &AppState, agency: i64, broker: i64, lead: i64) {
-    if let Ok(list) = app
-        .store
-        .pending_attendances(agency, broker, app.clock.now_ms())
-        .await
-    {
-        if let Some(a) = list.iter().find(|a| a.lead_id == lead) {
-            let kind = AttendanceKind::parse(&a.kind).unwrap_or(AttendanceKind::New);
-            let ev = crate::dispatch::Event::Assigned {
-                lead,
-                offer: None,
-                attendance_id: a.attendance_id,
-                kind,
-            };
-            app.hub.deliver(broker, &ev);
-        }
-    }
+fn notify_assigned(
+    app: &AppState,
+    broker: i64,
+    lead: i64,
+    attendance_id: i64,
+    kind: AttendanceKind,
+) {
+    let ev = crate::dispatch::Event::Assigned {
+        lead,
+        offer: None,
+        attendance_id,
+        kind,
+    };
+    app.hub.deliver(broker, &ev);
 }
 
 /// One lead: managers and receptionists see any of the agency's, brokers only their own.
@@ -363,8 +361,8 @@ pub async fn assign_lead(
         )
         .await?
     {
-        Some(_) => {
-            notify_assigned(&app, agency, a.broker_id, id).await;
+        Some((attendance_id, kind)) => {
+            notify_assigned(&app, a.broker_id, id, attendance_id, kind);
             Ok(StatusCode::OK)
         }
         None => Err(ApiError::Conflict(

@@ -143,9 +143,9 @@ pub async fn get_me(State(app): State<AppState>, user: AuthUser) -> Result<Json<
         .store
         .broker_departments(user.agency(), user.user.id)
         .await?;
-    let fresh = app.store.user(user.agency(), user.user.id).await?;
+    // The extractor read the user from the store for this request: it is current.
     Ok(Json(MeOut {
-        user: fresh,
+        user: user.user,
         departments,
     }))
 }

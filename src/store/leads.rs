@@ -55,6 +55,9 @@ pub struct IngestOutcome {
     /// True when the phone matched an existing client and the lead was linked to it (L2).
     pub linked_existing_client: bool,
     pub broker_id: Option<BrokerId>,
+    /// The attendance opened when the lead went straight to a broker (A1), and its type.
+    pub attendance_id: Option<i64>,
+    pub attendance_kind: Option<AttendanceKind>,
 }
 
 /// What the dispatcher keeps of a lead that still needs a broker.
@@ -141,6 +144,8 @@ async fn replay(
         replayed: true,
         linked_existing_client: false,
         broker_id,
+        attendance_id: None,
+        attendance_kind: None,
     })
 }
 
@@ -309,9 +314,12 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        if let Some((b, kind)) = l.assign_to {
-            super::link_broker(&mut tx, l.agency_id, lead_id, b, kind, now_ms).await?;
-        }
+        let attendance = match l.assign_to {
+            Some((b, kind)) => {
+                Some(super::link_broker(&mut tx, l.agency_id, lead_id, b, kind, now_ms).await?)
+            }
+            None => None,
+        };
         tx.commit().await?;
         Ok(IngestOutcome {
             lead_id,
@@ -321,6 +329,8 @@ impl Store {
             replayed: false,
             linked_existing_client: linked,
             broker_id: broker,
+            attendance_id: attendance.map(|a| a.0),
+            attendance_kind: attendance.map(|a| a.1),
         })
     }
 

@@ -16,13 +16,8 @@ const MAX_BAD_MESSAGES: u32 = 20;
 
 pub async fn run(app: AppState, user: User, mut socket: WebSocket) {
     let (agency, broker) = (user.agency_id, user.id);
-    // The toggle as stored now, not as it was at sign-in.
-    let toggle = app
-        .store
-        .user(agency, broker)
-        .await
-        .map(|u| u.online)
-        .unwrap_or(false);
+    // The handshake read the user (and their stored toggle) from the store just now.
+    let toggle = user.online;
     let mut reg = app
         .hub
         .register(agency, broker, toggle, app.settings.ws.outbound_queue);
