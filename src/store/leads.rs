@@ -1,7 +1,7 @@
 //! Leads and clients: durable ingest (idempotency key, source id and phone dedupe in one
 //! transaction), lead numbers from the agency's template, and the reads dispatch needs.
 
-use super::{Store, StoreError, StoreResult};
+use super::{format_lead_number, Store, StoreError, StoreResult};
 use crate::model::{
     AgencyId, AttendanceKind, BrokerId, Channel, ClientRole, DepartmentId, LeadId, LeadState,
 };
@@ -90,32 +90,6 @@ pub struct LeadSummary {
     pub interest_neighbourhood: Option<String>,
     pub interest_bedrooms: Option<i64>,
     pub comment: Option<String>,
-}
-
-/// Formats `L-{year}-{seq:05}`-style templates (L5).
-pub fn format_lead_number(template: &str, year: i32, seq: i64) -> String {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(start) = rest.find('{') {
-        out.push_str(&rest[..start]);
-        let Some(end) = rest[start..].find('}') else {
-            out.push_str(&rest[start..]);
-            return out;
-        };
-        let token = &rest[start + 1..start + end];
-        match token.split_once(':') {
-            None if token == "year" => out.push_str(&year.to_string()),
-            None if token == "seq" => out.push_str(&seq.to_string()),
-            Some(("seq", width)) => {
-                let w: usize = width.trim_start_matches('0').parse().unwrap_or(0);
-                out.push_str(&format!("{seq:0w$}"));
-            }
-            _ => out.push_str(&rest[start..=start + end]),
-        }
-        rest = &rest[start + end + 1..];
-    }
-    out.push_str(rest);
-    out
 }
 
 fn year_of(ms: i64) -> i32 {
@@ -380,24 +354,5 @@ impl Store {
                 .fetch_one(self.pool())
                 .await?,
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::format_lead_number;
-
-    #[test]
-    fn lead_numbers_follow_the_template() {
-        assert_eq!(
-            format_lead_number("L-{year}-{seq:05}", 2026, 42),
-            "L-2026-00042"
-        );
-        assert_eq!(format_lead_number("{seq}", 2026, 7), "7");
-        assert_eq!(
-            format_lead_number("X{unknown}-{seq:3}", 2026, 7),
-            "X{unknown}-007"
-        );
-        assert_eq!(format_lead_number("broken {seq", 2026, 7), "broken {seq");
     }
 }

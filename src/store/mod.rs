@@ -6,6 +6,8 @@
 mod agencies;
 mod attendances;
 mod audit;
+mod closing;
+mod lead_number;
 mod leads;
 mod offer_reads;
 mod offers;
@@ -17,6 +19,7 @@ mod wallboard;
 pub use agencies::*;
 pub use attendances::*;
 pub use audit::*;
+pub use lead_number::*;
 pub use leads::*;
 pub use offers::*;
 pub use properties::*;
