@@ -84,6 +84,9 @@ impl From<crate::store::StoreError> for ApiError {
             crate::store::StoreError::NotFound => ApiError::NotFound,
             crate::store::StoreError::Conflict(m) => ApiError::Conflict(m),
             crate::store::StoreError::Unavailable(m) => ApiError::Unavailable(m),
+            crate::store::StoreError::Fenced { .. } => ApiError::Unavailable(
+                "this agency's roulette is moving to another node; try again".into(),
+            ),
             crate::store::StoreError::Other(e) => ApiError::Internal(e),
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod auth;
 mod clock;
+pub mod cluster;
 pub mod demo;
 pub mod dispatch;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod model;
 pub mod phone;
 pub mod presence;
 pub mod push;
+pub mod roster;
 pub mod settings;
 pub mod startup;
 pub mod state;

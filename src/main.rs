@@ -23,6 +23,9 @@ struct Cli {
     /// sqlite://path?mode=rwc or postgres://user@host:port/db
     #[arg(long)]
     database_url: Option<String>,
+    /// redis://host:port — switches the node to cluster mode (PostgreSQL required).
+    #[arg(long)]
+    redis_url: Option<String>,
     /// Do not create or announce the demo agency.
     #[arg(long)]
     no_demo: bool,
@@ -36,6 +39,7 @@ async fn main() -> anyhow::Result<()> {
         host: cli.host,
         port: cli.port,
         database_url: cli.database_url,
+        redis_url: cli.redis_url,
         no_demo: cli.no_demo,
     })?;
     tracing_subscriber::fmt()
@@ -47,12 +51,15 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(?settings, "starting");
     let app = App::build(settings).await?;
     let stop = app.shutdown_token();
+    let state = app.state();
     let run = app.run_until_stopped();
     tokio::pin!(run);
     tokio::select! {
         r = &mut run => r,
         _ = shutdown_signal() => {
             tracing::info!("shutdown signal received");
+            // Cluster: hand the agencies over and withdraw presence before sockets close.
+            state.dispatcher.drain().await;
             stop.cancel();
             run.await
         }

@@ -53,3 +53,22 @@ pub fn set_gauges(online: usize, waiting: i64, connections: usize) {
     metrics::gauge!(LEADS_WAITING).set(waiting as f64);
     metrics::gauge!(WS_CONNECTIONS).set(connections as f64);
 }
+
+pub const BUS_DROPPED: &str = "roleta_bus_dropped_total";
+pub const SWEPT: &str = "roleta_swept_offers_total";
+pub const FENCED: &str = "roleta_fenced_writes_total";
+
+/// A message to another node was dropped because the bus queue was full.
+pub fn bus_dropped() {
+    metrics::counter!(BUS_DROPPED).increment(1);
+}
+
+/// Offers the sweeper expired because no node was timing them.
+pub fn swept(n: usize) {
+    metrics::counter!(SWEPT).increment(n as u64);
+}
+
+/// Dispatch writes refused because another node had taken the agency over.
+pub fn fenced() {
+    metrics::counter!(FENCED).increment(1);
+}

@@ -139,6 +139,30 @@ impl Hub {
         v
     }
 
+    /// Every broker connected here with the toggle on, with their agency (cluster heartbeat).
+    pub fn online_here(&self) -> Vec<(AgencyId, BrokerId)> {
+        self.inner
+            .brokers
+            .iter()
+            .filter(|e| e.toggle && !e.conns.is_empty())
+            .map(|e| (e.agency, *e.key()))
+            .collect()
+    }
+
+    /// Every broker with a connection here, toggle on or off (cluster drain).
+    pub fn connected_here(&self) -> Vec<(AgencyId, BrokerId)> {
+        self.inner
+            .brokers
+            .iter()
+            .map(|e| (e.agency, *e.key()))
+            .collect()
+    }
+
+    /// Whether the broker has a connection on this node.
+    pub fn is_connected(&self, broker: BrokerId) -> bool {
+        self.inner.brokers.contains_key(&broker)
+    }
+
     pub fn online_count(&self) -> usize {
         self.inner
             .brokers
@@ -158,10 +182,17 @@ impl Hub {
     }
 
     pub fn send(&self, broker: BrokerId, msg: &ServerMsg) -> usize {
+        if !self.inner.brokers.contains_key(&broker) {
+            return 0;
+        }
+        self.send_text(broker, Utf8Bytes::from(msg.to_json()))
+    }
+
+    /// Sends an already encoded message (one that came from another node) to every connection.
+    pub fn send_text(&self, broker: BrokerId, text: Utf8Bytes) -> usize {
         let Some(e) = self.inner.brokers.get(&broker) else {
             return 0;
         };
-        let text = Utf8Bytes::from(msg.to_json());
         let mut sent = 0;
         for c in &e.conns {
             match c.tx.try_send(text.clone()) {

@@ -19,7 +19,7 @@ use tokio_util::task::TaskTracker;
 use web_push::{ContentEncoding, SubscriptionInfo, VapidSignatureBuilder, WebPushMessageBuilder};
 
 /// One offer to announce.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PushJob {
     pub agency: AgencyId,
     pub broker: BrokerId,

@@ -15,6 +15,7 @@ pub struct Settings {
     pub ws: WsSettings,
     pub demo: DemoSettings,
     pub push: PushSettings,
+    pub redis: RedisSettings,
     pub log: LogSettings,
 }
 
@@ -65,6 +66,28 @@ pub struct PushSettings {
     pub queue: usize,
 }
 
+/// Cluster mode (docs/CLUSTER.md): set `url` and the node shares presence, the bus and
+/// dispatch leases with the other nodes through Redis. Empty: one node, in process.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RedisSettings {
+    pub url: Secret,
+    /// This node's name in Redis; empty picks `node-<pid>-<random>`.
+    pub node_id: String,
+    /// Namespace for every key and channel (several clusters may share one Redis).
+    pub prefix: String,
+    pub heartbeat_ms: u64,
+    pub lease_ms: u64,
+    pub sweep_ms: u64,
+    /// Messages waiting to be published to other nodes (beyond this they are dropped).
+    pub publish_queue: usize,
+}
+
+impl RedisSettings {
+    pub fn enabled(&self) -> bool {
+        !self.url.expose().trim().is_empty()
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct LogSettings {
     pub filter: String,
@@ -97,6 +120,7 @@ pub struct Overrides {
     pub host: Option<String>,
     pub port: Option<u16>,
     pub database_url: Option<String>,
+    pub redis_url: Option<String>,
     pub no_demo: bool,
 }
 
@@ -124,6 +148,9 @@ impl Settings {
         }
         if let Some(url) = &overrides.database_url {
             builder = builder.set_override("database.url", url.as_str())?;
+        }
+        if let Some(url) = &overrides.redis_url {
+            builder = builder.set_override("redis.url", url.as_str())?;
         }
         if overrides.no_demo {
             builder = builder.set_override("demo.seed", false)?;

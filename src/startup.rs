@@ -1,8 +1,10 @@
 //! Building and running the application: production (`main`) and tests start it the same way.
 
+use crate::cluster::Cluster;
 use crate::dispatch::Dispatcher;
 use crate::presence::Hub;
 use crate::push::Push;
+use crate::roster::Roster;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store::Store;
@@ -57,17 +59,44 @@ impl App {
             cancel.clone(),
         )
         .await?;
-        let dispatcher = Dispatcher::spawn(
+        let queues = crate::dispatch::Queues::new(&settings.dispatch);
+        let cluster = if settings.redis.enabled() {
+            Some(
+                Cluster::connect(
+                    &settings.redis,
+                    store.clone(),
+                    hub.clone(),
+                    clock,
+                    push.clone(),
+                    queues.local(),
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        let roster = match &cluster {
+            Some(c) => Roster::Cluster(c.clone()),
+            None => Roster::Local(hub.clone()),
+        };
+        let dispatcher = Dispatcher::start(
+            queues,
+            cluster.clone(),
             store.clone(),
-            hub.clone(),
+            roster.clone(),
             push.clone(),
             clock,
-            &settings.dispatch,
             &tracker,
             cancel.clone(),
         );
-        for agency in store.agencies_with_live_leads().await? {
-            dispatcher.load(agency).await.ok();
+        match &cluster {
+            // The lease loop decides which agencies this node loads.
+            Some(c) => c.start(&tracker, cancel.clone()),
+            None => {
+                for agency in store.agencies_with_live_leads().await? {
+                    dispatcher.load(agency).await.ok();
+                }
+            }
         }
         let mut origins = settings.server.allowed_origins.clone();
         for host in [settings.server.host.as_str(), "localhost", "127.0.0.1"] {
@@ -76,6 +105,7 @@ impl App {
         let state = AppState {
             store,
             hub,
+            roster,
             push,
             dispatcher,
             clock,

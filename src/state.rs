@@ -3,6 +3,7 @@
 use crate::dispatch::Dispatcher;
 use crate::presence::Hub;
 use crate::push::Push;
+use crate::roster::Roster;
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::Clock;
@@ -14,6 +15,8 @@ use tokio_util::task::TaskTracker;
 pub struct AppState {
     pub store: Store,
     pub hub: Hub,
+    /// Who is online and how to reach them: this node, or the cluster.
+    pub roster: Roster,
     pub push: Push,
     pub dispatcher: Dispatcher,
     pub clock: Clock,

@@ -6,12 +6,15 @@
 mod actor;
 pub mod engine;
 
+use crate::cluster::{Cluster, ReplyBody};
 use crate::model::{AgencyId, AttendanceKind, BrokerId, LeadId, OfferId, OfferState};
 use crate::presence::Hub;
 use crate::push::Push;
+use crate::roster::Roster;
 use crate::store::{LeadSummary, OfferRecord, OfferRejection, Store, StoreError};
 use crate::Clock;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -48,6 +51,9 @@ pub enum AnswerError {
     Store(#[from] StoreError),
     #[error("the dispatcher is shutting down")]
     Stopped,
+    /// Cluster: the agency's roulette is changing nodes (or the owner did not answer in time).
+    #[error("this agency's roulette is moving to another node; try again")]
+    Moving,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,12 +63,34 @@ pub enum Answer {
 }
 
 /// A live view of one agency's roulette, for operators.
-#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct AgencyStats {
     pub waiting: usize,
     pub offers_in_flight: usize,
     /// Department id → arrival (epoch ms) of its oldest waiting lead.
     pub oldest_waiting_ms: std::collections::BTreeMap<i64, i64>,
+}
+
+/// Where an actor sends a result: back to a caller on this node, or over the bus to the node
+/// that forwarded the command.
+pub(crate) enum Responder<T> {
+    Local(oneshot::Sender<T>),
+    Remote {
+        cluster: Cluster,
+        node: String,
+        req: u64,
+    },
+}
+
+impl<T: Into<ReplyBody>> Responder<T> {
+    pub(crate) fn send(self, v: T) {
+        match self {
+            Responder::Local(tx) => {
+                let _ = tx.send(v);
+            }
+            Responder::Remote { cluster, node, req } => cluster.reply(&node, req, v.into()),
+        }
+    }
 }
 
 pub(crate) enum Command {
@@ -86,21 +114,79 @@ pub(crate) enum Command {
         offer: OfferId,
         answer: Answer,
         reason: Option<String>,
-        reply: oneshot::Sender<Result<(), AnswerError>>,
+        reply: Responder<Result<(), AnswerError>>,
     },
     Stats {
         agency: AgencyId,
-        reply: oneshot::Sender<AgencyStats>,
+        reply: Responder<AgencyStats>,
+    },
+    /// Cluster: this node took the agency's lease; claim it (new epoch) and load it afresh.
+    Own {
+        agency: AgencyId,
+    },
+    /// Cluster drain: stop dispatching the agency and release it.
+    Disown {
+        agency: AgencyId,
+        done: Option<oneshot::Sender<()>>,
+    },
+    /// Cluster: who is online in the agency on any node, as the heartbeat read it.
+    Scan {
+        agency: AgencyId,
+        online: Vec<BrokerId>,
     },
 }
 
+/// The actors' command queues on this node.
 #[derive(Clone)]
-pub struct Dispatcher {
+pub(crate) struct Local {
     senders: Arc<[mpsc::Sender<Command>]>,
 }
 
+impl Local {
+    pub(crate) async fn send(&self, agency: AgencyId, cmd: Command) -> Result<(), AnswerError> {
+        self.senders[agency.rem_euclid(self.senders.len() as i64) as usize]
+            .send(cmd)
+            .await
+            .map_err(|_| AnswerError::Stopped)
+    }
+}
+
+/// The actors' queues, made before the actors so the cluster side can hold them too.
+pub(crate) struct Queues {
+    local: Local,
+    receivers: Vec<mpsc::Receiver<Command>>,
+}
+
+impl Queues {
+    pub(crate) fn new(settings: &crate::settings::DispatchSettings) -> Self {
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..settings.actors.max(1))
+            .map(|_| mpsc::channel(settings.queue_capacity.max(1)))
+            .unzip();
+        Self {
+            local: Local {
+                senders: senders.into(),
+            },
+            receivers,
+        }
+    }
+
+    pub(crate) fn local(&self) -> Local {
+        self.local.clone()
+    }
+}
+
+/// How long a caller waits for another node's answer.
+const REMOTE_REPLY_TIMEOUT: Duration = Duration::from_secs(3);
+
+#[derive(Clone)]
+pub struct Dispatcher {
+    local: Local,
+    cluster: Option<Cluster>,
+}
+
 impl Dispatcher {
-    /// Starts `settings.actors` actor tasks on the tracker; they stop when `cancel` fires.
+    /// A single node's dispatcher: `settings.actors` actors on the tracker, stopping when
+    /// `cancel` fires.
     pub fn spawn(
         store: Store,
         hub: Hub,
@@ -110,28 +196,39 @@ impl Dispatcher {
         tracker: &TaskTracker,
         cancel: CancellationToken,
     ) -> Self {
-        let senders: Vec<_> = (0..settings.actors.max(1))
-            .map(|_| {
-                let (tx, rx) = mpsc::channel(settings.queue_capacity.max(1));
-                let actor = actor::Actor::new(store.clone(), hub.clone(), push.clone(), clock, rx);
-                tracker.spawn(actor.run(cancel.clone()));
-                tx
-            })
-            .collect();
+        let queues = Queues::new(settings);
+        let roster = Roster::Local(hub);
+        Self::start(queues, None, store, roster, push, clock, tracker, cancel)
+    }
+
+    /// Starts one actor per queue on the tracker; they stop when `cancel` fires.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn start(
+        queues: Queues,
+        cluster: Option<Cluster>,
+        store: Store,
+        roster: Roster,
+        push: Push,
+        clock: Clock,
+        tracker: &TaskTracker,
+        cancel: CancellationToken,
+    ) -> Self {
+        for rx in queues.receivers {
+            let actor = actor::Actor::new(store.clone(), roster.clone(), push.clone(), clock, rx);
+            tracker.spawn(actor.run(cancel.clone()));
+        }
         Self {
-            senders: senders.into(),
+            local: queues.local,
+            cluster,
         }
     }
 
-    fn shard(&self, agency: AgencyId) -> &mpsc::Sender<Command> {
-        &self.senders[agency.rem_euclid(self.senders.len() as i64) as usize]
-    }
-
+    /// To the actor that dispatches the agency: on this node, or (cluster) on its owner.
     async fn send(&self, agency: AgencyId, cmd: Command) -> Result<(), AnswerError> {
-        self.shard(agency)
-            .send(cmd)
-            .await
-            .map_err(|_| AnswerError::Stopped)
+        match &self.cluster {
+            None => self.local.send(agency, cmd).await,
+            Some(c) => c.route(agency, cmd).await,
+        }
     }
 
     /// A committed lead needs a broker. If this is lost (shutdown), restart recovery finds it.
@@ -140,12 +237,16 @@ impl Dispatcher {
             .await
     }
 
-    /// A broker connected, disconnected, toggled, or had their departments changed.
+    /// A broker connected, disconnected, toggled, or had their departments changed. In a
+    /// cluster, this node's presence entry for them is written first.
     pub async fn broker_changed(
         &self,
         agency: AgencyId,
         broker: BrokerId,
     ) -> Result<(), AnswerError> {
+        if let Some(c) = &self.cluster {
+            c.sync_presence(agency, broker).await;
+        }
         self.send(agency, Command::BrokerChanged { agency, broker })
             .await
     }
@@ -154,9 +255,13 @@ impl Dispatcher {
         self.send(agency, Command::SettingsChanged { agency }).await
     }
 
-    /// Restart recovery: re-read the agency's waiting leads and pending offers.
+    /// Restart recovery: re-read the agency's waiting leads and pending offers (one node; in a
+    /// cluster the lease loop loads what this node takes).
     pub async fn load(&self, agency: AgencyId) -> Result<(), AnswerError> {
-        self.send(agency, Command::Load { agency }).await
+        if self.cluster.is_some() {
+            return Ok(());
+        }
+        self.local.send(agency, Command::Load { agency }).await
     }
 
     pub async fn answer(
@@ -176,16 +281,36 @@ impl Dispatcher {
                 offer,
                 answer,
                 reason,
-                reply,
+                reply: Responder::Local(reply),
             },
         )
         .await?;
-        rx.await.map_err(|_| AnswerError::Stopped)?
+        match tokio::time::timeout(REMOTE_REPLY_TIMEOUT, rx).await {
+            Ok(r) => r.map_err(|_| AnswerError::Stopped)?,
+            Err(_) => Err(AnswerError::Moving),
+        }
     }
 
     pub async fn stats(&self, agency: AgencyId) -> Result<AgencyStats, AnswerError> {
         let (reply, rx) = oneshot::channel();
-        self.send(agency, Command::Stats { agency, reply }).await?;
-        rx.await.map_err(|_| AnswerError::Stopped)
+        self.send(
+            agency,
+            Command::Stats {
+                agency,
+                reply: Responder::Local(reply),
+            },
+        )
+        .await?;
+        match tokio::time::timeout(REMOTE_REPLY_TIMEOUT, rx).await {
+            Ok(r) => r.map_err(|_| AnswerError::Stopped),
+            Err(_) => Err(AnswerError::Moving),
+        }
+    }
+
+    /// Cluster drain (no-op on one node).
+    pub async fn drain(&self) {
+        if let Some(c) = &self.cluster {
+            c.drain().await;
+        }
     }
 }

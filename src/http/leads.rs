@@ -223,14 +223,15 @@ pub async fn forward_client(
     dispatch_if_waiting(&app, agency, &out).await;
     if let (Some(b), Some(id), Some(kind)) = (out.broker_id, out.attendance_id, out.attendance_kind)
     {
-        notify_assigned(&app, b, out.lead_id, id, kind);
+        notify_assigned(&app, agency, b, out.lead_id, id, kind).await;
     }
     Ok((StatusCode::CREATED, Json(out)))
 }
 
 /// Tells a broker's open pages that a lead was given to them directly.
-fn notify_assigned(
+async fn notify_assigned(
     app: &AppState,
+    agency: i64,
     broker: i64,
     lead: i64,
     attendance_id: i64,
@@ -242,7 +243,7 @@ fn notify_assigned(
         attendance_id,
         kind,
     };
-    app.hub.deliver(broker, &ev);
+    app.roster.deliver_now(agency, broker, &ev).await;
 }
 
 /// One lead: managers and receptionists see any of the agency's, brokers only their own.
@@ -353,6 +354,7 @@ pub async fn assign_lead(
         .store
         .assign_lead(
             agency,
+            None,
             id,
             a.broker_id,
             "unrouted",
@@ -362,7 +364,7 @@ pub async fn assign_lead(
         .await?
     {
         Some((attendance_id, kind)) => {
-            notify_assigned(&app, a.broker_id, id, attendance_id, kind);
+            notify_assigned(&app, agency, a.broker_id, id, attendance_id, kind).await;
             Ok(StatusCode::OK)
         }
         None => Err(ApiError::Conflict(

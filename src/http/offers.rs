@@ -29,6 +29,7 @@ impl From<AnswerError> for ApiError {
             AnswerError::Rejected(r) => ApiError::Conflict(r.to_string()),
             AnswerError::Store(s) => s.into(),
             AnswerError::Stopped => ApiError::Unavailable("shutting down".into()),
+            e @ AnswerError::Moving => ApiError::Unavailable(e.to_string()),
         }
     }
 }

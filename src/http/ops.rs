@@ -70,7 +70,7 @@ pub async fn get_roulette_live(
     user.require(&[Role::Manager, Role::Admin])?;
     let stats = app.dispatcher.stats(user.agency()).await?;
     Ok(Json(RouletteLive {
-        online_brokers: app.hub.online_brokers(user.agency()),
+        online_brokers: app.roster.online_brokers(user.agency()).await,
         stats,
     }))
 }

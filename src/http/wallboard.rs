@@ -88,7 +88,7 @@ async fn build(app: &AppState, agency: i64) -> Result<Wallboard, ApiError> {
         .into_iter()
         .map(|u| (u.id, u.name))
         .collect();
-    let online: Vec<i64> = app.hub.online_brokers(agency);
+    let online: Vec<i64> = app.roster.online_brokers(agency).await;
     let members = store.memberships(agency).await?;
     let waiting: BTreeMap<i64, (i64, i64)> = store
         .waiting_facts(agency)

@@ -13,6 +13,7 @@ mod offer_reads;
 mod offers;
 mod properties;
 mod push;
+mod shards;
 mod users;
 mod wallboard;
 
@@ -37,6 +38,10 @@ pub enum StoreError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// The agency's roulette was taken over by another node (a newer epoch): this write came
+    /// from a stale owner and was refused.
+    #[error("agency {agency}: epoch {epoch} is no longer the dispatching one")]
+    Fenced { agency: i64, epoch: i64 },
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]

@@ -2,6 +2,7 @@
 //! one broker can ever hold a lead (I2), and a late or repeated answer gets a clear rejection.
 
 use super::closing::{close_one, record_answer};
+use super::shards::fence;
 use super::{insert_audit, link_broker, AuditEntry, Store, StoreError, StoreResult};
 use crate::model::{AgencyId, AttendanceKind, BrokerId, DepartmentId, LeadId, OfferId, OfferState};
 use serde::Serialize;
@@ -66,11 +67,13 @@ impl Store {
     pub async fn commit_offers(
         &self,
         agency: AgencyId,
+        shard_epoch: i64,
         drafts: &[OfferDraft],
         now_ms: i64,
         deadline_ms: i64,
     ) -> StoreResult<Vec<Option<OfferRecord>>> {
         let mut tx = self.pool().begin().await?;
+        fence(&mut tx, agency, shard_epoch).await?;
         let mut out = Vec::with_capacity(drafts.len());
         for d in drafts {
             let row: Option<(i64, i64)> = sqlx::query_as(
@@ -87,7 +90,7 @@ impl Store {
             };
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO offers (agency_id, lead_id, broker_id, department_id, epoch, round, sticky, state, \
-                 offered_at_ms, deadline_ms, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10) RETURNING id",
+                 offered_at_ms, deadline_ms, reason, shard_epoch) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11) RETURNING id",
             )
             .bind(agency)
             .bind(d.lead)
@@ -99,6 +102,7 @@ impl Store {
             .bind(now_ms)
             .bind(deadline_ms)
             .bind(&d.reason)
+            .bind(shard_epoch)
             .fetch_one(&mut *tx)
             .await?;
             let entry = AuditEntry {
@@ -129,11 +133,13 @@ impl Store {
     pub async fn accept_offer(
         &self,
         agency: AgencyId,
+        shard_epoch: i64,
         offer: OfferId,
         broker: BrokerId,
         now_ms: i64,
     ) -> StoreResult<Result<Accepted, OfferRejection>> {
         let mut tx = self.pool().begin().await?;
+        fence(&mut tx, agency, shard_epoch).await?;
         let won: Option<(i64, i64, i64)> = sqlx::query_as(
             "UPDATE offers SET state = 'accepted', decided_at_ms = $4, outcome_reason = 'accepted' \
              WHERE agency_id = $1 AND id = $2 AND broker_id = $3 AND state = 'pending' AND deadline_ms > $4 \
@@ -210,9 +216,11 @@ impl Store {
 
     /// Ends a pending offer as refused, expired or cancelled and puts its lead back to
     /// waiting. A rejection says why if it had already ended (or is another broker's).
+    #[allow(clippy::too_many_arguments)]
     pub async fn close_offer(
         &self,
         agency: AgencyId,
+        shard_epoch: i64,
         offer: OfferId,
         broker: Option<BrokerId>,
         state: OfferState,
@@ -220,6 +228,7 @@ impl Store {
         now_ms: i64,
     ) -> StoreResult<Result<Closed, OfferRejection>> {
         let mut tx = self.pool().begin().await?;
+        fence(&mut tx, agency, shard_epoch).await?;
         let closed = close_one(&mut tx, agency, offer, broker, state, reason, now_ms).await?;
         let Some(closed) = closed else {
             drop(tx);
@@ -242,11 +251,13 @@ impl Store {
     pub async fn expire_offers(
         &self,
         agency: AgencyId,
+        shard_epoch: i64,
         offers: &[OfferId],
         reason: &str,
         now_ms: i64,
     ) -> StoreResult<Vec<Option<Closed>>> {
         let mut tx = self.pool().begin().await?;
+        fence(&mut tx, agency, shard_epoch).await?;
         let mut out = Vec::with_capacity(offers.len());
         for offer in offers {
             out.push(
@@ -270,11 +281,13 @@ impl Store {
     pub async fn new_round(
         &self,
         agency: AgencyId,
+        shard_epoch: i64,
         lead: LeadId,
         reason: &str,
         now_ms: i64,
     ) -> StoreResult<Option<i64>> {
         let mut tx = self.pool().begin().await?;
+        fence(&mut tx, agency, shard_epoch).await?;
         let round: Option<i64> = sqlx::query_scalar(
             "UPDATE leads SET round = round + 1 WHERE agency_id = $1 AND id = $2 AND state = 'waiting' RETURNING round",
         )
@@ -298,9 +311,12 @@ impl Store {
 
     /// Gives a waiting lead straight to a broker (the configured fallback, or a manager's
     /// manual forward of an unrouted lead). `None` if the lead was not in `from_state`.
+    /// The dispatcher passes its shard epoch; a manager's forward has none to check.
+    #[allow(clippy::too_many_arguments)]
     pub async fn assign_lead(
         &self,
         agency: AgencyId,
+        shard_epoch: Option<i64>,
         lead: LeadId,
         broker: BrokerId,
         from_state: &str,
@@ -308,6 +324,9 @@ impl Store {
         now_ms: i64,
     ) -> StoreResult<Option<(i64, AttendanceKind)>> {
         let mut tx = self.pool().begin().await?;
+        if let Some(e) = shard_epoch {
+            fence(&mut tx, agency, e).await?;
+        }
         let moved = sqlx::query(
             "UPDATE leads SET state = 'assigned', broker_id = $3, assigned_at_ms = $5 \
              WHERE agency_id = $1 AND id = $2 AND state = $4",

@@ -181,15 +181,15 @@ async fn handle_text(app: &AppState, user: &User, conn_id: u64, text: &str) -> O
                     None,
                 ));
             }
-            app.hub.set_toggle(broker, online);
-            // Queue the change before confirming it: whatever the client does after seeing the
-            // confirmation reaches the dispatcher after it.
-            let _ = app.dispatcher.broker_changed(agency, broker).await;
             let reason = if online {
                 "you are available"
             } else {
                 "you are unavailable"
             };
+            app.roster.set_toggle(agency, broker, online, reason).await;
+            // Queue the change before confirming it: whatever the client does after seeing the
+            // confirmation reaches the dispatcher after it.
+            let _ = app.dispatcher.broker_changed(agency, broker).await;
             // Every open page of the broker shows the same toggle.
             app.hub.deliver(
                 broker,
@@ -227,7 +227,7 @@ async fn answer(
                 AnswerError::Rejected(OfferRejection::NotYours) => "not_your_offer",
                 AnswerError::Rejected(OfferRejection::AlreadyDecided(_)) => "offer_closed",
                 AnswerError::Rejected(OfferRejection::DeadlinePassed) => "deadline_passed",
-                AnswerError::Store(_) | AnswerError::Stopped => "unavailable",
+                AnswerError::Store(_) | AnswerError::Stopped | AnswerError::Moving => "unavailable",
             };
             Some(ServerMsg::error(code, e.to_string(), Some(offer)))
         }

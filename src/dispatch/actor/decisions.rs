@@ -6,7 +6,6 @@ use crate::dispatch::engine::Decision;
 use crate::dispatch::Event;
 use crate::metrics as m;
 use crate::model::{AgencyId, LeadId, OfferId};
-use crate::push::PushJob;
 use crate::store::{AuditEntry, LeadSummary, OfferDraft, OfferRecord, StoreError, StoreResult};
 use std::sync::Arc;
 
@@ -85,9 +84,10 @@ impl Actor {
         deadline: i64,
     ) {
         let drafts: Vec<OfferDraft> = batch.iter().map(|p| p.draft.clone()).collect();
+        let epoch = self.epoch(agency);
         match self
             .store
-            .commit_offers(agency, &drafts, now, deadline)
+            .commit_offers(agency, epoch, &drafts, now, deadline)
             .await
         {
             Ok(records) => {
@@ -109,6 +109,9 @@ impl Actor {
                 }
             }
             Err(e) => {
+                if self.was_fenced(agency, &e).await {
+                    return;
+                }
                 for p in &batch {
                     self.undo(agency, p);
                     self.defer(agency, p.draft.lead, now, &e);
@@ -126,26 +129,9 @@ impl Actor {
 
     /// Pushes a committed offer to the broker's pages, and by web push if none is in front.
     async fn deliver_offer(&mut self, agency: AgencyId, rec: OfferRecord) {
-        let (lead, broker) = (rec.lead_id, rec.broker_id);
+        let lead = rec.lead_id;
         match self.summary(agency, lead).await {
-            Ok(summary) => {
-                if !self.hub.any_visible(broker) {
-                    self.push.offer(PushJob {
-                        agency,
-                        broker,
-                        offer: rec.id,
-                        deadline_ms: rec.deadline_ms,
-                        client_name: summary.client_name.clone(),
-                    });
-                }
-                self.hub.deliver(
-                    broker,
-                    &Event::Offered {
-                        offer: rec,
-                        lead: summary,
-                    },
-                );
-            }
+            Ok(summary) => self.roster.offer(&self.push, agency, rec, summary),
             Err(e) => tracing::warn!(lead, error = %e, "reading the lead summary failed"),
         }
     }
@@ -172,10 +158,12 @@ impl Actor {
                 self.audit(&entry).await;
             }
             Decision::NewRound { lead } => {
+                let epoch = self.epoch(agency);
                 match self
                     .store
                     .new_round(
                         agency,
+                        epoch,
                         lead,
                         "the pause after everyone refused is over",
                         now,
@@ -188,14 +176,19 @@ impl Actor {
                         }
                     }
                     Ok(None) => self.resync_lead(agency, lead).await,
-                    Err(e) => self.defer(agency, lead, now, &e),
+                    Err(e) => {
+                        if !self.was_fenced(agency, &e).await {
+                            self.defer(agency, lead, now, &e);
+                        }
+                    }
                 }
             }
             Decision::Fallback { lead, broker } => {
                 let reason = "refused by every online broker; given to the fallback broker";
+                let epoch = Some(self.epoch(agency));
                 match self
                     .store
-                    .assign_lead(agency, lead, broker, "waiting", reason, now)
+                    .assign_lead(agency, epoch, lead, broker, "waiting", reason, now)
                     .await
                 {
                     Ok(Some((attendance_id, kind))) => {
@@ -203,7 +196,7 @@ impl Actor {
                             a.engine.remove_lead(lead);
                         }
                         self.summaries.remove(&lead);
-                        self.hub.deliver(
+                        self.roster.deliver(
                             broker,
                             &Event::Assigned {
                                 lead,
@@ -214,7 +207,11 @@ impl Actor {
                         );
                     }
                     Ok(None) => self.resync_lead(agency, lead).await,
-                    Err(e) => self.defer(agency, lead, now, &e),
+                    Err(e) => {
+                        if !self.was_fenced(agency, &e).await {
+                            self.defer(agency, lead, now, &e);
+                        }
+                    }
                 }
             }
         }

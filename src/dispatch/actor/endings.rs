@@ -21,10 +21,21 @@ impl Actor {
         self.ensure_loaded(agency).await?;
         match answer {
             Answer::Accept => {
-                let acc = self
+                let epoch = self.epoch(agency);
+                let acc = match self
                     .store
-                    .accept_offer(agency, offer, broker, now)
-                    .await??;
+                    .accept_offer(agency, epoch, offer, broker, now)
+                    .await
+                {
+                    Ok(r) => r?,
+                    Err(e) => {
+                        return Err(if self.was_fenced(agency, &e).await {
+                            AnswerError::Moving
+                        } else {
+                            e.into()
+                        });
+                    }
+                };
                 self.disarm(offer);
                 if let Some(a) = self.agencies.get_mut(&agency) {
                     a.engine.offer_ended(offer, Ended::Accepted);
@@ -32,7 +43,7 @@ impl Actor {
                 self.summaries.remove(&acc.lead_id);
                 m::offer_ended(OfferState::Accepted);
                 m::time_to_accept(now - acc.offered_at_ms);
-                self.hub.deliver(
+                self.roster.deliver(
                     broker,
                     &Event::Assigned {
                         lead: acc.lead_id,
@@ -66,9 +77,10 @@ impl Actor {
             });
             let reason = format!("no answer within {answer_seconds} s");
             let now = self.clock.now_ms();
+            let epoch = self.epoch(agency);
             match self
                 .store
-                .expire_offers(agency, &offers, &reason, now)
+                .expire_offers(agency, epoch, &offers, &reason, now)
                 .await
             {
                 Ok(results) => {
@@ -92,6 +104,7 @@ impl Actor {
                         }
                     }
                 }
+                Err(e) if self.was_fenced(agency, &e).await => continue,
                 Err(e) => {
                     tracing::warn!(agency, error = %e, "expiring offers failed; retrying shortly");
                     for offer in offers {
@@ -116,8 +129,10 @@ impl Actor {
             tracing::warn!(error = %e, "auto-offline failed");
             return;
         }
-        self.hub.set_toggle(o.broker_id, false);
-        self.hub.deliver(
+        self.roster
+            .set_toggle(agency, o.broker_id, false, &reason)
+            .await;
+        self.roster.deliver(
             o.broker_id,
             &Event::Presence {
                 online: false,
@@ -140,9 +155,10 @@ impl Actor {
         reason: &str,
     ) -> Result<i64, AnswerError> {
         let now = self.clock.now_ms();
+        let epoch = self.epoch(agency);
         let closed = match self
             .store
-            .close_offer(agency, offer, broker, state, reason, now)
+            .close_offer(agency, epoch, offer, broker, state, reason, now)
             .await
         {
             Ok(Ok(c)) => c,
@@ -158,6 +174,9 @@ impl Actor {
                 return Err(rejection.into());
             }
             Err(e) => {
+                if self.was_fenced(agency, &e).await {
+                    return Err(AnswerError::Moving);
+                }
                 tracing::warn!(agency, offer, error = %e, "closing an offer failed");
                 return Err(e.into());
             }
@@ -185,6 +204,6 @@ impl Actor {
             outcome: state,
             reason: reason.to_string(),
         };
-        self.hub.deliver(closed.broker_id, &ev);
+        self.roster.deliver(closed.broker_id, &ev);
     }
 }

@@ -10,9 +10,9 @@ mod recovery;
 use super::engine::{Engine, EngineSettings};
 use super::{AgencyStats, Command};
 use crate::model::{AgencyId, BrokerId, LeadId, OfferId, OfferState};
-use crate::presence::Hub;
 use crate::push::Push;
-use crate::store::{AuditEntry, LeadSummary, RouletteSettings, Store};
+use crate::roster::Roster;
+use crate::store::{AuditEntry, LeadSummary, RouletteSettings, Store, StoreError};
 use crate::Clock;
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -30,11 +30,15 @@ const RETRY_AFTER_ERROR_MS: i64 = 1_000;
 struct Agency {
     engine: Engine,
     settings: RouletteSettings,
+    /// The shard epoch this actor claimed: every dispatch write is fenced with it.
+    epoch: i64,
+    /// Cluster: heartbeats in a row a broker the engine has online was missing from presence.
+    misses: HashMap<BrokerId, u8>,
 }
 
 pub(crate) struct Actor {
     store: Store,
-    hub: Hub,
+    roster: Roster,
     push: Push,
     clock: Clock,
     rx: mpsc::Receiver<Command>,
@@ -55,14 +59,14 @@ fn engine_settings(s: &RouletteSettings) -> EngineSettings {
 impl Actor {
     pub(crate) fn new(
         store: Store,
-        hub: Hub,
+        roster: Roster,
         push: Push,
         clock: Clock,
         rx: mpsc::Receiver<Command>,
     ) -> Self {
         Self {
             store,
-            hub,
+            roster,
             push,
             clock,
             rx,
@@ -154,7 +158,7 @@ impl Actor {
                 reply,
             } => {
                 let r = self.answer(agency, broker, offer, answer, reason).await;
-                let _ = reply.send(r);
+                reply.send(r);
                 Some(agency)
             }
             Command::Stats { agency, reply } => {
@@ -163,8 +167,104 @@ impl Actor {
                     offers_in_flight: a.engine.offers_count(),
                     oldest_waiting_ms: a.engine.oldest_waiting(),
                 });
-                let _ = reply.send(stats.unwrap_or_default());
+                reply.send(stats.unwrap_or_default());
                 None
+            }
+            Command::Own { agency } => {
+                // Whatever this actor held for the agency is from an older epoch: start afresh.
+                self.drop_agency(agency);
+                self.ensure_loaded(agency).await.ok()?;
+                Some(agency)
+            }
+            Command::Disown { agency, done } => {
+                if let Some(a) = self.agencies.get(&agency) {
+                    let epoch = a.epoch;
+                    self.drop_agency(agency);
+                    if let Err(e) = self.store.release_shard(agency, epoch).await {
+                        tracing::warn!(agency, error = %e, "releasing the shard failed");
+                    }
+                }
+                if let Some(done) = done {
+                    let _ = done.send(());
+                }
+                None
+            }
+            Command::Scan { agency, online } => {
+                self.scan(agency, online).await;
+                Some(agency)
+            }
+        }
+    }
+
+    /// The epoch this actor dispatches the agency under (0, never valid, if it does not).
+    pub(super) fn epoch(&self, agency: AgencyId) -> i64 {
+        self.agencies.get(&agency).map_or(0, |a| a.epoch)
+    }
+
+    /// Forgets the agency: its engine and the timers of its offers (they stay pending in the
+    /// store for whoever dispatches the agency next).
+    fn drop_agency(&mut self, agency: AgencyId) {
+        if let Some(a) = self.agencies.remove(&agency) {
+            for offer in a.engine.offer_ids() {
+                self.disarm(offer);
+            }
+        }
+    }
+
+    /// A write was refused by the fence: another node dispatches the agency now. Stop at once.
+    pub(super) async fn fenced(&mut self, agency: AgencyId) {
+        let epoch = self.agencies.get(&agency).map_or(0, |a| a.epoch);
+        tracing::warn!(agency, epoch, "fenced: another node took this agency over");
+        crate::metrics::fenced();
+        self.drop_agency(agency);
+        self.roster.lost(agency);
+        let reason = format!("write refused: epoch {epoch} is no longer the dispatching one");
+        let entry = AuditEntry {
+            agency,
+            decision: "fenced",
+            reason: &reason,
+            ..Default::default()
+        };
+        self.audit(&entry).await;
+    }
+
+    /// Handles a store error of a dispatch write; true if it was the fence (agency dropped).
+    pub(super) async fn was_fenced(&mut self, agency: AgencyId, e: &StoreError) -> bool {
+        if matches!(e, StoreError::Fenced { .. }) {
+            self.fenced(agency).await;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Cluster presence as the heartbeat read it: newcomers come online at once; a broker
+    /// missing twice in a row goes offline (once may be a Redis that was just flushed).
+    async fn scan(&mut self, agency: AgencyId, online: Vec<BrokerId>) {
+        let Some(a) = self.agencies.get_mut(&agency) else {
+            return;
+        };
+        let seen: std::collections::HashSet<BrokerId> = online.iter().copied().collect();
+        let mut changed: Vec<BrokerId> = online
+            .iter()
+            .copied()
+            .filter(|b| !a.engine.is_online(*b))
+            .collect();
+        a.misses.retain(|b, _| !seen.contains(b));
+        for b in a.engine.online_brokers() {
+            if seen.contains(&b) {
+                continue;
+            }
+            let n = a.misses.entry(b).or_insert(0);
+            *n += 1;
+            if *n >= 2 {
+                changed.push(b);
+            }
+        }
+        for b in changed {
+            self.refresh_broker(agency, b).await;
+            if let Some(a) = self.agencies.get_mut(&agency) {
+                a.misses.remove(&b);
             }
         }
     }
@@ -211,8 +311,8 @@ impl Actor {
                 return;
             }
         };
-        let online = self.hub.is_online(broker);
-        let toggled_off = self.hub.toggle(broker) == Some(false);
+        let status = self.roster.status(&self.store, agency, broker).await;
+        let (online, toggled_off) = (status.online, status.toggled_off);
         let Some(a) = self.agencies.get_mut(&agency) else {
             return;
         };

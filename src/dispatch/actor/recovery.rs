@@ -14,6 +14,11 @@ impl Actor {
         if self.agencies.contains_key(&agency) {
             return Ok(());
         }
+        if !self.roster.owns(agency) {
+            return Err(crate::store::StoreError::Unavailable(
+                "another node dispatches this agency".into(),
+            ));
+        }
         let r = self.load(agency).await;
         if let Err(e) = &r {
             tracing::warn!(agency, error = %e, "loading the agency's roulette failed");
@@ -22,6 +27,12 @@ impl Actor {
     }
 
     pub(super) async fn load(&mut self, agency: AgencyId) -> StoreResult<()> {
+        // Claiming first raises the epoch, so a previous owner can write nothing after the
+        // state below is read.
+        let epoch = self
+            .store
+            .claim_shard(agency, self.roster.node(), self.clock.now_ms())
+            .await?;
         let settings = self.store.roulette_settings(agency).await?;
         let mut engine = Engine::new(engine_settings(&settings));
         let leads = self.store.live_leads(agency).await?;
@@ -45,16 +56,31 @@ impl Actor {
             engine.restore_offer(o.id, o.lead_id, o.broker_id);
             self.arm(agency, o.id, o.deadline_ms);
         }
-        self.agencies.insert(agency, Agency { engine, settings });
+        self.agencies.insert(
+            agency,
+            Agency {
+                engine,
+                settings,
+                epoch,
+                misses: HashMap::new(),
+            },
+        );
         // Brokers already connected come in through the same path as any presence change,
         // so the audit records them as online before any offer reaches them.
-        for broker in self.hub.online_brokers(agency) {
+        for broker in self.roster.online_brokers(agency).await {
             self.refresh_broker(agency, broker).await;
         }
         Ok(())
     }
 
     pub(super) async fn add_lead(&mut self, agency: AgencyId, lead: LeadId) {
+        if self
+            .agencies
+            .get(&agency)
+            .is_some_and(|a| a.engine.knows_lead(lead))
+        {
+            return;
+        }
         match self.store.live_lead(agency, lead).await {
             Ok(Some(l)) => {
                 if let Some(a) = self.agencies.get_mut(&agency) {

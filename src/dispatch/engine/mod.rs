@@ -171,6 +171,23 @@ impl Engine {
         self.offers.len()
     }
 
+    /// Every pending offer the engine tracks.
+    pub fn offer_ids(&self) -> Vec<OfferId> {
+        self.offers.keys().copied().collect()
+    }
+
+    /// Brokers the engine counts as online, sorted.
+    pub fn online_brokers(&self) -> Vec<BrokerId> {
+        let mut v: Vec<BrokerId> = self
+            .brokers
+            .iter()
+            .filter(|(_, b)| b.online)
+            .map(|(id, _)| *id)
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
     /// Oldest waiting lead's arrival, per department (for the wallboard).
     pub fn oldest_waiting(&self) -> BTreeMap<DepartmentId, i64> {
         self.waiting

@@ -1,0 +1,396 @@
+//! The bus between nodes: Redis pub/sub. Each node listens on its own channel and on one
+//! broadcast channel. Pub/sub, not streams: everything sent here is either re-derivable from
+//! PostgreSQL (a lead to dispatch, an offer to show — the hello snapshot and the sweeper cover a
+//! lost message) or answered with a timeout (a forwarded accept), so at-most-once delivery with
+//! no stored backlog is what fits; a stream would keep history nobody reads.
+
+use super::{Cluster, Waiting};
+use crate::dispatch::{AgencyStats, Answer, AnswerError, Command, Responder};
+use crate::model::{AgencyId, BrokerId, LeadId, OfferId, OfferState};
+use crate::push::PushJob;
+use crate::store::OfferRejection;
+use deadpool_redis::redis;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Messages published per pipeline at most.
+const MAX_PIPELINE: usize = 256;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub(crate) enum BusMsg {
+    /// An encoded server message for the broker's sockets on the receiving node; `push` when it
+    /// is an offer (sent by web push if none of the broker's pages there is in front).
+    Deliver {
+        broker: BrokerId,
+        text: String,
+        push: Option<PushJob>,
+    },
+    /// The broker's toggle changed (broadcast): every node's pages show it.
+    Toggle {
+        agency: AgencyId,
+        broker: BrokerId,
+        on: bool,
+        reason: String,
+    },
+    LeadArrived {
+        agency: AgencyId,
+        lead: LeadId,
+    },
+    BrokerChanged {
+        agency: AgencyId,
+        broker: BrokerId,
+    },
+    SettingsChanged {
+        agency: AgencyId,
+    },
+    Answer {
+        agency: AgencyId,
+        broker: BrokerId,
+        offer: OfferId,
+        accept: bool,
+        reason: Option<String>,
+        from: String,
+        req: u64,
+    },
+    Stats {
+        agency: AgencyId,
+        from: String,
+        req: u64,
+    },
+    Reply {
+        req: u64,
+        body: ReplyBody,
+    },
+    /// A draining node let the agency go (broadcast): take it now rather than at the next tick.
+    Released {
+        agency: AgencyId,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "r", rename_all = "snake_case")]
+pub(crate) enum ReplyBody {
+    Ok,
+    NotFound,
+    NotYours,
+    Decided { state: String },
+    DeadlinePassed,
+    Unavailable { message: String },
+    Stats { stats: AgencyStats },
+}
+
+impl From<Result<(), AnswerError>> for ReplyBody {
+    fn from(r: Result<(), AnswerError>) -> Self {
+        match r {
+            Ok(()) => ReplyBody::Ok,
+            Err(AnswerError::Rejected(OfferRejection::NotFound)) => ReplyBody::NotFound,
+            Err(AnswerError::Rejected(OfferRejection::NotYours)) => ReplyBody::NotYours,
+            Err(AnswerError::Rejected(OfferRejection::AlreadyDecided(s))) => ReplyBody::Decided {
+                state: s.as_str().to_string(),
+            },
+            Err(AnswerError::Rejected(OfferRejection::DeadlinePassed)) => ReplyBody::DeadlinePassed,
+            Err(e) => ReplyBody::Unavailable {
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+impl From<AgencyStats> for ReplyBody {
+    fn from(stats: AgencyStats) -> Self {
+        ReplyBody::Stats { stats }
+    }
+}
+
+impl ReplyBody {
+    fn into_answer(self) -> Result<(), AnswerError> {
+        match self {
+            ReplyBody::Ok => Ok(()),
+            ReplyBody::NotFound => Err(OfferRejection::NotFound.into()),
+            ReplyBody::NotYours => Err(OfferRejection::NotYours.into()),
+            ReplyBody::Decided { state } => Err(OfferRejection::AlreadyDecided(
+                OfferState::parse(&state).unwrap_or(OfferState::Cancelled),
+            )
+            .into()),
+            ReplyBody::DeadlinePassed => Err(OfferRejection::DeadlinePassed.into()),
+            ReplyBody::Unavailable { .. } | ReplyBody::Stats { .. } => Err(AnswerError::Moving),
+        }
+    }
+}
+
+impl Cluster {
+    pub(crate) fn send_to(&self, node: &str, msg: &BusMsg) {
+        match serde_json::to_string(msg) {
+            Ok(payload) => self.publish(self.node_channel(node), payload),
+            Err(e) => tracing::warn!(error = %e, "encoding a bus message failed"),
+        }
+    }
+
+    pub(crate) fn broadcast(&self, msg: &BusMsg) {
+        match serde_json::to_string(msg) {
+            Ok(payload) => self.publish(self.broadcast_channel(), payload),
+            Err(e) => tracing::warn!(error = %e, "encoding a bus message failed"),
+        }
+    }
+
+    pub(crate) fn reply(&self, node: &str, req: u64, body: ReplyBody) {
+        self.send_to(node, &BusMsg::Reply { req, body });
+    }
+
+    /// A command for an agency another node dispatches.
+    pub(super) fn forward(&self, node: &str, agency: AgencyId, cmd: Command) {
+        let from = self.inner.node.clone();
+        let msg = match cmd {
+            Command::LeadArrived { lead, .. } => BusMsg::LeadArrived { agency, lead },
+            Command::BrokerChanged { broker, .. } => BusMsg::BrokerChanged { agency, broker },
+            Command::SettingsChanged { .. } => BusMsg::SettingsChanged { agency },
+            Command::Answer {
+                broker,
+                offer,
+                answer,
+                reason,
+                reply,
+                ..
+            } => {
+                let req = self.next_req();
+                match reply {
+                    Responder::Local(tx) => {
+                        self.inner.pending.insert(req, Waiting::Answer(tx));
+                    }
+                    // Never forwarded twice: the sender gets "moving" and tries again.
+                    Responder::Remote { .. } => {
+                        reply.send(Err(AnswerError::Moving));
+                        return;
+                    }
+                }
+                BusMsg::Answer {
+                    agency,
+                    broker,
+                    offer,
+                    accept: answer == Answer::Accept,
+                    reason,
+                    from,
+                    req,
+                }
+            }
+            Command::Stats { reply, .. } => {
+                let req = self.next_req();
+                match reply {
+                    Responder::Local(tx) => {
+                        self.inner.pending.insert(req, Waiting::Stats(tx));
+                    }
+                    Responder::Remote { .. } => {
+                        reply.send(AgencyStats::default());
+                        return;
+                    }
+                }
+                BusMsg::Stats { agency, from, req }
+            }
+            // Ownership commands are local by nature.
+            other => {
+                tracing::debug!(agency, "a node-local command was not forwarded");
+                drop(other);
+                return;
+            }
+        };
+        self.send_to(node, &msg);
+    }
+
+    /// A message from another node.
+    async fn receive(&self, msg: BusMsg) {
+        match msg {
+            BusMsg::Deliver { broker, text, push } => {
+                if !self.inner.hub.is_connected(broker) {
+                    return;
+                }
+                if let Some(job) = push.filter(|_| !self.inner.hub.any_visible(broker)) {
+                    self.inner.push.offer(job);
+                }
+                self.inner.hub.send_text(broker, text.into());
+            }
+            BusMsg::Toggle {
+                agency,
+                broker,
+                on,
+                reason,
+            } => {
+                if self.inner.hub.is_connected(broker) {
+                    self.apply_toggle(agency, broker, on, reason).await;
+                }
+            }
+            BusMsg::LeadArrived { agency, lead } => {
+                self.local_only(agency, Command::LeadArrived { agency, lead })
+                    .await
+            }
+            BusMsg::BrokerChanged { agency, broker } => {
+                self.local_only(agency, Command::BrokerChanged { agency, broker })
+                    .await
+            }
+            BusMsg::SettingsChanged { agency } => {
+                self.local_only(agency, Command::SettingsChanged { agency })
+                    .await
+            }
+            BusMsg::Answer {
+                agency,
+                broker,
+                offer,
+                accept,
+                reason,
+                from,
+                req,
+            } => {
+                let reply = Responder::Remote {
+                    cluster: self.clone(),
+                    node: from,
+                    req,
+                };
+                let answer = if accept {
+                    Answer::Accept
+                } else {
+                    Answer::Refuse
+                };
+                let cmd = Command::Answer {
+                    agency,
+                    broker,
+                    offer,
+                    answer,
+                    reason,
+                    reply,
+                };
+                self.local_only(agency, cmd).await;
+            }
+            BusMsg::Stats { agency, from, req } => {
+                let reply = Responder::Remote {
+                    cluster: self.clone(),
+                    node: from,
+                    req,
+                };
+                self.local_only(agency, Command::Stats { agency, reply })
+                    .await;
+            }
+            BusMsg::Reply { req, body } => {
+                if let Some((_, waiting)) = self.inner.pending.remove(&req) {
+                    match waiting {
+                        Waiting::Answer(tx) => {
+                            let _ = tx.send(body.into_answer());
+                        }
+                        Waiting::Stats(tx) => {
+                            if let ReplyBody::Stats { stats } = body {
+                                let _ = tx.send(stats);
+                            }
+                        }
+                    }
+                }
+            }
+            BusMsg::Released { agency } => {
+                tracing::debug!(agency, "an agency was released");
+                self.inner.lease_check.notify_one();
+            }
+        }
+    }
+
+    /// A forwarded command runs here only if this node still dispatches the agency; otherwise
+    /// its sender gets "moving" (answers, stats) or the sweeper catches the lead later.
+    async fn local_only(&self, agency: AgencyId, cmd: Command) {
+        if self.owns(agency) {
+            if let Err(e) = self.inner.local.send(agency, cmd).await {
+                tracing::debug!(agency, error = %e, "a forwarded command found the actors stopped");
+            }
+            return;
+        }
+        match cmd {
+            Command::Answer { reply, .. } => reply.send(Err(AnswerError::Moving)),
+            Command::Stats { reply, .. } => reply.send(AgencyStats::default()),
+            _ => self.inner.lease_check.notify_one(),
+        }
+    }
+
+    /// Drops replies whose asker stopped waiting (timed out).
+    pub(super) fn forget_abandoned(&self) {
+        self.inner.pending.retain(|_, w| !w.is_closed());
+    }
+}
+
+/// Publishes queued messages, a pipeline at a time, on one pooled connection.
+pub(super) async fn publisher(
+    cluster: Cluster,
+    mut rx: mpsc::Receiver<(String, String)>,
+    cancel: CancellationToken,
+) {
+    let mut batch = Vec::with_capacity(MAX_PIPELINE);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            n = rx.recv_many(&mut batch, MAX_PIPELINE) => if n == 0 { break },
+        }
+        let mut pipe = redis::pipe();
+        for (channel, payload) in batch.drain(..) {
+            pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
+        }
+        match cluster.redis().await {
+            Ok(mut c) => {
+                if let Err(e) = pipe.query_async::<()>(&mut c).await {
+                    tracing::warn!(error = %e, "publishing to other nodes failed");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "no Redis connection to publish"),
+        }
+    }
+}
+
+/// Listens on this node's channel and the broadcast one; reconnects after Redis goes away.
+pub(super) async fn listener(cluster: Cluster, cancel: CancellationToken) {
+    let mine = cluster.node_channel(&cluster.inner.node);
+    let all = cluster.broadcast_channel();
+    while !cancel.is_cancelled() {
+        let mut pubsub = match cluster.inner.client.get_async_pubsub().await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "subscribing to the bus failed; retrying");
+                pause(&cancel, 500).await;
+                continue;
+            }
+        };
+        if let Err(e) = async {
+            pubsub.subscribe(&mine).await?;
+            pubsub.subscribe(&all).await
+        }
+        .await
+        {
+            tracing::warn!(error = %e, "subscribing to the bus failed; retrying");
+            pause(&cancel, 500).await;
+            continue;
+        }
+        let mut stream = pubsub.on_message();
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                m = stream.next() => match m {
+                    Some(m) => {
+                        let Ok(payload) = m.get_payload::<String>() else { continue };
+                        match serde_json::from_str::<BusMsg>(&payload) {
+                            Ok(msg) => cluster.receive(msg).await,
+                            Err(e) => tracing::warn!(error = %e, "a bus message this node does not understand"),
+                        }
+                    }
+                    None => {
+                        tracing::warn!("the bus connection closed; resubscribing");
+                        break;
+                    }
+                },
+            }
+        }
+        pause(&cancel, 200).await;
+    }
+}
+
+pub(super) async fn pause(cancel: &CancellationToken, ms: u64) {
+    tokio::select! {
+        _ = cancel.cancelled() => {},
+        _ = tokio::time::sleep(Duration::from_millis(ms)) => {},
+    }
+}

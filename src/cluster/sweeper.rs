@@ -1,0 +1,63 @@
+//! The sweeper, on every node: offers still pending well past their deadline (their owner died
+//! and nobody has taken the agency over, or a timer was lost) are expired, and leads waiting
+//! longer than that are handed to whoever dispatches their agency now. `FOR UPDATE SKIP LOCKED`
+//! lets every node sweep at once without two closing the same offer or waiting on each other.
+
+use super::bus::pause;
+use super::Cluster;
+use crate::dispatch::Command;
+use tokio_util::sync::CancellationToken;
+
+/// Rows looked at per sweep at most.
+const SWEEP_LIMIT: i64 = 500;
+
+impl Cluster {
+    /// How late an offer or a waiting lead must be before the sweeper steps in: past any live
+    /// owner's own timers, and past a takeover after an owner's death.
+    fn sweep_grace_ms(&self) -> i64 {
+        let s = &self.inner.settings;
+        (s.lease_ms + 2 * s.sweep_ms) as i64
+    }
+
+    async fn sweep(&self) {
+        let now = self.inner.clock.now_ms();
+        let before = now - self.sweep_grace_ms();
+        let store = &self.inner.store;
+        let mut leads = match store.sweep_overdue_offers(before, SWEEP_LIMIT, now).await {
+            Ok(v) => {
+                if !v.is_empty() {
+                    tracing::warn!(
+                        count = v.len(),
+                        "the sweeper expired offers nobody was timing"
+                    );
+                    crate::metrics::swept(v.len());
+                }
+                v
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "sweeping overdue offers failed");
+                Vec::new()
+            }
+        };
+        match store.stale_waiting_leads(before, SWEEP_LIMIT).await {
+            Ok(v) => leads.extend(v),
+            Err(e) => tracing::warn!(error = %e, "reading waiting leads failed"),
+        }
+        for (agency, lead) in leads {
+            let _ = self
+                .route(agency, Command::LeadArrived { agency, lead })
+                .await;
+        }
+    }
+}
+
+pub(super) async fn sweeper(cluster: Cluster, cancel: CancellationToken) {
+    let every = cluster.inner.settings.sweep_ms.max(100);
+    while !cancel.is_cancelled() {
+        pause(&cancel, every).await;
+        if cancel.is_cancelled() || cluster.is_draining() {
+            break;
+        }
+        cluster.sweep().await;
+    }
+}
