@@ -135,3 +135,85 @@ pub async fn seed(
     );
     Ok(())
 }
+
+/// A generated agency for load and fault tests: one department, `brokers` brokers (online,
+/// each with a personal token) and an API key. Written straight to the database — creating
+/// thousands of users through the API would measure Argon2, not dispatch.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct BulkAgency {
+    pub agency: i64,
+    pub department: i64,
+    pub api_key: String,
+    pub brokers: Vec<i64>,
+    pub tokens: Vec<String>,
+}
+
+pub async fn bulk_agency(
+    store: &Store,
+    name: &str,
+    brokers: usize,
+    answer_seconds: i64,
+    roulette_on: bool,
+    now: i64,
+) -> anyhow::Result<BulkAgency> {
+    let agency = store.create_agency(name, now).await?;
+    let mut s = store.roulette_settings(agency).await?;
+    s.answer_seconds = answer_seconds;
+    s.roulette_enabled = roulette_on;
+    s.max_missed_in_row = 0;
+    store.update_roulette_settings(agency, &s).await?;
+    let dept = store.create_department(agency, "Vendas", true, now).await?;
+    let hash = auth::hash_password("bench-password".into()).await?;
+    let api_key = auth::new_token("rk_");
+    store
+        .create_api_key(
+            agency,
+            "bulk",
+            &api_key[..10],
+            &auth::token_hash(&api_key),
+            now,
+        )
+        .await?;
+    let mut ids = Vec::with_capacity(brokers);
+    let mut tokens = Vec::with_capacity(brokers);
+    let mut tx = store.pool().begin().await?;
+    for i in 0..brokers {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (agency_id, email, name, role, password_hash, online, created_at_ms) \
+             VALUES ($1, $2, $3, 'broker', $4, 1, $5) RETURNING id",
+        )
+        .bind(agency)
+        .bind(format!("b{i}.{agency}@bulk.roleta"))
+        .bind(format!("Corretor {i}"))
+        .bind(&hash)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO broker_departments (agency_id, broker_id, department_id) VALUES ($1, $2, $3)")
+            .bind(agency)
+            .bind(id)
+            .bind(dept)
+            .execute(&mut *tx)
+            .await?;
+        let token = auth::new_token("rs_");
+        sqlx::query(
+            "INSERT INTO sessions (agency_id, user_id, token_hash, kind, created_at_ms) VALUES ($1, $2, $3, 'personal', $4)",
+        )
+        .bind(agency)
+        .bind(id)
+        .bind(auth::token_hash(&token))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        ids.push(id);
+        tokens.push(token);
+    }
+    tx.commit().await?;
+    Ok(BulkAgency {
+        agency,
+        department: dept,
+        api_key,
+        brokers: ids,
+        tokens,
+    })
+}

@@ -35,6 +35,7 @@ pub(crate) enum BusMsg {
         broker: BrokerId,
         on: bool,
         reason: String,
+        from: String,
     },
     LeadArrived {
         agency: AgencyId,
@@ -217,8 +218,10 @@ impl Cluster {
                 broker,
                 on,
                 reason,
+                from,
             } => {
-                if self.inner.hub.is_connected(broker) {
+                // The node that sent it has applied it already.
+                if from != self.inner.node && self.inner.hub.is_connected(broker) {
                     self.apply_toggle(agency, broker, on, reason).await;
                 }
             }
@@ -324,7 +327,16 @@ pub(super) async fn publisher(
     let mut batch = Vec::with_capacity(MAX_PIPELINE);
     loop {
         tokio::select! {
-            _ = cancel.cancelled() => break,
+            _ = cancel.cancelled() => {
+                // What was queued before the stop still goes out (the drain's hand-over).
+                cluster.inner.closed.store(true, std::sync::atomic::Ordering::Relaxed);
+                while let Ok(m) = rx.try_recv() {
+                    batch.push(m);
+                }
+                if batch.is_empty() {
+                    break;
+                }
+            }
             n = rx.recv_many(&mut batch, MAX_PIPELINE) => if n == 0 { break },
         }
         let mut pipe = redis::pipe();
@@ -338,6 +350,9 @@ pub(super) async fn publisher(
                 }
             }
             Err(e) => tracing::warn!(error = %e, "no Redis connection to publish"),
+        }
+        if cancel.is_cancelled() {
+            break;
         }
     }
 }

@@ -34,9 +34,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0";
 
-/// Re-read the list of agencies every this many ticks.
-const AGENCY_REFRESH_TICKS: u32 = 10;
-
 pub(super) fn lease_key(c: &Cluster, agency: AgencyId) -> String {
     c.key(&format!("lease:{agency}"))
 }
@@ -202,16 +199,13 @@ pub(super) async fn lease_loop(cluster: Cluster, cancel: CancellationToken) {
     let tick = cluster.lease_ms() / 3;
     let mut agencies: Vec<AgencyId> = Vec::new();
     let mut free_for: HashMap<AgencyId, u32> = HashMap::new();
-    let mut n: u32 = 0;
     while !cancel.is_cancelled() {
         cluster.renew_all().await;
-        if n % AGENCY_REFRESH_TICKS == 0 || agencies.is_empty() {
-            match cluster.inner.store.agency_ids().await {
-                Ok(a) => agencies = a,
-                Err(e) => tracing::warn!(error = %e, "listing agencies failed"),
-            }
+        // One indexed read per tick: a new agency is dispatched within a tick.
+        match cluster.inner.store.agency_ids().await {
+            Ok(a) => agencies = a,
+            Err(e) => tracing::warn!(error = %e, "listing agencies failed"),
         }
-        n = n.wrapping_add(1);
         cluster.acquire(&agencies, &mut free_for).await;
         tokio::select! {
             _ = cancel.cancelled() => break,

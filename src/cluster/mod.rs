@@ -72,6 +72,8 @@ pub(crate) struct Inner {
     pending: DashMap<u64, Waiting>,
     next_req: AtomicU64,
     draining: AtomicBool,
+    /// The publisher has stopped (shutdown): later messages are dropped quietly.
+    closed: AtomicBool,
     /// Wakes the lease loop early (a lease was released, a lead has no dispatcher).
     lease_check: Notify,
 }
@@ -154,6 +156,7 @@ impl Cluster {
                 pending: DashMap::new(),
                 next_req: AtomicU64::new(1),
                 draining: AtomicBool::new(false),
+                closed: AtomicBool::new(false),
                 lease_check: Notify::new(),
             }),
         })
@@ -255,6 +258,9 @@ impl Cluster {
     }
 
     fn publish(&self, channel: String, payload: String) {
+        if self.inner.closed.load(Ordering::Relaxed) {
+            return;
+        }
         if self.inner.out.try_send((channel, payload)).is_err() {
             crate::metrics::bus_dropped();
             tracing::warn!("the bus queue is full; a message to another node was dropped");

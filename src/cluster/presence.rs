@@ -201,6 +201,7 @@ impl Cluster {
             broker,
             on,
             reason,
+            from: self.inner.node.clone(),
         });
     }
 

@@ -23,7 +23,7 @@ impl Cluster {
         let now = self.inner.clock.now_ms();
         let before = now - self.sweep_grace_ms();
         let store = &self.inner.store;
-        let mut leads = match store.sweep_overdue_offers(before, SWEEP_LIMIT, now).await {
+        let swept = match store.sweep_overdue_offers(before, SWEEP_LIMIT, now).await {
             Ok(v) => {
                 if !v.is_empty() {
                     tracing::warn!(
@@ -39,14 +39,30 @@ impl Cluster {
                 Vec::new()
             }
         };
-        match store.stale_waiting_leads(before, SWEEP_LIMIT).await {
-            Ok(v) => leads.extend(v),
-            Err(e) => tracing::warn!(error = %e, "reading waiting leads failed"),
-        }
-        for (agency, lead) in leads {
+        for (agency, lead) in swept {
             let _ = self
                 .route(agency, Command::LeadArrived { agency, lead })
                 .await;
+        }
+        // Waiting leads: each node looks after the agencies it dispatches (the engine ignores
+        // leads it knows); an agency nobody dispatches wakes the lease loop.
+        let waiting = match store.stale_waiting_leads(before, SWEEP_LIMIT).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading waiting leads failed");
+                return;
+            }
+        };
+        for (agency, lead) in waiting {
+            if self.owns(agency) {
+                let _ = self
+                    .inner
+                    .local
+                    .send(agency, Command::LeadArrived { agency, lead })
+                    .await;
+            } else if matches!(self.owner(agency).await, super::Owner::Nobody) {
+                self.inner.lease_check.notify_one();
+            }
         }
     }
 }
