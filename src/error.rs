@@ -82,7 +82,9 @@ impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         match e {
             crate::store::StoreError::NotFound => ApiError::NotFound,
-            crate::store::StoreError::Conflict(m) => ApiError::Conflict(m),
+            crate::store::StoreError::Conflict(m) | crate::store::StoreError::Duplicate(m) => {
+                ApiError::Conflict(m)
+            }
             crate::store::StoreError::Unavailable(m) => ApiError::Unavailable(m),
             crate::store::StoreError::Fenced { .. } => ApiError::Unavailable(
                 "this agency's roulette is moving to another node; try again".into(),

@@ -311,10 +311,17 @@ impl Cluster {
         if let Err(e) = r {
             tracing::warn!(error = %e, "withdrawing presence failed; it expires by itself");
         }
+        // One owner lookup per agency, not per broker.
+        let mut by_agency: BTreeMap<AgencyId, Vec<BrokerId>> = BTreeMap::new();
         for (agency, broker) in here {
-            let _ = self
-                .route(agency, Command::BrokerChanged { agency, broker })
-                .await;
+            by_agency.entry(agency).or_default().push(broker);
+        }
+        for (agency, brokers) in by_agency {
+            if let super::Owner::Node(node) = self.owner(agency).await {
+                for broker in brokers {
+                    self.forward(&node, agency, Command::BrokerChanged { agency, broker });
+                }
+            }
         }
     }
 }

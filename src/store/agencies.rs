@@ -43,6 +43,12 @@ impl Store {
         .bind(now_ms)
         .fetch_one(self.pool())
         .await?;
+        if self.backend() == super::Backend::Postgres {
+            // Lead numbers come from the agency's own sequence (see `ingest_lead`).
+            sqlx::query(&format!("CREATE SEQUENCE IF NOT EXISTS lead_seq_{id}"))
+                .execute(self.pool())
+                .await?;
+        }
         Ok(id)
     }
 
@@ -128,7 +134,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| match StoreError::from(e) {
-            StoreError::Conflict(_) => StoreError::Conflict(format!("a department named {name:?} exists")),
+            StoreError::Duplicate(_) => StoreError::Conflict(format!("a department named {name:?} exists")),
             other => other,
         })?;
         tx.commit().await?;

@@ -124,18 +124,45 @@ async fn replay(
 }
 
 impl Store {
-    /// Writes a lead durably (I1) unless it repeats an earlier one (I4). Everything happens in
-    /// one transaction that starts with a write on the agency row: on PostgreSQL that row lock
-    /// serialises an agency's ingests, so two retries racing cannot both pass the dedupe; on
-    /// SQLite it takes the write lock up front.
+    /// Writes a lead durably (I1) unless it repeats an earlier one (I4), in one transaction.
+    /// SQLite: it starts with a write on the agency row (the lead counter), which takes the
+    /// single write lock up front. PostgreSQL: nothing is locked up front, so an agency's
+    /// ingests commit side by side (one disk flush for many); the number comes from the
+    /// agency's sequence, and a race on a unique key (idempotency key, source id, the client's
+    /// phone) rolls the loser back to run again, when it finds the winner's rows and replays
+    /// or links to them.
     pub async fn ingest_lead(&self, l: &NewLead, now_ms: i64) -> StoreResult<IngestOutcome> {
+        let mut attempt = 0;
+        loop {
+            match self.ingest_once(l, now_ms).await {
+                Err(StoreError::Duplicate(_)) if attempt < 3 => attempt += 1,
+                Err(StoreError::Duplicate(m)) => return Err(StoreError::Conflict(m)),
+                r => return r,
+            }
+        }
+    }
+
+    async fn ingest_once(&self, l: &NewLead, now_ms: i64) -> StoreResult<IngestOutcome> {
         let mut tx = self.pool().begin().await?;
-        let (seq, template): (i64, String) = sqlx::query_as(
-            "UPDATE agencies SET lead_seq = lead_seq + 1 WHERE id = $1 RETURNING lead_seq, lead_number_template",
-        )
-        .bind(l.agency_id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let (seq, template): (Option<i64>, String) = match self.backend() {
+            super::Backend::Sqlite => {
+                let (seq, t): (i64, String) = sqlx::query_as(
+                    "UPDATE agencies SET lead_seq = lead_seq + 1 WHERE id = $1 RETURNING lead_seq, lead_number_template",
+                )
+                .bind(l.agency_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                (Some(seq), t)
+            }
+            super::Backend::Postgres => {
+                let t: String =
+                    sqlx::query_scalar("SELECT lead_number_template FROM agencies WHERE id = $1")
+                        .bind(l.agency_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                (None, t)
+            }
+        };
 
         if let Some((key, hash)) = &l.idempotency {
             let prior: Option<(String, i64)> = sqlx::query_as(
@@ -238,6 +265,17 @@ impl Store {
             }
         }
 
+        let seq = match seq {
+            Some(s) => s,
+            // Taken only once the lead is known to be new; a rollback leaves a gap, never a
+            // repeat.
+            None => {
+                sqlx::query_scalar("SELECT nextval(format('lead_seq_%s', $1::bigint)::regclass)")
+                    .bind(l.agency_id)
+                    .fetch_one(&mut *tx)
+                    .await?
+            }
+        };
         let number = format_lead_number(&template, year_of(now_ms), seq);
         let (state, broker) = match l.assign_to {
             Some((b, _)) => (LeadState::Assigned, Some(b)),

@@ -38,6 +38,9 @@ pub enum StoreError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// A unique constraint refused the write (a concurrent writer got there first).
+    #[error("{0}")]
+    Duplicate(String),
     /// The agency's roulette was taken over by another node (a newer epoch): this write came
     /// from a stale owner and was refused.
     #[error("agency {agency}: epoch {epoch} is no longer the dispatching one")]
@@ -67,7 +70,7 @@ impl From<sqlx::Error> for StoreError {
                 StoreError::Unavailable(d.message().to_string())
             }
             sqlx::Error::Database(ref d) if d.is_unique_violation() => {
-                StoreError::Conflict(d.message().to_string())
+                StoreError::Duplicate(d.message().to_string())
             }
             other => StoreError::Other(anyhow::Error::new(other)),
         }

@@ -74,7 +74,7 @@ impl Store {
         .fetch_one(self.pool())
         .await
         .map_err(|e| match StoreError::from(e) {
-            StoreError::Conflict(_) => StoreError::Conflict(format!("a property with code {:?} exists", p.code)),
+            StoreError::Duplicate(_) => StoreError::Conflict(format!("a property with code {:?} exists", p.code)),
             other => other,
         })
     }

@@ -82,7 +82,9 @@ impl Store {
         .fetch_one(self.pool())
         .await
         .map_err(|e| match StoreError::from(e) {
-            StoreError::Conflict(_) => StoreError::Conflict("that e-mail is already in use".into()),
+            StoreError::Duplicate(_) => {
+                StoreError::Conflict("that e-mail is already in use".into())
+            }
             other => other,
         })
     }

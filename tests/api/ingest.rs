@@ -236,3 +236,74 @@ both!(
         assert_eq!(r.status(), 401);
     }
 );
+
+both!(
+    concurrent_ingests_race_on_keys_phones_and_numbers_without_duplicates,
+    |app| async move {
+        let post = |key: String, body: Value| {
+            let (http, base, api_key) = (app.http.clone(), app.base.clone(), app.api_key.clone());
+            tokio::spawn(async move {
+                let r = http
+                    .post(format!("{base}/api/v1/leads"))
+                    .bearer_auth(api_key)
+                    .header("Idempotency-Key", key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status().as_u16();
+                (status, r.json::<Value>().await.unwrap())
+            })
+        };
+        // Five retries of one submission at once: one lead, the others replay it.
+        let body = json!({"name": "Eva", "phone": "(11) 95555-0301"});
+        let same: Vec<_> = (0..5)
+            .map(|_| post("race-1".into(), body.clone()))
+            .collect();
+        let mut ids = std::collections::BTreeSet::new();
+        for h in same {
+            let (status, v) = h.await.unwrap();
+            assert!(status == 202 || status == 200, "{status} {v}");
+            ids.insert(v["lead_id"].as_i64().unwrap());
+        }
+        assert_eq!(ids.len(), 1, "one lead for one submission");
+        // Five different leads of one new client at once: one client, every lead linked to it.
+        let phone: Vec<_> = (0..5)
+            .map(|i| {
+                post(
+                    format!("phone-{i}"),
+                    json!({"name": "Fábio", "phone": "(11) 95555-0302"}),
+                )
+            })
+            .collect();
+        let mut clients = std::collections::BTreeSet::new();
+        for h in phone {
+            let (status, v) = h.await.unwrap();
+            assert_eq!(status, 202, "{v}");
+            clients.insert(v["client_id"].as_i64().unwrap());
+        }
+        assert_eq!(clients.len(), 1, "one client per phone");
+        // Twenty leads at once: twenty distinct numbers.
+        let many: Vec<_> = (0..20)
+            .map(|i| {
+                post(
+                    format!("many-{i}"),
+                    json!({"name": format!("Cliente {i}"), "phone": format!("(11) 95556-{i:04}")}),
+                )
+            })
+            .collect();
+        let mut numbers = std::collections::BTreeSet::new();
+        for h in many {
+            let (status, v) = h.await.unwrap();
+            assert_eq!(status, 202, "{v}");
+            numbers.insert(v["number"].as_str().unwrap().to_string());
+        }
+        assert_eq!(numbers.len(), 20, "{numbers:?}");
+        assert_eq!(app.scalar("SELECT COUNT(*) FROM leads").await, 26);
+        assert_eq!(
+            app.scalar("SELECT COUNT(*) FROM clients WHERE phone = '+5511955550302'")
+                .await,
+            1
+        );
+    }
+);
