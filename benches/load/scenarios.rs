@@ -217,6 +217,9 @@ impl B1 {
 pub struct B2 {
     #[arg(long)]
     server: String,
+    /// Where leads are posted (B5: another node of the cluster); `--server` when absent.
+    #[arg(long)]
+    post_server: Option<String>,
     #[arg(long)]
     seed: String,
     /// Leads per second, open loop.
@@ -247,7 +250,10 @@ impl B2 {
             .pool_max_idle_per_host(512)
             .build()?;
         let gate = Arc::new(Semaphore::new(1024)); // sockets to the server in flight
-        let url = format!("{}/api/v1/leads", self.server);
+        let url = format!(
+            "{}/api/v1/leads",
+            self.post_server.as_deref().unwrap_or(&self.server)
+        );
         let start = crate::now_us() + 200_000;
         let interval = 1_000_000 / self.rate.max(1);
         let mut sends = tokio::task::JoinSet::new();
