@@ -8,6 +8,7 @@ pub mod demo;
 pub mod dispatch;
 pub mod error;
 pub mod http;
+pub mod ingest;
 pub mod metrics;
 pub mod model;
 pub mod phone;

@@ -72,3 +72,10 @@ pub fn swept(n: usize) {
 pub fn fenced() {
     metrics::counter!(FENCED).increment(1);
 }
+
+pub const INGEST_BATCH: &str = "roleta_ingest_batch_size";
+
+/// Leads written together in one ingest transaction.
+pub fn ingest_batch(n: usize) {
+    metrics::histogram!(INGEST_BATCH).record(n as f64);
+}

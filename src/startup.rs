@@ -102,8 +102,10 @@ impl App {
         for host in [settings.server.host.as_str(), "localhost", "127.0.0.1"] {
             origins.push(format!("http://{host}:{port}"));
         }
+        let ingest = crate::ingest::Ingestor::start(store.clone(), clock, &tracker, cancel.clone());
         let state = AppState {
             store,
+            ingest,
             hub,
             roster,
             push,

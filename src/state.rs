@@ -14,6 +14,8 @@ use tokio_util::task::TaskTracker;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// Lead ingest with group commit.
+    pub ingest: crate::ingest::Ingestor,
     pub hub: Hub,
     /// Who is online and how to reach them: this node, or the cluster.
     pub roster: Roster,

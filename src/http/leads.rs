@@ -165,7 +165,7 @@ pub async fn create_lead(
         let k = required("Idempotency-Key", k, 200)?;
         lead.idempotency = Some((k, hex::encode(Sha256::digest(&body))));
     }
-    let out = app.store.ingest_lead(&lead, app.clock.now_ms()).await?;
+    let out = app.ingest.ingest(lead).await?;
     crate::metrics::lead_ingested(out.replayed);
     dispatch_if_waiting(&app, key.agency_id, &out).await;
     let status = if out.replayed {
@@ -219,7 +219,7 @@ pub async fn forward_client(
     } else {
         lead.state = LeadState::Waiting;
     }
-    let out = app.store.ingest_lead(&lead, app.clock.now_ms()).await?;
+    let out = app.ingest.ingest(lead).await?;
     dispatch_if_waiting(&app, agency, &out).await;
     if let (Some(b), Some(id), Some(kind)) = (out.broker_id, out.attendance_id, out.attendance_kind)
     {

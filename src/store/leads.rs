@@ -144,13 +144,76 @@ impl Store {
 
     async fn ingest_once(&self, l: &NewLead, now_ms: i64) -> StoreResult<IngestOutcome> {
         let mut tx = self.pool().begin().await?;
+        // An error (or a replay) returns before the commit: the transaction rolls back.
+        let out = self.ingest_in(&mut tx, l, now_ms).await?;
+        if !out.replayed {
+            tx.commit().await?;
+        }
+        Ok(out)
+    }
+
+    /// Several leads in one transaction — one disk flush for all of them — each inside its
+    /// own savepoint, so one lead's failure (or replay) undoes only its own statements. The
+    /// results come in the order of `leads`; if the commit fails, every lead fails with it.
+    pub async fn ingest_batch(
+        &self,
+        leads: &[NewLead],
+        now_ms: i64,
+    ) -> Vec<StoreResult<IngestOutcome>> {
+        let unavailable = |e: &StoreError| {
+            (0..leads.len())
+                .map(|_| Err(StoreError::Unavailable(e.to_string())))
+                .collect::<Vec<_>>()
+        };
+        let mut tx = match self.pool().begin().await {
+            Ok(t) => t,
+            Err(e) => return unavailable(&StoreError::from(e)),
+        };
+        let mut out = Vec::with_capacity(leads.len());
+        for l in leads {
+            if let Err(e) = sqlx::query("SAVEPOINT lead").execute(&mut *tx).await {
+                return unavailable(&StoreError::from(e));
+            }
+            let r = self.ingest_in(&mut tx, l, now_ms).await;
+            let end = match &r {
+                Ok(o) if !o.replayed => "RELEASE SAVEPOINT lead",
+                _ => "ROLLBACK TO SAVEPOINT lead",
+            };
+            if let Err(e) = sqlx::query(end).execute(&mut *tx).await {
+                return unavailable(&StoreError::from(e));
+            }
+            if end.starts_with("ROLLBACK") {
+                // Leaves the savepoint itself behind; release it so they do not pile up.
+                if let Err(e) = sqlx::query("RELEASE SAVEPOINT lead")
+                    .execute(&mut *tx)
+                    .await
+                {
+                    return unavailable(&StoreError::from(e));
+                }
+            }
+            out.push(r);
+        }
+        match tx.commit().await {
+            Ok(()) => out,
+            Err(e) => unavailable(&StoreError::from(e)),
+        }
+    }
+
+    /// One lead's statements inside the caller's transaction. On SQLite the first is a write
+    /// (the lead counter), which takes the write lock at once.
+    async fn ingest_in(
+        &self,
+        conn: &mut AnyConnection,
+        l: &NewLead,
+        now_ms: i64,
+    ) -> StoreResult<IngestOutcome> {
         let (seq, template): (Option<i64>, String) = match self.backend() {
             super::Backend::Sqlite => {
                 let (seq, t): (i64, String) = sqlx::query_as(
                     "UPDATE agencies SET lead_seq = lead_seq + 1 WHERE id = $1 RETURNING lead_seq, lead_number_template",
                 )
                 .bind(l.agency_id)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut *conn)
                 .await?;
                 (Some(seq), t)
             }
@@ -158,7 +221,7 @@ impl Store {
                 let t: String =
                     sqlx::query_scalar("SELECT lead_number_template FROM agencies WHERE id = $1")
                         .bind(l.agency_id)
-                        .fetch_one(&mut *tx)
+                        .fetch_one(&mut *conn)
                         .await?;
                 (None, t)
             }
@@ -170,7 +233,7 @@ impl Store {
             )
             .bind(l.agency_id)
             .bind(key)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
             if let Some((prior_hash, lead)) = prior {
                 if &prior_hash != hash {
@@ -178,7 +241,7 @@ impl Store {
                         "Idempotency-Key was already used with a different request body".into(),
                     ));
                 }
-                return replay(&mut tx, l.agency_id, lead).await;
+                return replay(conn, l.agency_id, lead).await;
             }
         }
         if let Some(ext) = &l.external_id {
@@ -188,10 +251,10 @@ impl Store {
             .bind(l.agency_id)
             .bind(&l.source)
             .bind(ext)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
             if let Some(lead) = prior {
-                return replay(&mut tx, l.agency_id, lead).await;
+                return replay(conn, l.agency_id, lead).await;
             }
         }
 
@@ -199,7 +262,7 @@ impl Store {
             sqlx::query_as("SELECT id, broker_id FROM clients WHERE agency_id = $1 AND phone = $2")
                 .bind(l.agency_id)
                 .bind(&l.phone)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut *conn)
                 .await?;
         let (client_id, linked) = match existing {
             Some((id, _owner)) => (id, true),
@@ -214,7 +277,7 @@ impl Store {
                 .bind(&l.email)
                 .bind(l.client_role.as_str())
                 .bind(now_ms)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut *conn)
                 .await?;
                 (id, false)
             }
@@ -240,7 +303,7 @@ impl Store {
             )
             .bind(l.agency_id)
             .bind(code)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
             match p {
                 Some(p) => {
@@ -272,7 +335,7 @@ impl Store {
             None => {
                 sqlx::query_scalar("SELECT nextval(format('lead_seq_%s', $1::bigint)::regclass)")
                     .bind(l.agency_id)
-                    .fetch_one(&mut *tx)
+                    .fetch_one(&mut *conn)
                     .await?
             }
         };
@@ -311,7 +374,7 @@ impl Store {
         .bind(l.created_by)
         .bind(now_ms)
         .bind(broker.map(|_| now_ms))
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *conn)
         .await?;
 
         if let Some((key, hash)) = &l.idempotency {
@@ -323,16 +386,15 @@ impl Store {
             .bind(hash)
             .bind(lead_id)
             .bind(now_ms)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
         }
         let attendance = match l.assign_to {
             Some((b, kind)) => {
-                Some(super::link_broker(&mut tx, l.agency_id, lead_id, b, kind, now_ms).await?)
+                Some(super::link_broker(conn, l.agency_id, lead_id, b, kind, now_ms).await?)
             }
             None => None,
         };
-        tx.commit().await?;
         Ok(IngestOutcome {
             lead_id,
             number,

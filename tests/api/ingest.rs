@@ -261,10 +261,12 @@ both!(
             .map(|_| post("race-1".into(), body.clone()))
             .collect();
         let mut ids = std::collections::BTreeSet::new();
+        let mut answered = Vec::new();
         for h in same {
             let (status, v) = h.await.unwrap();
             assert!(status == 202 || status == 200, "{status} {v}");
             ids.insert(v["lead_id"].as_i64().unwrap());
+            answered.push((status, v["lead_id"].as_i64().unwrap()));
         }
         assert_eq!(ids.len(), 1, "one lead for one submission");
         // Five different leads of one new client at once: one client, every lead linked to it.
@@ -280,6 +282,7 @@ both!(
         for h in phone {
             let (status, v) = h.await.unwrap();
             assert_eq!(status, 202, "{v}");
+            answered.push((status, v["lead_id"].as_i64().unwrap()));
             clients.insert(v["client_id"].as_i64().unwrap());
         }
         assert_eq!(clients.len(), 1, "one client per phone");
@@ -296,14 +299,81 @@ both!(
         for h in many {
             let (status, v) = h.await.unwrap();
             assert_eq!(status, 202, "{v}");
+            answered.push((status, v["lead_id"].as_i64().unwrap()));
             numbers.insert(v["number"].as_str().unwrap().to_string());
         }
         assert_eq!(numbers.len(), 20, "{numbers:?}");
-        assert_eq!(app.scalar("SELECT COUNT(*) FROM leads").await, 26);
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM leads ORDER BY id")
+            .fetch_all(app.state.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            ids.len(),
+            26,
+            "leads in the store: {ids:?}; answered: {answered:?}"
+        );
         assert_eq!(
             app.scalar("SELECT COUNT(*) FROM clients WHERE phone = '+5511955550302'")
                 .await,
             1
         );
+    }
+);
+
+both!(
+    a_batch_of_leads_commits_together_and_each_lead_fails_or_replays_alone,
+    |app| async move {
+        use roleta::model::{Channel, ClientRole, LeadState};
+        use roleta::store::{NewLead, StoreError};
+        let lead = |phone: &str, key: Option<(&str, &str)>| NewLead {
+            agency_id: app.agency,
+            source: "site".into(),
+            external_id: None,
+            idempotency: key.map(|(k, h)| (k.to_string(), h.to_string())),
+            name: "Cliente".into(),
+            phone: phone.into(),
+            email: None,
+            client_role: ClientRole::Buyer,
+            department_id: app.sales,
+            channel: Channel::Ls,
+            property_code: None,
+            interest: Default::default(),
+            appraisal_address: None,
+            condominium: None,
+            comment: None,
+            state: LeadState::Waiting,
+            assign_to: None,
+            created_by: None,
+        };
+        let store = &app.state.store;
+        let now = app.state.clock.now_ms();
+        let batch = vec![
+            lead("+5511955550401", Some(("b-1", "h1"))),
+            lead("+5511955550402", Some(("b-1", "h1"))), // same key and hash: replays the first
+            lead("+5511955550403", Some(("b-1", "other"))), // same key, another body: refused
+            lead("+5511955550401", None), // same phone as the first: linked to its client
+            lead("+5511955550404", None),
+        ];
+        let r = store.ingest_batch(&batch, now).await;
+        assert_eq!(r.len(), 5);
+        let first = r[0].as_ref().unwrap();
+        assert!(!first.replayed);
+        let again = r[1].as_ref().unwrap();
+        assert!(again.replayed);
+        assert_eq!(again.lead_id, first.lead_id);
+        assert!(matches!(r[2], Err(StoreError::Conflict(_))), "{:?}", r[2]);
+        let linked = r[3].as_ref().unwrap();
+        assert!(linked.linked_existing_client);
+        assert_eq!(linked.client_id, first.client_id);
+        assert!(r[4].is_ok());
+        assert_eq!(app.scalar("SELECT COUNT(*) FROM leads").await, 3);
+        // The refused and replayed ones left no number behind: the numbers run on.
+        let numbers: Vec<String> = sqlx::query_scalar("SELECT number FROM leads ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(numbers.len(), 3);
+        let distinct: std::collections::BTreeSet<_> = numbers.iter().collect();
+        assert_eq!(distinct.len(), 3, "{numbers:?}");
     }
 );

@@ -1,0 +1,103 @@
+//! Group commit for lead ingest. Each lead must be durable before its 2xx (I1); written one
+//! transaction each, every lead pays a disk flush of its own, and on SQLite those flushes queue
+//! behind the single writer. Handlers hand their lead to a writer task instead; a writer takes
+//! whatever has queued up (up to `MAX_BATCH`) and writes it in one transaction with a savepoint
+//! per lead, then answers each handler. Under light load a batch is one lead and nothing waits;
+//! under heavy load many leads share one flush. Queues are bounded: a full queue makes the
+//! handler wait, never drops a lead.
+
+use crate::store::{Backend, IngestOutcome, NewLead, Store, StoreError, StoreResult};
+use crate::Clock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Leads written per transaction at most.
+const MAX_BATCH: usize = 256;
+
+/// Leads waiting per writer before handlers wait.
+const QUEUE: usize = 4096;
+
+struct Job {
+    lead: NewLead,
+    reply: oneshot::Sender<StoreResult<IngestOutcome>>,
+}
+
+/// Cheap handle on the writers.
+#[derive(Clone)]
+pub struct Ingestor {
+    senders: Arc<[mpsc::Sender<Job>]>,
+    next: Arc<AtomicUsize>,
+}
+
+impl Ingestor {
+    /// One writer on SQLite (it has one write lock anyway), four on PostgreSQL (several
+    /// transactions flush together there). They stop when `cancel` fires, after the batch
+    /// they are writing.
+    pub fn start(
+        store: Store,
+        clock: Clock,
+        tracker: &TaskTracker,
+        cancel: CancellationToken,
+    ) -> Self {
+        let writers = match store.backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 4,
+        };
+        let senders: Vec<_> = (0..writers)
+            .map(|_| {
+                let (tx, rx) = mpsc::channel(QUEUE);
+                tracker.spawn(writer(store.clone(), clock, rx, cancel.clone()));
+                tx
+            })
+            .collect();
+        Self {
+            senders: senders.into(),
+            next: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Writes the lead (or finds the one it repeats); answers once it is committed.
+    pub async fn ingest(&self, lead: NewLead) -> StoreResult<IngestOutcome> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.senders.len();
+        let (reply, rx) = oneshot::channel();
+        let stopped = || StoreError::Unavailable("the server is shutting down".into());
+        self.senders[i]
+            .send(Job { lead, reply })
+            .await
+            .map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
+    }
+}
+
+async fn writer(
+    store: Store,
+    clock: Clock,
+    mut rx: mpsc::Receiver<Job>,
+    cancel: CancellationToken,
+) {
+    let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            n = rx.recv_many(&mut jobs, MAX_BATCH) => if n == 0 { break },
+        }
+        let (leads, replies): (Vec<NewLead>, Vec<_>) =
+            jobs.drain(..).map(|j| (j.lead, j.reply)).unzip();
+        let now = clock.now_ms();
+        let results = store.ingest_batch(&leads, now).await;
+        crate::metrics::ingest_batch(leads.len());
+        for ((lead, reply), r) in leads.iter().zip(replies).zip(results) {
+            let r = match r {
+                // Lost a race on a unique key to another writer: alone, with its retry, it
+                // now finds the winner's rows.
+                Err(StoreError::Duplicate(_)) => store.ingest_lead(lead, now).await,
+                other => other,
+            };
+            let _ = reply.send(r);
+        }
+    }
+    tracing::debug!("ingest writer stopped");
+}
