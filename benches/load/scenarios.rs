@@ -235,6 +235,10 @@ pub struct B2 {
     /// Seconds to wait for the last offers after the last send.
     #[arg(long, default_value_t = 10)]
     settle: u64,
+    /// Seconds between the last broker coming online and the first lead, so the server has
+    /// taken every broker in (B5: presence travels through Redis to the dispatching node).
+    #[arg(long, default_value_t = 0)]
+    warmup: u64,
 }
 
 impl B2 {
@@ -246,6 +250,7 @@ impl B2 {
             .unwrap_or(seed.tokens.len())
             .min(seed.tokens.len());
         let brokers = spawn_brokers(&ws, &self.seed, count, self.procs).await?;
+        tokio::time::sleep(Duration::from_secs(self.warmup)).await;
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(512)
             .build()?;

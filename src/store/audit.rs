@@ -54,6 +54,16 @@ impl Store {
         insert_audit(&mut conn, e, at_ms).await
     }
 
+    /// Several entries in one transaction (one disk flush): presence changes arrive in bursts.
+    pub async fn audit_many(&self, entries: &[AuditEntry<'_>], at_ms: i64) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        for e in entries {
+            insert_audit(&mut tx, e, at_ms).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The decisions taken about one lead, oldest first.
     pub async fn audit_for_lead(
         &self,

@@ -23,6 +23,7 @@ impl Actor {
     /// Carries out decisions until the engine has none. Offers decided one after another are
     /// written in one transaction (one disk sync for the batch), then each is armed and pushed.
     pub(super) async fn pump(&mut self, agency: AgencyId) {
+        self.flush_presence_audit().await;
         loop {
             let now = self.clock.now_ms();
             let Some(a) = self.agencies.get_mut(&agency) else {

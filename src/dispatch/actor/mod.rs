@@ -46,6 +46,8 @@ pub(crate) struct Actor {
     summaries: HashMap<LeadId, Arc<LeadSummary>>,
     timers: DelayQueue<(AgencyId, OfferId)>,
     timer_keys: HashMap<OfferId, delay_queue::Key>,
+    /// Presence changes not yet in the audit: written together before the next offer.
+    presence_audit: Vec<AuditEntry<'static>>,
 }
 
 fn engine_settings(s: &RouletteSettings) -> EngineSettings {
@@ -74,6 +76,7 @@ impl Actor {
             summaries: HashMap::new(),
             timers: DelayQueue::new(),
             timer_keys: HashMap::new(),
+            presence_audit: Vec::new(),
         }
     }
 
@@ -327,14 +330,16 @@ impl Actor {
             } else {
                 ("broker_offline", "no connection left")
             };
-            let entry = AuditEntry {
+            // Queued, not written: a burst of brokers coming online costs one transaction.
+            // `pump` writes the queue before any offer, so the audit still shows the broker
+            // online before an offer reaches them.
+            self.presence_audit.push(AuditEntry {
                 agency,
                 broker: Some(broker),
                 decision,
                 reason,
                 ..Default::default()
-            };
-            self.audit(&entry).await;
+            });
         }
         // Going offline on purpose hands the open offer back at once; a dropped connection
         // keeps it until its deadline so a quick reconnect still sees it.
@@ -343,6 +348,17 @@ impl Actor {
             let _ = self
                 .end_offer(agency, offer, None, OfferState::Cancelled, reason)
                 .await;
+        }
+    }
+
+    /// Writes the queued presence changes (best effort, like every audit outside a decision).
+    pub(super) async fn flush_presence_audit(&mut self) {
+        if self.presence_audit.is_empty() {
+            return;
+        }
+        let entries = std::mem::take(&mut self.presence_audit);
+        if let Err(e) = self.store.audit_many(&entries, self.clock.now_ms()).await {
+            tracing::warn!(error = %e, count = entries.len(), "presence audit write failed");
         }
     }
 
