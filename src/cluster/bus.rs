@@ -4,124 +4,18 @@
 //! lost message) or answered with a timeout (a forwarded accept), so at-most-once delivery with
 //! no stored backlog is what fits; a stream would keep history nobody reads.
 
+use super::wire::{BusMsg, ReplyBody};
 use super::{Cluster, Waiting};
 use crate::dispatch::{AgencyStats, Answer, AnswerError, Command, Responder};
-use crate::model::{AgencyId, BrokerId, LeadId, OfferId, OfferState};
-use crate::push::PushJob;
-use crate::store::OfferRejection;
+use crate::model::AgencyId;
 use deadpool_redis::redis;
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Messages published per pipeline at most.
 const MAX_PIPELINE: usize = 256;
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "t", rename_all = "snake_case")]
-pub(crate) enum BusMsg {
-    /// An encoded server message for the broker's sockets on the receiving node; `push` when it
-    /// is an offer (sent by web push if none of the broker's pages there is in front).
-    Deliver {
-        broker: BrokerId,
-        text: String,
-        push: Option<PushJob>,
-    },
-    /// The broker's toggle changed (broadcast): every node's pages show it.
-    Toggle {
-        agency: AgencyId,
-        broker: BrokerId,
-        on: bool,
-        reason: String,
-        from: String,
-    },
-    LeadArrived {
-        agency: AgencyId,
-        lead: LeadId,
-    },
-    BrokerChanged {
-        agency: AgencyId,
-        broker: BrokerId,
-    },
-    SettingsChanged {
-        agency: AgencyId,
-    },
-    Answer {
-        agency: AgencyId,
-        broker: BrokerId,
-        offer: OfferId,
-        accept: bool,
-        reason: Option<String>,
-        from: String,
-        req: u64,
-    },
-    Stats {
-        agency: AgencyId,
-        from: String,
-        req: u64,
-    },
-    Reply {
-        req: u64,
-        body: ReplyBody,
-    },
-    /// A draining node let the agency go (broadcast): take it now rather than at the next tick.
-    Released {
-        agency: AgencyId,
-    },
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "r", rename_all = "snake_case")]
-pub(crate) enum ReplyBody {
-    Ok,
-    NotFound,
-    NotYours,
-    Decided { state: String },
-    DeadlinePassed,
-    Unavailable { message: String },
-    Stats { stats: AgencyStats },
-}
-
-impl From<Result<(), AnswerError>> for ReplyBody {
-    fn from(r: Result<(), AnswerError>) -> Self {
-        match r {
-            Ok(()) => ReplyBody::Ok,
-            Err(AnswerError::Rejected(OfferRejection::NotFound)) => ReplyBody::NotFound,
-            Err(AnswerError::Rejected(OfferRejection::NotYours)) => ReplyBody::NotYours,
-            Err(AnswerError::Rejected(OfferRejection::AlreadyDecided(s))) => ReplyBody::Decided {
-                state: s.as_str().to_string(),
-            },
-            Err(AnswerError::Rejected(OfferRejection::DeadlinePassed)) => ReplyBody::DeadlinePassed,
-            Err(e) => ReplyBody::Unavailable {
-                message: e.to_string(),
-            },
-        }
-    }
-}
-
-impl From<AgencyStats> for ReplyBody {
-    fn from(stats: AgencyStats) -> Self {
-        ReplyBody::Stats { stats }
-    }
-}
-
-impl ReplyBody {
-    fn into_answer(self) -> Result<(), AnswerError> {
-        match self {
-            ReplyBody::Ok => Ok(()),
-            ReplyBody::NotFound => Err(OfferRejection::NotFound.into()),
-            ReplyBody::NotYours => Err(OfferRejection::NotYours.into()),
-            ReplyBody::Decided { state } => Err(OfferRejection::AlreadyDecided(
-                OfferState::parse(&state).unwrap_or(OfferState::Cancelled),
-            )
-            .into()),
-            ReplyBody::DeadlinePassed => Err(OfferRejection::DeadlinePassed.into()),
-            ReplyBody::Unavailable { .. } | ReplyBody::Stats { .. } => Err(AnswerError::Moving),
-        }
-    }
-}
 
 impl Cluster {
     pub(crate) fn send_to(&self, node: &str, msg: &BusMsg) {

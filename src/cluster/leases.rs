@@ -4,7 +4,8 @@
 //! only says who *should* dispatch; the actor then claims the agency in PostgreSQL, which
 //! raises the fencing epoch that every dispatch write checks.
 
-use super::bus::{pause, BusMsg};
+use super::bus::pause;
+use super::wire::BusMsg;
 use super::Cluster;
 use crate::dispatch::Command;
 use crate::model::AgencyId;

@@ -15,8 +15,9 @@ mod bus;
 mod leases;
 mod presence;
 mod sweeper;
+mod wire;
 
-pub(crate) use bus::ReplyBody;
+pub(crate) use wire::ReplyBody;
 
 use crate::dispatch::{AgencyStats, AnswerError, Command, Local};
 use crate::model::{AgencyId, BrokerId};

@@ -4,7 +4,8 @@
 //! flushed or restarted Redis is whole again after one. The local `Hub` stays the fast path
 //! for everything on this node.
 
-use super::bus::{pause, BusMsg};
+use super::bus::pause;
+use super::wire::BusMsg;
 use super::Cluster;
 use crate::dispatch::{Command, Event};
 use crate::model::{AgencyId, BrokerId};

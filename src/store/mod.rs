@@ -7,6 +7,7 @@ mod agencies;
 mod attendances;
 mod audit;
 mod closing;
+mod ingest;
 mod lead_number;
 mod leads;
 mod offer_reads;
