@@ -1,0 +1,75 @@
+#![allow(clippy::unwrap_used)]
+//! The load generator's smoke run (issue: benchmarks stay runnable): a real server on SQLite,
+//! 300 brokers (nobody answers, so one lead each), 300 leads at 200/s through `roleta-load b2`. It asserts no times — only that
+//! every lead was answered, offered once, and none offered twice.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn the_load_generator_offers_every_lead_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/smoke.db?mode=rwc", dir.path().display());
+    let seed = dir.path().join("seed.json");
+    let load = env!("CARGO_BIN_EXE_roleta-load");
+    let ok = Command::new(load)
+        .args(["seed", "--database-url", &db, "--brokers", "300", "--out"])
+        .arg(&seed)
+        .status()
+        .unwrap();
+    assert!(ok.success(), "seeding");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_roleta"))
+        .args([
+            "--no-demo",
+            "--port",
+            &port.to_string(),
+            "--database-url",
+            &db,
+        ])
+        .env("ROLETA__LOG__FILTER", "warn")
+        .env("ROLETA__PUSH__ENABLED", "false")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = Command::new(load)
+        .args(["b2", "--server", &base, "--seed"])
+        .arg(&seed)
+        .args([
+            "--rate", "200", "--leads", "300", "--procs", "2", "--settle", "3",
+        ])
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("B2 "))
+        .unwrap_or_else(|| panic!("no result line: {text}"));
+    println!("{line}");
+    assert!(
+        line.contains("n=300 "),
+        "every lead answered and offered: {line}"
+    );
+    assert!(line.contains(" 0 leads without an offer"), "{line}");
+    assert!(line.contains(" 0 offered twice"), "{line}");
+    assert!(line.contains(" 0 posts failed"), "{line}");
+}
