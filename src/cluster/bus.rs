@@ -237,13 +237,8 @@ pub(super) async fn publisher(
         for (channel, payload) in batch.drain(..) {
             pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
         }
-        match cluster.redis().await {
-            Ok(mut c) => {
-                if let Err(e) = pipe.query_async::<()>(&mut c).await {
-                    tracing::warn!(error = %e, "publishing to other nodes failed");
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "no Redis connection to publish"),
+        if let Err(e) = cluster.query_pipe::<()>(&pipe).await {
+            tracing::warn!(error = %e, "publishing to other nodes failed");
         }
         if cancel.is_cancelled() {
             break;

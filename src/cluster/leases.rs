@@ -65,13 +65,12 @@ impl Cluster {
     }
 
     async fn eval(&self, script: &str, key: &str, args: &[String]) -> Result<i64, String> {
-        let mut c = self.redis().await?;
         let mut cmd = redis::cmd("EVAL");
         cmd.arg(script).arg(1).arg(key);
         for a in args {
             cmd.arg(a);
         }
-        cmd.query_async(&mut c).await.map_err(|e| e.to_string())
+        self.query(&cmd).await
     }
 
     /// Keeps every lease this node holds. One that another node now holds is dropped here; the
@@ -107,15 +106,11 @@ impl Cluster {
         if candidates.is_empty() {
             return;
         }
-        let holders: Result<Vec<Option<String>>, String> = async {
-            let mut c = self.redis().await?;
-            let mut cmd = redis::cmd("MGET");
-            for a in &candidates {
-                cmd.arg(lease_key(self, *a));
-            }
-            cmd.query_async(&mut c).await.map_err(|e| e.to_string())
+        let mut mget = redis::cmd("MGET");
+        for a in &candidates {
+            mget.arg(lease_key(self, *a));
         }
-        .await;
+        let holders: Result<Vec<Option<String>>, String> = self.query(&mget).await;
         let holders = match holders {
             Ok(h) => h,
             Err(e) => {
@@ -134,19 +129,13 @@ impl Cluster {
             if !mine && *seen < 3 {
                 continue;
             }
-            let took: Result<Option<String>, String> = async {
-                let mut c = self.redis().await?;
-                redis::cmd("SET")
-                    .arg(lease_key(self, agency))
-                    .arg(&self.inner.node)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(self.lease_ms())
-                    .query_async(&mut c)
-                    .await
-                    .map_err(|e| e.to_string())
-            }
-            .await;
+            let mut set = redis::cmd("SET");
+            set.arg(lease_key(self, agency))
+                .arg(&self.inner.node)
+                .arg("NX")
+                .arg("PX")
+                .arg(self.lease_ms());
+            let took: Result<Option<String>, String> = self.query(&set).await;
             if let Ok(Some(_)) = took {
                 free_for.remove(&agency);
                 self.inner.owned.insert(agency);

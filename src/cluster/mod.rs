@@ -195,6 +195,24 @@ impl Cluster {
         self.inner.pool.get().await.map_err(|e| e.to_string())
     }
 
+    /// One command on a pooled connection; the error as text (callers only log it).
+    pub(crate) async fn query<T: redis::FromRedisValue>(
+        &self,
+        cmd: &redis::Cmd,
+    ) -> Result<T, String> {
+        let mut c = self.redis().await?;
+        cmd.query_async(&mut c).await.map_err(|e| e.to_string())
+    }
+
+    /// A pipeline on a pooled connection; the error as text.
+    pub(crate) async fn query_pipe<T: redis::FromRedisValue>(
+        &self,
+        pipe: &redis::Pipeline,
+    ) -> Result<T, String> {
+        let mut c = self.redis().await?;
+        pipe.query_async(&mut c).await.map_err(|e| e.to_string())
+    }
+
     fn key(&self, what: &str) -> String {
         format!("{}:{what}", self.inner.prefix)
     }
@@ -212,15 +230,7 @@ impl Cluster {
             return Owner::Me;
         }
         let key = leases::lease_key(self, agency);
-        let got: Result<Option<String>, String> = async {
-            let mut c = self.redis().await?;
-            redis::cmd("GET")
-                .arg(&key)
-                .query_async(&mut c)
-                .await
-                .map_err(|e| e.to_string())
-        }
-        .await;
+        let got: Result<Option<String>, String> = self.query(redis::cmd("GET").arg(&key)).await;
         match got {
             Ok(Some(n)) if n == self.inner.node => Owner::Me,
             Ok(Some(n)) => Owner::Node(n),

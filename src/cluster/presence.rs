@@ -47,14 +47,7 @@ impl Cluster {
             c.arg(&key).arg(&member);
             c
         };
-        let r: Result<(), String> = async {
-            let mut c = self.redis().await?;
-            cmd.query_async::<()>(&mut c)
-                .await
-                .map_err(|e| e.to_string())
-        }
-        .await;
-        if let Err(e) = r {
+        if let Err(e) = self.query::<()>(&cmd).await {
             tracing::warn!(broker, error = %e, "writing presence to Redis failed; the heartbeat will retry");
         }
     }
@@ -76,16 +69,12 @@ impl Cluster {
     pub(crate) async fn broker_online(&self, agency: AgencyId, broker: BrokerId) -> bool {
         let nodes = self.live_nodes();
         let key = self.presence_key(agency);
-        let scores: Result<Vec<Option<f64>>, String> = async {
-            let mut c = self.redis().await?;
-            let mut cmd = redis::cmd("ZMSCORE");
-            cmd.arg(&key);
-            for n in &nodes {
-                cmd.arg(format!("{broker}@{n}"));
-            }
-            cmd.query_async(&mut c).await.map_err(|e| e.to_string())
+        let mut cmd = redis::cmd("ZMSCORE");
+        cmd.arg(&key);
+        for n in &nodes {
+            cmd.arg(format!("{broker}@{n}"));
         }
-        .await;
+        let scores: Result<Vec<Option<f64>>, String> = self.query(&cmd).await;
         let now = self.inner.clock.now_ms() as f64;
         match scores {
             Ok(scores) => {
@@ -114,17 +103,14 @@ impl Cluster {
     pub(crate) async fn online_brokers(&self, agency: AgencyId) -> Option<Vec<BrokerId>> {
         let key = self.presence_key(agency);
         let now = self.inner.clock.now_ms();
-        let members: Result<Vec<String>, String> = async {
-            let mut c = self.redis().await?;
-            redis::cmd("ZRANGEBYSCORE")
-                .arg(&key)
-                .arg(now + 1)
-                .arg("+inf")
-                .query_async(&mut c)
-                .await
-                .map_err(|e| e.to_string())
-        }
-        .await;
+        let members: Result<Vec<String>, String> = self
+            .query(
+                redis::cmd("ZRANGEBYSCORE")
+                    .arg(&key)
+                    .arg(now + 1)
+                    .arg("+inf"),
+            )
+            .await;
         let members = match members {
             Ok(m) => m,
             Err(e) => {
@@ -211,7 +197,6 @@ impl Cluster {
         let now = self.inner.clock.now_ms();
         let expiry = self.expiry_ms();
         let nodes_key = self.key("nodes");
-        let mut c = self.redis().await?;
         let mut pipe = redis::pipe();
         if !self.is_draining() {
             pipe.cmd("ZADD")
@@ -245,7 +230,7 @@ impl Cluster {
                 pipe.add_command(cmd).ignore();
             }
         }
-        let (nodes,): (Vec<String>,) = pipe.query_async(&mut c).await.map_err(|e| e.to_string())?;
+        let (nodes,): (Vec<String>,) = self.query_pipe(&pipe).await?;
         if let Ok(mut n) = self.inner.nodes.write() {
             *n = nodes;
         }
@@ -267,23 +252,16 @@ impl Cluster {
                 .await;
         }
         // Expired entries are dead weight; drop them now and then.
-        let cleanup: Result<(), String> = async {
-            let mut c = self.redis().await?;
-            let mut pipe = redis::pipe();
-            let now = self.inner.clock.now_ms();
-            for a in self.inner.owned.iter() {
-                pipe.cmd("ZREMRANGEBYSCORE")
-                    .arg(self.presence_key(*a))
-                    .arg("-inf")
-                    .arg(now)
-                    .ignore();
-            }
-            pipe.query_async::<()>(&mut c)
-                .await
-                .map_err(|e| e.to_string())
+        let mut pipe = redis::pipe();
+        let now = self.inner.clock.now_ms();
+        for a in self.inner.owned.iter() {
+            pipe.cmd("ZREMRANGEBYSCORE")
+                .arg(self.presence_key(*a))
+                .arg("-inf")
+                .arg(now)
+                .ignore();
         }
-        .await;
-        if let Err(e) = cleanup {
+        if let Err(e) = self.query_pipe::<()>(&pipe).await {
             tracing::debug!(error = %e, "presence cleanup failed");
         }
     }
@@ -291,25 +269,18 @@ impl Cluster {
     /// Drain: this node's entries go at once, and each owner hears that its brokers here left.
     pub(super) async fn withdraw_presence(&self) {
         let here = self.inner.hub.connected_here();
-        let r: Result<(), String> = async {
-            let mut c = self.redis().await?;
-            let mut pipe = redis::pipe();
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZREM")
+            .arg(self.key("nodes"))
+            .arg(&self.inner.node)
+            .ignore();
+        for (agency, broker) in &here {
             pipe.cmd("ZREM")
-                .arg(self.key("nodes"))
-                .arg(&self.inner.node)
+                .arg(self.presence_key(*agency))
+                .arg(self.member(*broker))
                 .ignore();
-            for (agency, broker) in &here {
-                pipe.cmd("ZREM")
-                    .arg(self.presence_key(*agency))
-                    .arg(self.member(*broker))
-                    .ignore();
-            }
-            pipe.query_async::<()>(&mut c)
-                .await
-                .map_err(|e| e.to_string())
         }
-        .await;
-        if let Err(e) = r {
+        if let Err(e) = self.query_pipe::<()>(&pipe).await {
             tracing::warn!(error = %e, "withdrawing presence failed; it expires by itself");
         }
         // One owner lookup per agency, not per broker.
