@@ -96,24 +96,7 @@ async fn fresh_database(backend: Backend) -> (String, Option<tempfile::TempDir>)
             let url = format!("sqlite://{}/roleta.db?mode=rwc", dir.path().display());
             (url, Some(dir))
         }
-        Backend::Postgres => {
-            let base = std::env::var("ROLETA_TEST_PG")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-            let name = format!(
-                "roleta_t_{}",
-                roleta::auth::new_token("").get(..16).expect("token")
-            );
-            sqlx::any::install_default_drivers();
-            let mut conn =
-                <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("{base}/postgres"))
-                    .await
-                    .expect("PostgreSQL must run on 127.0.0.1:5432 (scripts/test starts it)");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create database");
-            (format!("{base}/{name}"), None)
-        }
+        Backend::Postgres => (crate::pg::create_database("roleta_t_").await, None),
     }
 }
 

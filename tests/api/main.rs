@@ -4,6 +4,8 @@
 
 mod helpers;
 mod invariants;
+#[path = "../common/pg.rs"]
+mod pg;
 
 mod attendance;
 mod bad_input;

@@ -139,21 +139,7 @@ impl Drop for Redis {
 
 /// A fresh PostgreSQL database, migrated, with its store.
 pub async fn database() -> (String, Store) {
-    let base = std::env::var("ROLETA_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let name = format!(
-        "roleta_c_{}",
-        roleta::auth::new_token("").get(..16).expect("token")
-    );
-    sqlx::any::install_default_drivers();
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("{base}/postgres"))
-        .await
-        .expect("PostgreSQL must run on 127.0.0.1:5432 (scripts/test starts it)");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .expect("create database");
-    let url = format!("{base}/{name}");
+    let url = crate::pg::create_database("roleta_c_").await;
     let store = Store::connect(&url, 8).await.expect("migrate");
     (url, store)
 }

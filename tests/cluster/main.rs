@@ -8,6 +8,8 @@ mod actors;
 mod harness;
 #[path = "../api/invariants.rs"]
 mod invariants;
+#[path = "../common/pg.rs"]
+mod pg;
 
 use actors::{lead_body, post_lead, Fleet, Policy, Post, Traffic};
 use harness::{database, full, now_ms, Node, Proxy, Redis, HEARTBEAT_MS, LEASE_MS};
