@@ -59,8 +59,12 @@ async fn main() -> anyhow::Result<()> {
         r = &mut run => r,
         _ = shutdown_signal() => {
             tracing::info!("shutdown signal received");
-            // Cluster: hand the agencies over and withdraw presence before sockets close.
-            state.dispatcher.drain().await;
+            // Cluster: hand the agencies over and withdraw presence before sockets close —
+            // bounded, so an unreachable Redis cannot eat the whole grace period.
+            let grace = std::time::Duration::from_secs(state.settings.server.shutdown_grace_seconds);
+            if tokio::time::timeout(grace / 2, state.dispatcher.drain()).await.is_err() {
+                tracing::warn!("the drain took longer than half the grace period; stopping anyway");
+            }
             stop.cancel();
             run.await
         }
