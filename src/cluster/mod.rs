@@ -19,7 +19,7 @@ mod wire;
 
 pub(crate) use wire::ReplyBody;
 
-use crate::dispatch::{AgencyStats, AnswerError, Command, Local};
+use crate::dispatch::{AgencyStats, AnswerError, Command, Hop, Local};
 use crate::model::{AgencyId, BrokerId};
 use crate::presence::Hub;
 use crate::push::Push;
@@ -245,12 +245,17 @@ impl Cluster {
     /// Takes a dispatcher command to the node that dispatches its agency: this one's actors,
     /// another node over the bus, or — when nobody holds the lease yet — the lease loop is
     /// woken to take it (the sweeper catches anything that falls between).
-    pub(crate) async fn route(&self, agency: AgencyId, cmd: Command) -> Result<(), AnswerError> {
+    pub(crate) async fn route(&self, agency: AgencyId, cmd: Command) -> Result<Hop, AnswerError> {
         match self.owner(agency).await {
-            Owner::Me => self.inner.local.send(agency, cmd).await,
+            Owner::Me => self
+                .inner
+                .local
+                .send(agency, cmd)
+                .await
+                .map(|()| Hop::Local),
             Owner::Node(node) => {
                 self.forward(&node, agency, cmd);
-                Ok(())
+                Ok(Hop::Remote)
             }
             Owner::Nobody => {
                 self.inner.lease_check.notify_one();
@@ -259,7 +264,7 @@ impl Cluster {
                     Command::Stats { reply, .. } => reply.send(AgencyStats::default()),
                     _ => {}
                 }
-                Ok(())
+                Ok(Hop::Local)
             }
         }
     }

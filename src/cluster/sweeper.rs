@@ -53,6 +53,7 @@ impl Cluster {
                 return;
             }
         };
+        let mut unowned_checked = std::collections::BTreeSet::new();
         for (agency, lead) in waiting {
             if self.owns(agency) {
                 let _ = self
@@ -60,7 +61,10 @@ impl Cluster {
                     .local
                     .send(agency, Command::LeadArrived { agency, lead })
                     .await;
-            } else if matches!(self.owner(agency).await, super::Owner::Nobody) {
+            } else if unowned_checked.insert(agency)
+                // One lease lookup per agency, not per lead.
+                && matches!(self.owner(agency).await, super::Owner::Nobody)
+            {
                 self.inner.lease_check.notify_one();
             }
         }

@@ -178,6 +178,24 @@ impl Queues {
 /// How long a caller waits for another node's answer.
 const REMOTE_REPLY_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// Where a command went: this node's actors answer for sure (or stop); another node's reply
+/// crosses the bus and may never come, so only that wait is bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hop {
+    Local,
+    Remote,
+}
+
+async fn reply<T>(hop: Hop, rx: oneshot::Receiver<T>) -> Result<T, AnswerError> {
+    match hop {
+        Hop::Local => rx.await.map_err(|_| AnswerError::Stopped),
+        Hop::Remote => match tokio::time::timeout(REMOTE_REPLY_TIMEOUT, rx).await {
+            Ok(r) => r.map_err(|_| AnswerError::Stopped),
+            Err(_) => Err(AnswerError::Moving),
+        },
+    }
+}
+
 #[derive(Clone)]
 pub struct Dispatcher {
     local: Local,
@@ -224,9 +242,9 @@ impl Dispatcher {
     }
 
     /// To the actor that dispatches the agency: on this node, or (cluster) on its owner.
-    async fn send(&self, agency: AgencyId, cmd: Command) -> Result<(), AnswerError> {
+    async fn send(&self, agency: AgencyId, cmd: Command) -> Result<Hop, AnswerError> {
         match &self.cluster {
-            None => self.local.send(agency, cmd).await,
+            None => self.local.send(agency, cmd).await.map(|()| Hop::Local),
             Some(c) => c.route(agency, cmd).await,
         }
     }
@@ -235,6 +253,7 @@ impl Dispatcher {
     pub async fn lead_arrived(&self, agency: AgencyId, lead: LeadId) -> Result<(), AnswerError> {
         self.send(agency, Command::LeadArrived { agency, lead })
             .await
+            .map(drop)
     }
 
     /// A broker connected, disconnected, toggled, or had their departments changed. In a
@@ -249,10 +268,13 @@ impl Dispatcher {
         }
         self.send(agency, Command::BrokerChanged { agency, broker })
             .await
+            .map(drop)
     }
 
     pub async fn settings_changed(&self, agency: AgencyId) -> Result<(), AnswerError> {
-        self.send(agency, Command::SettingsChanged { agency }).await
+        self.send(agency, Command::SettingsChanged { agency })
+            .await
+            .map(drop)
     }
 
     /// Restart recovery: re-read the agency's waiting leads and pending offers (one node; in a
@@ -272,39 +294,35 @@ impl Dispatcher {
         answer: Answer,
         reason: Option<String>,
     ) -> Result<(), AnswerError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(
-            agency,
-            Command::Answer {
+        let (tx, rx) = oneshot::channel();
+        let hop = self
+            .send(
                 agency,
-                broker,
-                offer,
-                answer,
-                reason,
-                reply: Responder::Local(reply),
-            },
-        )
-        .await?;
-        match tokio::time::timeout(REMOTE_REPLY_TIMEOUT, rx).await {
-            Ok(r) => r.map_err(|_| AnswerError::Stopped)?,
-            Err(_) => Err(AnswerError::Moving),
-        }
+                Command::Answer {
+                    agency,
+                    broker,
+                    offer,
+                    answer,
+                    reason,
+                    reply: Responder::Local(tx),
+                },
+            )
+            .await?;
+        reply(hop, rx).await?
     }
 
     pub async fn stats(&self, agency: AgencyId) -> Result<AgencyStats, AnswerError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(
-            agency,
-            Command::Stats {
+        let (tx, rx) = oneshot::channel();
+        let hop = self
+            .send(
                 agency,
-                reply: Responder::Local(reply),
-            },
-        )
-        .await?;
-        match tokio::time::timeout(REMOTE_REPLY_TIMEOUT, rx).await {
-            Ok(r) => r.map_err(|_| AnswerError::Stopped),
-            Err(_) => Err(AnswerError::Moving),
-        }
+                Command::Stats {
+                    agency,
+                    reply: Responder::Local(tx),
+                },
+            )
+            .await?;
+        reply(hop, rx).await
     }
 
     /// Cluster drain (no-op on one node).
