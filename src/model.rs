@@ -28,6 +28,20 @@ macro_rules! text_enum {
 }
 
 text_enum!(
+    /// A contact's result with a client (O4); the first two are positive.
+    Outcome {
+        HighInterest => "high_interest", AskedInfo => "asked_info", LowInterest => "low_interest",
+        NoAnswer => "no_answer", NoInterest => "no_interest"
+    }
+);
+
+impl Outcome {
+    pub fn positive(self) -> bool {
+        matches!(self, Outcome::HighInterest | Outcome::AskedInfo)
+    }
+}
+
+text_enum!(
     /// What a user may do; checked on every route.
     Role {
         Admin => "admin", Manager => "manager", Receptionist => "receptionist", Broker => "broker",

@@ -6,7 +6,9 @@ use crate::auth::{AuthUser, SourceKey};
 use crate::error::{ApiError, Json, Path};
 use crate::model::{AttendanceKind, Channel, ClientRole, LeadState, Role};
 use crate::state::AppState;
-use crate::store::{AuditRow, Concluded, IngestOutcome, Interest, LeadEdit, LeadView, NewLead};
+use crate::store::{
+    AuditRow, Concluded, IngestOutcome, Interest, LeadCrm, LeadEdit, LeadView, NewLead,
+};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
@@ -19,7 +21,6 @@ use sha2::{Digest, Sha256};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/leads", post(create_lead))
         .route("/api/v1/leads/{id}", get(get_lead).patch(edit_lead))
         .route("/api/v1/leads/{id}/contacts", post(create_contact))
         .route("/api/v1/leads/{id}/assign", post(assign_lead))
@@ -46,6 +47,18 @@ pub struct LeadIn {
     pub appraisal_address: Option<String>,
     pub condominium: Option<String>,
     pub comment: Option<String>,
+    /// L1: the lead type; the agency's default type when absent.
+    pub lead_type_id: Option<i64>,
+    /// L3: the ad campaign that brought the lead (marketing-efficiency report).
+    pub ad_campaign: Option<String>,
+    /// L4: due date: `2026-12-31` (end of day), `2026-12-31T18:00` (Brasília time) or RFC 3339.
+    pub due_at: Option<String>,
+    /// L4: urgent flag.
+    pub urgent: Option<bool>,
+    /// L4: where the client is, or where they want to buy or rent.
+    pub location: Option<String>,
+    /// L4: responsible manager; the user who registered the lead when absent.
+    pub manager_id: Option<i64>,
 }
 
 /// Guesses the badge from the source's name when the source does not say (LF, LP, LS).
@@ -83,6 +96,23 @@ async fn build_lead(
         .await
         .map_err(|_| ApiError::invalid("department", "no such department in this agency"))?;
     let settings = app.store.roulette_settings(agency).await?;
+    if let Some(t) = l.lead_type_id {
+        super::crm::check_lead_type(app, agency, t).await?;
+    }
+    if let Some(m) = l.manager_id {
+        super::crm::check_manager(app, agency, m).await?;
+    }
+    let crm = LeadCrm {
+        type_id: l.lead_type_id,
+        ad_campaign: optional("ad_campaign", l.ad_campaign.as_deref(), 200)?,
+        due_at_ms: match l.due_at.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => Some(super::crm::parse_when("due_at", d)?),
+            None => None,
+        },
+        urgent: l.urgent.unwrap_or(false),
+        location: optional("location", l.location.as_deref(), 300)?,
+        manager_id: l.manager_id,
+    };
     Ok(NewLead {
         agency_id: agency,
         source: source.to_string(),
@@ -106,6 +136,7 @@ async fn build_lead(
         },
         assign_to: None,
         created_by: None,
+        crm,
     })
 }
 
@@ -184,6 +215,9 @@ pub struct ForwardIn {
     pub broker_id: Option<i64>,
     /// New, rule, returning or transfer; worked out from the client's history when absent.
     pub attendance_kind: Option<AttendanceKind>,
+    /// L2: what to do when the phone is an existing client's. true: link the lead to them;
+    /// false: refuse (409) rather than link. Absent: link (and say so in the answer).
+    pub link_client: Option<bool>,
 }
 
 /// A1: the receptionist registers a walk-in or phone client and forwards them to a broker
@@ -197,6 +231,14 @@ pub async fn forward_client(
     user.require(&[Role::Receptionist, Role::Manager, Role::Admin])?;
     let agency = user.agency();
     let mut lead = build_lead(&app, agency, "reception", body.lead).await?;
+    if body.link_client == Some(false) {
+        if let Some(c) = app.store.client_by_phone(agency, &lead.phone).await? {
+            return Err(ApiError::Conflict(format!(
+                "the phone {} is client {}'s (id {}): link the lead to them or use another phone",
+                c.phone, c.name, c.id
+            )));
+        }
+    }
     if lead.channel == Channel::Other {
         lead.channel = Channel::WalkIn;
     }
@@ -224,6 +266,9 @@ pub async fn forward_client(
     if let (Some(b), Some(id), Some(kind)) = (out.broker_id, out.attendance_id, out.attendance_kind)
     {
         notify_assigned(&app, agency, b, out.lead_id, id, kind).await;
+    }
+    if !out.replayed {
+        super::crm::notify_lead(&app, agency, &out, &user.user.name).await;
     }
     Ok((StatusCode::CREATED, Json(out)))
 }
@@ -254,7 +299,10 @@ pub async fn get_lead(
     Path(id): Path<i64>,
 ) -> Result<Json<LeadView>, ApiError> {
     user.require(&[Role::Manager, Role::Admin, Role::Receptionist, Role::Broker])?;
-    let lead = app.store.lead(user.agency(), id).await?;
+    let lead = app
+        .store
+        .lead(user.agency(), id, app.clock.now_ms())
+        .await?;
     if user.user.role == Role::Broker && lead.broker_id != Some(user.user.id) {
         return Err(ApiError::NotFound);
     }
@@ -348,7 +396,7 @@ pub async fn assign_lead(
     if broker.role != Role::Broker {
         return Err(ApiError::invalid("broker_id", "not a broker"));
     }
-    app.store.lead(agency, id).await?;
+    app.store.lead(agency, id, app.clock.now_ms()).await?;
     let reason = format!("forwarded by {}", user.user.name);
     match app
         .store
@@ -381,6 +429,8 @@ pub async fn get_lead_audit(
     Path(id): Path<i64>,
 ) -> Result<Json<Vec<AuditRow>>, ApiError> {
     user.require(&[Role::Manager, Role::Admin])?;
-    app.store.lead(user.agency(), id).await?;
+    app.store
+        .lead(user.agency(), id, app.clock.now_ms())
+        .await?;
     Ok(Json(app.store.audit_for_lead(user.agency(), id).await?))
 }

@@ -1,13 +1,17 @@
 //! The HTTP edge: every route is found here, merged from each module's `router()`.
 
 mod attendances;
+mod campaigns;
+mod crm;
 mod leads;
 mod manager;
 mod offers;
 pub mod openapi;
 mod ops;
+mod pipeline;
 mod push;
 mod session;
+mod teams;
 mod wallboard;
 
 use crate::error::ApiError;
@@ -30,6 +34,9 @@ pub fn router(state: AppState) -> Router {
         .merge(attendances::router())
         .merge(offers::router())
         .merge(manager::router())
+        .merge(pipeline::router())
+        .merge(campaigns::router())
+        .merge(teams::router())
         .merge(ops::router())
         .merge(push::router())
         .merge(wallboard::router())

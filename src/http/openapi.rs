@@ -1,7 +1,9 @@
 //! The OpenAPI document, generated from the handlers' annotations and served at
 //! `/api/openapi.json`.
 
-use super::{attendances, leads, manager, offers, ops, push, session, wallboard};
+use super::{
+    attendances, campaigns, leads, manager, offers, ops, pipeline, push, session, teams, wallboard,
+};
 use crate::state::AppState;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -48,6 +50,38 @@ use utoipa::OpenApi;
         push::delete_push_subscription,
         wallboard::get_wallboard,
         wallboard::stream_wallboard,
+        pipeline::list_lead_types,
+        pipeline::create_lead_type,
+        pipeline::list_leads,
+        pipeline::change_status,
+        pipeline::update_pipeline,
+        pipeline::match_phone,
+        pipeline::marketing_report,
+        pipeline::get_notification_rules,
+        pipeline::set_notification_rules,
+        pipeline::list_notifications,
+        pipeline::read_notifications,
+        campaigns::get_crm_settings,
+        campaigns::update_crm_settings,
+        campaigns::list_campaigns,
+        campaigns::create_campaign,
+        campaigns::get_campaign,
+        campaigns::update_campaign,
+        campaigns::preview_add,
+        campaigns::confirm_add,
+        campaigns::my_campaigns,
+        campaigns::next_client,
+        campaigns::save_result,
+        campaigns::continue_later,
+        teams::search_clients,
+        teams::mark_worked,
+        teams::list_teams,
+        teams::create_team,
+        teams::update_team,
+        teams::distribute,
+        teams::my_clients,
+        teams::client_contact,
+        teams::contacts_report,
     )
 )]
 pub struct ApiDoc;

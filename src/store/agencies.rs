@@ -49,6 +49,7 @@ impl Store {
                 .execute(self.pool())
                 .await?;
         }
+        self.seed_agency_defaults(now_ms).await?;
         Ok(id)
     }
 

@@ -258,6 +258,9 @@ impl Store {
             .bind(&e.email)
             .execute(&mut *tx)
             .await?;
+        if e.name.is_some() || e.email.is_some() {
+            super::refresh_search_key(&mut tx, agency, client).await?;
+        }
         let concluded = Self::conclude(&mut tx, agency, lead, broker, "lead_edit", now_ms).await?;
         tx.commit().await?;
         Ok(Concluded {

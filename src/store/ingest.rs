@@ -116,7 +116,7 @@ impl Store {
 
     /// One lead's statements inside the caller's transaction. On SQLite the first is a write
     /// (the lead counter), which takes the write lock at once.
-    async fn ingest_in(
+    pub(crate) async fn ingest_in(
         &self,
         conn: &mut AnyConnection,
         l: &NewLead,
@@ -183,8 +183,8 @@ impl Store {
             Some((id, _owner)) => (id, true),
             None => {
                 let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO clients (agency_id, name, phone, email, role, created_at_ms) \
-                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                    "INSERT INTO clients (agency_id, name, phone, email, role, created_at_ms, search_key) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                 )
                 .bind(l.agency_id)
                 .bind(&l.name)
@@ -192,6 +192,7 @@ impl Store {
                 .bind(&l.email)
                 .bind(l.client_role.as_str())
                 .bind(now_ms)
+                .bind(super::search_key(&l.name, l.email.as_deref()))
                 .fetch_one(&mut *conn)
                 .await?;
                 (id, false)
@@ -263,8 +264,11 @@ impl Store {
             "INSERT INTO leads (agency_id, number, client_id, department_id, source, external_id, channel, \
              property_id, interest_kind, interest_purpose, interest_price_cents, interest_neighbourhood, \
              interest_bedrooms, interest_parking, appraisal_address, condominium, comment, state, broker_id, \
-             created_by, created_at_ms, assigned_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) \
+             created_by, created_at_ms, assigned_at_ms, ad_campaign, due_at_ms, urgent, location, manager_id, \
+             type_id, status, status_changed_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
+             $23, $24, $25, $26, COALESCE($27, $20), COALESCE($28, (SELECT id FROM lead_types WHERE agency_id = $1 AND is_default = 1)), \
+             (SELECT initial_status FROM lead_types WHERE agency_id = $1 AND id = COALESCE($28, (SELECT id FROM lead_types WHERE agency_id = $1 AND is_default = 1))), $21) \
              RETURNING id",
         )
         .bind(l.agency_id)
@@ -289,6 +293,12 @@ impl Store {
         .bind(l.created_by)
         .bind(now_ms)
         .bind(broker.map(|_| now_ms))
+        .bind(&l.crm.ad_campaign)
+        .bind(l.crm.due_at_ms)
+        .bind(i64::from(l.crm.urgent))
+        .bind(&l.crm.location)
+        .bind(l.crm.manager_id)
+        .bind(l.crm.type_id)
         .fetch_one(&mut *conn)
         .await?;
 

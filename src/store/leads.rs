@@ -41,6 +41,47 @@ pub struct NewLead {
     /// The receptionist's forward (A1): straight to this broker, with this attendance type.
     pub assign_to: Option<(BrokerId, Option<AttendanceKind>)>,
     pub created_by: Option<i64>,
+    /// The pipeline fields (L1, L3, L4); all optional.
+    pub crm: LeadCrm,
+}
+
+/// L1, L3, L4: type (the agency's default when absent; the status starts at the type's
+/// initial one), ad campaign, due date, urgent flag, location and responsible manager (the
+/// creator when absent).
+#[derive(Debug, Clone, Default)]
+pub struct LeadCrm {
+    pub type_id: Option<i64>,
+    pub ad_campaign: Option<String>,
+    pub due_at_ms: Option<i64>,
+    pub urgent: bool,
+    pub location: Option<String>,
+    pub manager_id: Option<i64>,
+}
+
+/// The client search's folded text: lower case, accents removed, so "JOÃO" finds "joao".
+pub fn search_key(name: &str, email: Option<&str>) -> String {
+    let mut out = String::with_capacity(name.len() + 32);
+    for part in [Some(name), email].into_iter().flatten() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(part.chars().flat_map(char::to_lowercase).map(fold_char));
+    }
+    out
+}
+
+/// Strips the diacritics Portuguese uses.
+pub fn fold_char(c: char) -> char {
+    match c {
+        'á' | 'à' | 'â' | 'ã' | 'ä' => 'a',
+        'é' | 'è' | 'ê' | 'ë' => 'e',
+        'í' | 'ì' | 'î' | 'ï' => 'i',
+        'ó' | 'ò' | 'ô' | 'õ' | 'ö' => 'o',
+        'ú' | 'ù' | 'û' | 'ü' => 'u',
+        'ç' => 'c',
+        'ñ' => 'n',
+        other => other,
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

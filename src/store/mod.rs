@@ -6,26 +6,42 @@
 mod agencies;
 mod attendances;
 mod audit;
+mod campaign_add;
+mod campaigns;
+mod clients;
 mod closing;
 mod ingest;
 mod lead_number;
+mod lead_views;
 mod leads;
+mod notify;
 mod offer_reads;
 mod offers;
+mod outcomes;
+mod pipeline;
 mod properties;
 mod push;
 mod shards;
+mod teams;
 mod users;
 mod wallboard;
 
 pub use agencies::*;
 pub use attendances::*;
 pub use audit::*;
+pub use campaign_add::*;
+pub use campaigns::*;
+pub use clients::{ClientFilter, ClientRow};
 pub use lead_number::*;
+pub use lead_views::*;
 pub use leads::*;
+pub use notify::{Notification, NotificationRule, Subject, EVENTS, RECIPIENTS};
 pub use offers::*;
+pub use outcomes::OutcomeRecorded;
+pub use pipeline::*;
 pub use properties::*;
 pub use push::*;
+pub use teams::*;
 pub use users::*;
 pub use wallboard::*;
 
@@ -135,7 +151,12 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.context("applying migrations")?;
-        Ok(Self { pool, backend })
+        let store = Self { pool, backend };
+        store
+            .seed_agency_defaults(crate::clock::Clock::new().now_ms())
+            .await
+            .context("seeding the default lead pipeline")?;
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {

@@ -1,7 +1,7 @@
-//! The agency's property portfolio (interest profiles come from it) and the API's view of a lead.
+//! The agency's property portfolio (interest profiles come from it).
 
 use super::{Store, StoreError, StoreResult};
-use crate::model::{AgencyId, LeadId};
+use crate::model::AgencyId;
 use serde::Serialize;
 
 /// A property of the agency's portfolio; a lead naming its code gets its interest profile.
@@ -19,25 +19,6 @@ pub struct Property {
     pub parking_spaces: Option<i64>,
     pub status: String,
     pub owner_client_id: Option<i64>,
-}
-
-/// What the API shows of one lead.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct LeadView {
-    pub id: i64,
-    pub number: String,
-    pub state: String,
-    pub client_id: i64,
-    pub client_name: String,
-    pub client_phone: String,
-    pub department_id: i64,
-    pub source: String,
-    pub external_id: Option<String>,
-    pub channel: String,
-    pub broker_id: Option<i64>,
-    pub comment: Option<String>,
-    pub created_at_ms: i64,
-    pub assigned_at_ms: Option<i64>,
 }
 
 impl Store {
@@ -79,14 +60,13 @@ impl Store {
         })
     }
 
-    pub async fn lead(&self, agency: AgencyId, lead: LeadId) -> StoreResult<LeadView> {
+    pub async fn property(&self, agency: AgencyId, id: i64) -> StoreResult<Property> {
         Ok(sqlx::query_as(
-            "SELECT l.id, l.number, l.state, l.client_id, c.name AS client_name, c.phone AS client_phone, \
-             l.department_id, l.source, l.external_id, l.channel, l.broker_id, l.comment, l.created_at_ms, \
-             l.assigned_at_ms FROM leads l JOIN clients c ON c.id = l.client_id WHERE l.agency_id = $1 AND l.id = $2",
+            "SELECT id, code, kind, purpose, price_cents, neighbourhood, address, bedrooms, parking_spaces, \
+             status, owner_client_id FROM properties WHERE agency_id = $1 AND id = $2",
         )
         .bind(agency)
-        .bind(lead)
+        .bind(id)
         .fetch_one(self.pool())
         .await?)
     }

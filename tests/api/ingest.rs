@@ -344,6 +344,7 @@ both!(
             state: LeadState::Waiting,
             assign_to: None,
             created_by: None,
+            crm: Default::default(),
         };
         let store = &app.state.store;
         let now = app.state.clock.now_ms();

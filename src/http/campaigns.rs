@@ -1,0 +1,403 @@
+//! Active-offer campaigns (O1–O6): the manager's campaigns and the add-clients preview, and the
+//! broker's calling flow.
+
+use super::crm::{notify, parse_when, require_active_offer};
+use super::{optional, required};
+use crate::auth::AuthUser;
+use crate::error::{ApiError, Json, Path};
+use crate::model::{Outcome, Role};
+use crate::state::AppState;
+use crate::store::{
+    AddChoices, AddPreview, AddResult, Campaign, CampaignCall, CampaignDef, CrmSettings,
+    OutcomeRecorded, Selection, Subject, MAX_SELECTION,
+};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+
+const MANAGERS: &[Role] = &[Role::Manager, Role::Admin];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/settings/crm",
+            get(get_crm_settings).put(update_crm_settings),
+        )
+        .route(
+            "/api/v1/campaigns",
+            get(list_campaigns).post(create_campaign),
+        )
+        .route(
+            "/api/v1/campaigns/{id}",
+            get(get_campaign).put(update_campaign),
+        )
+        .route("/api/v1/campaigns/{id}/preview", post(preview_add))
+        .route("/api/v1/campaigns/{id}/clients", post(confirm_add))
+        .route("/api/v1/me/campaigns", get(my_campaigns))
+        .route("/api/v1/campaigns/{id}/next", post(next_client))
+        .route(
+            "/api/v1/campaigns/{id}/entries/{entry}/result",
+            post(save_result),
+        )
+        .route(
+            "/api/v1/campaigns/{id}/entries/{entry}/later",
+            post(continue_later),
+        )
+}
+
+#[utoipa::path(get, path = "/api/v1/settings/crm", responses((status = 200, body = CrmSettings)))]
+pub async fn get_crm_settings(
+    State(app): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<CrmSettings>, ApiError> {
+    user.require(MANAGERS)?;
+    Ok(Json(app.store.crm_settings(user.agency()).await?))
+}
+
+/// O6 (switch) and O3 (quarantine days, 0–365).
+#[utoipa::path(put, path = "/api/v1/settings/crm", request_body = CrmSettings,
+    responses((status = 200, body = CrmSettings), (status = 422)))]
+pub async fn update_crm_settings(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Json(s): Json<CrmSettings>,
+) -> Result<Json<CrmSettings>, ApiError> {
+    user.require(MANAGERS)?;
+    if !(0..=365).contains(&s.quarantine_days) {
+        return Err(ApiError::invalid(
+            "quarantine_days",
+            "quarantine must be 0 to 365 days",
+        ));
+    }
+    app.store.update_crm_settings(user.agency(), &s).await?;
+    Ok(Json(app.store.crm_settings(user.agency()).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignIn {
+    name: String,
+    /// The last day (Brasília time), or a date and time.
+    expires_at: String,
+    property_id: Option<i64>,
+    /// The development on offer, by name.
+    development: Option<String>,
+    description: Option<String>,
+    brokers: Vec<i64>,
+}
+
+async fn campaign_def(app: &AppState, agency: i64, c: CampaignIn) -> Result<CampaignDef, ApiError> {
+    if c.brokers.is_empty() {
+        return Err(ApiError::invalid(
+            "brokers",
+            "choose at least one participating broker",
+        ));
+    }
+    if let Some(p) = c.property_id {
+        app.store
+            .property(agency, p)
+            .await
+            .map_err(|_| ApiError::invalid("property_id", "no such property in this agency"))?;
+    }
+    let mut brokers = c.brokers;
+    brokers.sort_unstable();
+    brokers.dedup();
+    Ok(CampaignDef {
+        name: required("name", &c.name, 120)?,
+        expires_at_ms: parse_when("expires_at", &c.expires_at)?,
+        property_id: c.property_id,
+        development: optional("development", c.development.as_deref(), 200)?,
+        description: optional("description", c.description.as_deref(), 4000)?,
+        brokers,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/campaigns", responses((status = 200, body = [Campaign]), (status = 403)))]
+pub async fn list_campaigns(
+    State(app): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<Campaign>>, ApiError> {
+    user.require(MANAGERS)?;
+    require_active_offer(&app, user.agency()).await?;
+    Ok(Json(
+        app.store
+            .campaigns(user.agency(), app.clock.now_ms())
+            .await?,
+    ))
+}
+
+/// O1: name, expiry (in the future) and participating brokers are required.
+#[utoipa::path(post, path = "/api/v1/campaigns", request_body = CampaignIn,
+    responses((status = 201, body = Campaign), (status = 403), (status = 422)))]
+pub async fn create_campaign(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Json(c): Json<CampaignIn>,
+) -> Result<impl IntoResponse, ApiError> {
+    user.require(MANAGERS)?;
+    let agency = user.agency();
+    require_active_offer(&app, agency).await?;
+    let def = campaign_def(&app, agency, c).await?;
+    let now = app.clock.now_ms();
+    if def.expires_at_ms <= now {
+        return Err(ApiError::invalid(
+            "expires_at",
+            "the expiry must be in the future",
+        ));
+    }
+    let id = app
+        .store
+        .create_campaign(agency, &def, user.user.id, now)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Conflict(m) => ApiError::invalid("brokers", m),
+            e => e.into(),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(app.store.campaign(agency, id, now).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}", responses((status = 200, body = Campaign), (status = 404)))]
+pub async fn get_campaign(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Campaign>, ApiError> {
+    user.require(MANAGERS)?;
+    require_active_offer(&app, user.agency()).await?;
+    Ok(Json(
+        app.store
+            .campaign(user.agency(), id, app.clock.now_ms())
+            .await?,
+    ))
+}
+
+/// Changes a campaign; an expiry in the past ends it early (its clients stay in quarantine).
+#[utoipa::path(put, path = "/api/v1/campaigns/{id}", request_body = CampaignIn,
+    responses((status = 200, body = Campaign), (status = 422)))]
+pub async fn update_campaign(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    Json(c): Json<CampaignIn>,
+) -> Result<Json<Campaign>, ApiError> {
+    user.require(MANAGERS)?;
+    let agency = user.agency();
+    require_active_offer(&app, agency).await?;
+    let def = campaign_def(&app, agency, c).await?;
+    app.store
+        .update_campaign(agency, id, &def)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Conflict(m) => ApiError::invalid("brokers", m),
+            e => e.into(),
+        })?;
+    Ok(Json(
+        app.store.campaign(agency, id, app.clock.now_ms()).await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewIn {
+    selection: Selection,
+}
+
+fn check_selection(s: &Selection) -> Result<(), ApiError> {
+    let n = match s {
+        Selection::Ids(v) => v.len() as i64,
+        Selection::Search { limit, .. } => *limit,
+    };
+    if !(1..=MAX_SELECTION).contains(&n) {
+        return Err(ApiError::invalid(
+            "selection",
+            format!("select 1 to {MAX_SELECTION} clients"),
+        ));
+    }
+    Ok(())
+}
+
+/// O2: what adding these clients would do; nothing is written.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/preview", request_body = PreviewIn,
+    responses((status = 200, body = AddPreview), (status = 422)))]
+pub async fn preview_add(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    Json(p): Json<PreviewIn>,
+) -> Result<Json<AddPreview>, ApiError> {
+    user.require(MANAGERS)?;
+    require_active_offer(&app, user.agency()).await?;
+    check_selection(&p.selection)?;
+    Ok(Json(
+        app.store
+            .preview_campaign_add(user.agency(), id, &p.selection, app.clock.now_ms())
+            .await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmIn {
+    selection: Selection,
+    /// "any": any participating broker may attend them; "own": each to their own broker.
+    route: String,
+    #[serde(default)]
+    add_brokers: Vec<i64>,
+    /// The preview's token.
+    token: String,
+}
+
+/// O2 confirmed: writes what the preview showed, or 409 if the data changed since.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/clients", request_body = ConfirmIn,
+    responses((status = 201, body = AddResult), (status = 409, description = "changed since the preview")))]
+pub async fn confirm_add(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    Json(c): Json<ConfirmIn>,
+) -> Result<impl IntoResponse, ApiError> {
+    user.require(MANAGERS)?;
+    require_active_offer(&app, user.agency()).await?;
+    check_selection(&c.selection)?;
+    let route_own = match c.route.as_str() {
+        "own" => true,
+        "any" => false,
+        _ => {
+            return Err(ApiError::invalid(
+                "route",
+                "route must be \"any\" or \"own\"",
+            ))
+        }
+    };
+    let choices = AddChoices {
+        route_own,
+        add_brokers: c.add_brokers,
+    };
+    let out = app
+        .store
+        .confirm_campaign_add(
+            user.agency(),
+            id,
+            &c.selection,
+            &choices,
+            &c.token,
+            app.clock.now_ms(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// O4: the broker's campaigns that have not expired.
+#[utoipa::path(get, path = "/api/v1/me/campaigns", responses((status = 200, body = [Campaign])))]
+pub async fn my_campaigns(
+    State(app): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<Campaign>>, ApiError> {
+    user.require(&[Role::Broker])?;
+    require_active_offer(&app, user.agency()).await?;
+    Ok(Json(
+        app.store
+            .broker_campaigns(user.agency(), user.user.id, app.clock.now_ms())
+            .await?,
+    ))
+}
+
+/// O4 "Atender": the next client (the one kept with "continue later" first); 204 when none
+/// is left for this broker; 409 when the campaign has expired.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/next",
+    responses((status = 200, body = CampaignCall), (status = 204), (status = 409)))]
+pub async fn next_client(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<axum::response::Response, ApiError> {
+    user.require(&[Role::Broker])?;
+    require_active_offer(&app, user.agency()).await?;
+    match app
+        .store
+        .next_campaign_client(user.agency(), id, user.user.id, app.clock.now_ms())
+        .await?
+    {
+        Some(call) => Ok(Json(call).into_response()),
+        None => Ok(StatusCode::NO_CONTENT.into_response()),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResultIn {
+    result: Outcome,
+    comment: Option<String>,
+}
+
+/// O4, O5 "Salvar": classifies the client; positive results open a pending attendance.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/entries/{entry}/result", request_body = ResultIn,
+    responses((status = 200, body = OutcomeRecorded), (status = 409)))]
+pub async fn save_result(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path((id, entry)): Path<(i64, i64)>,
+    Json(r): Json<ResultIn>,
+) -> Result<Json<OutcomeRecorded>, ApiError> {
+    user.require(&[Role::Broker])?;
+    let agency = user.agency();
+    require_active_offer(&app, agency).await?;
+    let comment = optional("comment", r.comment.as_deref(), 4000)?;
+    let now = app.clock.now_ms();
+    let out = app
+        .store
+        .record_campaign_result(
+            agency,
+            id,
+            entry,
+            user.user.id,
+            r.result,
+            comment.as_deref(),
+            now,
+        )
+        .await?;
+    if let Some(lead) = out.lead_id {
+        let text = format!(
+            "Oferta ativa: {} marcou interesse de um cliente (lead {})",
+            user.user.name,
+            out.lead_number.as_deref().unwrap_or("")
+        );
+        let subject = Subject {
+            lead: Some(lead),
+            client: None,
+            broker: Some(user.user.id),
+        };
+        notify(&app, agency, "campaign_positive", subject, &text, now).await;
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LaterIn {
+    comment: Option<String>,
+}
+
+/// O5 "Continuar depois": the client stays with this broker for the next "Atender".
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/entries/{entry}/later", request_body = LaterIn,
+    responses((status = 204), (status = 409)))]
+pub async fn continue_later(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path((id, entry)): Path<(i64, i64)>,
+    Json(l): Json<LaterIn>,
+) -> Result<StatusCode, ApiError> {
+    user.require(&[Role::Broker])?;
+    require_active_offer(&app, user.agency()).await?;
+    let comment = optional("comment", l.comment.as_deref(), 4000)?;
+    app.store
+        .keep_campaign_client(user.agency(), id, entry, user.user.id, comment.as_deref())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

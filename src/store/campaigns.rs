@@ -1,0 +1,422 @@
+//! Active-offer campaigns (O1, O3–O6): the campaigns, their brokers, and the broker's calling
+//! flow. Adding clients with the preview (O2) is in `campaign_add.rs`.
+
+use super::outcomes::{record_outcome, Contact, OutcomeRecorded};
+use super::{one_row, Backend, Store, StoreError, StoreResult};
+use crate::model::{AgencyId, BrokerId, Outcome};
+use serde::{Deserialize, Serialize};
+use sqlx::AnyConnection;
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CrmSettings {
+    /// O6: active-offer campaigns are available to this agency.
+    pub active_offer_enabled: bool,
+    /// O3: days after a campaign's expiry before its clients may join another.
+    pub quarantine_days: i64,
+}
+
+/// O1: what the manager fills in.
+#[derive(Debug, Clone)]
+pub struct CampaignDef {
+    pub name: String,
+    pub expires_at_ms: i64,
+    pub property_id: Option<i64>,
+    pub development: Option<String>,
+    pub description: Option<String>,
+    pub brokers: Vec<BrokerId>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Campaign {
+    pub id: i64,
+    pub name: String,
+    pub expires_at_ms: i64,
+    pub property_id: Option<i64>,
+    pub property_code: Option<String>,
+    pub development: Option<String>,
+    pub description: Option<String>,
+    pub created_at_ms: i64,
+    /// Clients waiting for a broker.
+    pub queued: i64,
+    /// Clients handed to a broker (being called, or kept with "continue later").
+    pub held: i64,
+    /// Positive results.
+    pub done: i64,
+    /// Negative results (deactivated in the campaign).
+    pub inactive: i64,
+    #[sqlx(skip)]
+    pub brokers: Vec<CampaignBroker>,
+    #[sqlx(skip)]
+    pub expired: bool,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct CampaignBroker {
+    pub id: i64,
+    pub name: String,
+}
+
+/// The client a broker is calling (O4).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct CampaignCall {
+    /// The client's entry in the campaign.
+    pub entry_id: i64,
+    pub campaign_id: i64,
+    pub client_id: i64,
+    pub name: String,
+    pub phone: String,
+    pub email: Option<String>,
+    /// Routed to this broker as the client's own ("their own broker").
+    pub routed_to_me: i64,
+    /// A comment kept with "continue later".
+    pub comment: Option<String>,
+}
+
+const CAMPAIGN_COLS: &str = "SELECT k.id, k.name, k.expires_at_ms, k.property_id, p.code AS property_code, \
+     k.development, k.description, k.created_at_ms, \
+     (SELECT COUNT(*) FROM campaign_clients q WHERE q.campaign_id = k.id AND q.state = 'queued') AS queued, \
+     (SELECT COUNT(*) FROM campaign_clients q WHERE q.campaign_id = k.id AND q.state = 'held') AS held, \
+     (SELECT COUNT(*) FROM campaign_clients q WHERE q.campaign_id = k.id AND q.state = 'done') AS done, \
+     (SELECT COUNT(*) FROM campaign_clients q WHERE q.campaign_id = k.id AND q.state = 'inactive') AS inactive \
+     FROM campaigns k LEFT JOIN properties p ON p.id = k.property_id";
+
+const CALL_COLS: &str =
+    "SELECT cc.id AS entry_id, cc.campaign_id, cc.client_id, c.name, c.phone, c.email, \
+     CASE WHEN cc.route_broker_id IS NULL THEN 0 ELSE 1 END AS routed_to_me, cc.comment \
+     FROM campaign_clients cc JOIN clients c ON c.id = cc.client_id";
+
+pub(crate) async fn set_campaign_brokers(
+    conn: &mut AnyConnection,
+    agency: AgencyId,
+    campaign: i64,
+    brokers: &[BrokerId],
+) -> StoreResult<()> {
+    for b in brokers {
+        let ok: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM users WHERE agency_id = $1 AND id = $2 AND role = 'broker' AND active = 1",
+        )
+        .bind(agency)
+        .bind(b)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if ok.is_none() {
+            return Err(StoreError::Conflict(format!(
+                "user {b} is not an active broker of this agency"
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO campaign_brokers (agency_id, campaign_id, broker_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(agency)
+        .bind(campaign)
+        .bind(b)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    pub async fn crm_settings(&self, agency: AgencyId) -> StoreResult<CrmSettings> {
+        let (on, days): (i64, i64) = sqlx::query_as(
+            "SELECT active_offer_enabled, quarantine_days FROM agencies WHERE id = $1",
+        )
+        .bind(agency)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(CrmSettings {
+            active_offer_enabled: on != 0,
+            quarantine_days: days,
+        })
+    }
+
+    pub async fn update_crm_settings(&self, agency: AgencyId, s: &CrmSettings) -> StoreResult<()> {
+        let r = sqlx::query(
+            "UPDATE agencies SET active_offer_enabled = $2, quarantine_days = $3 WHERE id = $1",
+        )
+        .bind(agency)
+        .bind(i64::from(s.active_offer_enabled))
+        .bind(s.quarantine_days)
+        .execute(self.pool())
+        .await?;
+        one_row(r)
+    }
+
+    pub async fn create_campaign(
+        &self,
+        agency: AgencyId,
+        d: &CampaignDef,
+        by: i64,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        let mut tx = self.pool().begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO campaigns (agency_id, name, expires_at_ms, property_id, development, description, created_by, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(agency)
+        .bind(&d.name)
+        .bind(d.expires_at_ms)
+        .bind(d.property_id)
+        .bind(&d.development)
+        .bind(&d.description)
+        .bind(by)
+        .bind(now_ms)
+        .fetch_one(&mut *tx)
+        .await?;
+        set_campaign_brokers(&mut tx, agency, id, &d.brokers).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Changes a campaign; its brokers become exactly `d.brokers`.
+    pub async fn update_campaign(
+        &self,
+        agency: AgencyId,
+        id: i64,
+        d: &CampaignDef,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        let r = sqlx::query(
+            "UPDATE campaigns SET name = $3, expires_at_ms = $4, property_id = $5, development = $6, description = $7 \
+             WHERE agency_id = $1 AND id = $2",
+        )
+        .bind(agency)
+        .bind(id)
+        .bind(&d.name)
+        .bind(d.expires_at_ms)
+        .bind(d.property_id)
+        .bind(&d.development)
+        .bind(&d.description)
+        .execute(&mut *tx)
+        .await?;
+        one_row(r)?;
+        sqlx::query("DELETE FROM campaign_brokers WHERE agency_id = $1 AND campaign_id = $2")
+            .bind(agency)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        set_campaign_brokers(&mut tx, agency, id, &d.brokers).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn with_brokers(
+        &self,
+        mut list: Vec<Campaign>,
+        now_ms: i64,
+    ) -> StoreResult<Vec<Campaign>> {
+        for k in &mut list {
+            k.expired = k.expires_at_ms <= now_ms;
+            k.brokers = sqlx::query_as(
+                "SELECT u.id, u.name FROM campaign_brokers cb JOIN users u ON u.id = cb.broker_id \
+                 WHERE cb.campaign_id = $1 ORDER BY u.name",
+            )
+            .bind(k.id)
+            .fetch_all(self.pool())
+            .await?;
+        }
+        Ok(list)
+    }
+
+    /// The manager's list: every campaign, newest first.
+    pub async fn campaigns(&self, agency: AgencyId, now_ms: i64) -> StoreResult<Vec<Campaign>> {
+        let list = sqlx::query_as(&format!(
+            "{CAMPAIGN_COLS} WHERE k.agency_id = $1 ORDER BY k.id DESC"
+        ))
+        .bind(agency)
+        .fetch_all(self.pool())
+        .await?;
+        self.with_brokers(list, now_ms).await
+    }
+
+    pub async fn campaign(&self, agency: AgencyId, id: i64, now_ms: i64) -> StoreResult<Campaign> {
+        let one = sqlx::query_as(&format!(
+            "{CAMPAIGN_COLS} WHERE k.agency_id = $1 AND k.id = $2"
+        ))
+        .bind(agency)
+        .bind(id)
+        .fetch_one(self.pool())
+        .await?;
+        let mut v = self.with_brokers(vec![one], now_ms).await?;
+        v.pop().ok_or(StoreError::NotFound)
+    }
+
+    /// O4: the broker's campaigns that have not expired.
+    pub async fn broker_campaigns(
+        &self,
+        agency: AgencyId,
+        broker: BrokerId,
+        now_ms: i64,
+    ) -> StoreResult<Vec<Campaign>> {
+        let list = sqlx::query_as(&format!(
+            "{CAMPAIGN_COLS} WHERE k.agency_id = $1 AND k.expires_at_ms > $3 AND EXISTS \
+             (SELECT 1 FROM campaign_brokers cb WHERE cb.campaign_id = k.id AND cb.broker_id = $2) \
+             ORDER BY k.expires_at_ms"
+        ))
+        .bind(agency)
+        .bind(broker)
+        .bind(now_ms)
+        .fetch_all(self.pool())
+        .await?;
+        self.with_brokers(list, now_ms).await
+    }
+
+    /// Refuses unless the broker takes part in a campaign that has not expired.
+    async fn check_participant(
+        &self,
+        agency: AgencyId,
+        campaign: i64,
+        broker: BrokerId,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT k.expires_at_ms, (SELECT COUNT(*) FROM campaign_brokers cb WHERE cb.campaign_id = k.id AND cb.broker_id = $3) \
+             FROM campaigns k WHERE k.agency_id = $1 AND k.id = $2",
+        )
+        .bind(agency)
+        .bind(campaign)
+        .bind(broker)
+        .fetch_optional(self.pool())
+        .await?;
+        match row {
+            None | Some((_, 0)) => Err(StoreError::NotFound),
+            Some((exp, _)) if exp <= now_ms => {
+                Err(StoreError::Conflict("this campaign has expired".into()))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// O4, O5: the next client for this broker — the one they kept with "continue later" if
+    /// any, else the oldest queued one routed to them, else the oldest routed to anyone. Taken
+    /// in one statement, so two brokers asking at once never get the same client.
+    pub async fn next_campaign_client(
+        &self,
+        agency: AgencyId,
+        campaign: i64,
+        broker: BrokerId,
+        now_ms: i64,
+    ) -> StoreResult<Option<CampaignCall>> {
+        self.check_participant(agency, campaign, broker, now_ms)
+            .await?;
+        let kept: Option<CampaignCall> = sqlx::query_as(&format!(
+            "{CALL_COLS} WHERE cc.agency_id = $1 AND cc.campaign_id = $2 AND cc.state = 'held' AND cc.held_by = $3 \
+             ORDER BY cc.held_at_ms, cc.id LIMIT 1"
+        ))
+        .bind(agency)
+        .bind(campaign)
+        .bind(broker)
+        .fetch_optional(self.pool())
+        .await?;
+        if kept.is_some() {
+            return Ok(kept);
+        }
+        let lock = match self.backend() {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let taken: Option<i64> = sqlx::query_scalar(&format!(
+            "UPDATE campaign_clients SET state = 'held', held_by = $3, held_at_ms = $4 WHERE id = \
+             (SELECT id FROM campaign_clients WHERE agency_id = $1 AND campaign_id = $2 AND state = 'queued' \
+              AND (route_broker_id IS NULL OR route_broker_id = $3) \
+              ORDER BY CASE WHEN route_broker_id IS NULL THEN 1 ELSE 0 END, id LIMIT 1{lock}) \
+             AND state = 'queued' RETURNING id"
+        ))
+        .bind(agency)
+        .bind(campaign)
+        .bind(broker)
+        .bind(now_ms)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(entry) = taken else {
+            return Ok(None);
+        };
+        Ok(Some(
+            sqlx::query_as(&format!("{CALL_COLS} WHERE cc.id = $1"))
+                .bind(entry)
+                .fetch_one(self.pool())
+                .await?,
+        ))
+    }
+
+    /// O4, O5 "Save": classifies the client the broker holds. Positive results make the broker
+    /// the client's attending broker with a pending attendance; negative ones deactivate the
+    /// client in the campaign.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_campaign_result(
+        &self,
+        agency: AgencyId,
+        campaign: i64,
+        entry: i64,
+        broker: BrokerId,
+        outcome: Outcome,
+        comment: Option<&str>,
+        now_ms: i64,
+    ) -> StoreResult<OutcomeRecorded> {
+        self.check_participant(agency, campaign, broker, now_ms)
+            .await?;
+        let mut tx = self.pool().begin().await?;
+        let state = if outcome.positive() {
+            "done"
+        } else {
+            "inactive"
+        };
+        let client: Option<i64> = sqlx::query_scalar(
+            "UPDATE campaign_clients SET state = $5, result = $6, comment = $7, done_at_ms = $8 \
+             WHERE agency_id = $1 AND campaign_id = $2 AND id = $3 AND state = 'held' AND held_by = $4 \
+             RETURNING client_id",
+        )
+        .bind(agency)
+        .bind(campaign)
+        .bind(entry)
+        .bind(broker)
+        .bind(state)
+        .bind(outcome.as_str())
+        .bind(comment)
+        .bind(now_ms)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(client) = client else {
+            return Err(StoreError::Conflict(
+                "this client is not being called by you in this campaign".into(),
+            ));
+        };
+        let contact = Contact {
+            agency,
+            client,
+            broker,
+            campaign: Some(campaign),
+            outcome,
+            comment,
+        };
+        let out = record_outcome(self, &mut tx, contact, now_ms).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// O5 "Continue later": the client stays with this broker, with the comment so far.
+    pub async fn keep_campaign_client(
+        &self,
+        agency: AgencyId,
+        campaign: i64,
+        entry: i64,
+        broker: BrokerId,
+        comment: Option<&str>,
+    ) -> StoreResult<()> {
+        let r = sqlx::query(
+            "UPDATE campaign_clients SET comment = COALESCE($5, comment) \
+             WHERE agency_id = $1 AND campaign_id = $2 AND id = $3 AND state = 'held' AND held_by = $4",
+        )
+        .bind(agency)
+        .bind(campaign)
+        .bind(entry)
+        .bind(broker)
+        .bind(comment)
+        .execute(self.pool())
+        .await?;
+        one_row(r).map_err(|_| {
+            StoreError::Conflict("this client is not being called by you in this campaign".into())
+        })
+    }
+}

@@ -1,0 +1,300 @@
+//! The client search that campaigns (O2) and distribution (T2) select from: agency-scoped,
+//! keyset-paginated (newest first), each filter served by an index (see docs/CRM.md).
+
+use super::{Store, StoreResult};
+use crate::model::AgencyId;
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyArguments;
+use sqlx::{Any, AnyConnection};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Every filter is optional; they combine with AND.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ClientFilter {
+    /// Part of the name or e-mail, any case, accents ignored.
+    pub q: Option<String>,
+    /// The phone, any way it is typed (matched exactly once normalised).
+    pub phone: Option<String>,
+    /// Clients with a lead in this department.
+    pub department_id: Option<i64>,
+    /// Clients linked to this broker.
+    pub broker_id: Option<i64>,
+    /// true: only clients linked to a broker (active clients); false: only those without.
+    pub has_broker: Option<bool>,
+    /// Clients with a lead in this pipeline status (L1).
+    pub status: Option<String>,
+    /// Clients with a lead from this source.
+    pub source: Option<String>,
+    /// Registered at or after (epoch ms).
+    pub created_from_ms: Option<i64>,
+    /// Registered before (epoch ms).
+    pub created_to_ms: Option<i64>,
+    /// true: in a campaign that has not expired; false: in none.
+    pub in_campaign: Option<bool>,
+    /// In this campaign.
+    pub campaign_id: Option<i64>,
+    /// true: in quarantine (O3); false: free to join a campaign.
+    pub quarantine: Option<bool>,
+    /// true: marked as already worked (T3); false: not.
+    pub worked: Option<bool>,
+    /// true: distributed to a team broker (T2); false: not.
+    pub distributed: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ClientRow {
+    pub id: i64,
+    pub name: String,
+    pub phone: String,
+    pub email: Option<String>,
+    pub broker_id: Option<i64>,
+    pub broker_name: Option<String>,
+    pub created_at_ms: i64,
+    pub worked_at_ms: Option<i64>,
+}
+
+/// A statement and its arguments, numbered `$1…` as it grows (both backends take `$n`).
+pub(crate) struct Sql {
+    pub text: String,
+    args: Vec<Arg>,
+}
+
+enum Arg {
+    I(i64),
+    S(String),
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Self {
+        Self {
+            text: text.to_string(),
+            args: Vec::new(),
+        }
+    }
+    fn next(&self) -> String {
+        format!("${}", self.args.len() + 1)
+    }
+    pub fn int(&mut self, v: i64) -> String {
+        let p = self.next();
+        self.args.push(Arg::I(v));
+        p
+    }
+    pub fn text_arg(&mut self, v: &str) -> String {
+        let p = self.next();
+        self.args.push(Arg::S(v.to_string()));
+        p
+    }
+    pub fn push(&mut self, s: &str) {
+        self.text.push_str(s);
+    }
+    pub fn query_as<'q, T>(&'q self) -> sqlx::query::QueryAs<'q, Any, T, AnyArguments<'q>>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        let mut q = sqlx::query_as(&self.text);
+        for a in &self.args {
+            q = match a {
+                Arg::I(v) => q.bind(*v),
+                Arg::S(v) => q.bind(v.as_str()),
+            };
+        }
+        q
+    }
+}
+
+/// The quarantine test (O3) for client `c`: in a campaign other than `except` whose expiry plus
+/// the agency's quarantine days is still ahead.
+pub(crate) fn quarantine_sql(sql: &mut Sql, now_ms: i64, days: i64, except: i64) -> String {
+    let until = sql.int(now_ms - days * DAY_MS);
+    let except = sql.int(except);
+    format!(
+        "EXISTS (SELECT 1 FROM campaign_clients qc JOIN campaigns qk ON qk.id = qc.campaign_id \
+         WHERE qc.client_id = c.id AND qc.campaign_id <> {except} AND qk.expires_at_ms > {until})"
+    )
+}
+
+fn yes_no(sql: &mut Sql, want: Option<bool>, cond: &str) {
+    match want {
+        Some(true) => sql.push(&format!(" AND {cond}")),
+        Some(false) => sql.push(&format!(" AND NOT {cond}")),
+        None => {}
+    }
+}
+
+/// Appends the WHERE clauses of `f` for alias `c` (clients).
+pub(crate) fn filter_sql(
+    sql: &mut Sql,
+    agency: AgencyId,
+    f: &ClientFilter,
+    now_ms: i64,
+    days: i64,
+) {
+    let a = sql.int(agency);
+    sql.push(&format!(" WHERE c.agency_id = {a}"));
+    if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let folded: String = super::search_key(q, None);
+        let escaped = folded
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let p = sql.text_arg(&format!("%{escaped}%"));
+        sql.push(&format!(" AND c.search_key LIKE {p} ESCAPE '\\'"));
+    }
+    if let Some(p) = &f.phone {
+        let p = sql.text_arg(p);
+        sql.push(&format!(" AND c.phone = {p}"));
+    }
+    if let Some(b) = f.broker_id {
+        let b = sql.int(b);
+        sql.push(&format!(" AND c.broker_id = {b}"));
+    }
+    yes_no(sql, f.has_broker, "(c.broker_id IS NOT NULL)");
+    if let Some(v) = f.created_from_ms {
+        let v = sql.int(v);
+        sql.push(&format!(" AND c.created_at_ms >= {v}"));
+    }
+    if let Some(v) = f.created_to_ms {
+        let v = sql.int(v);
+        sql.push(&format!(" AND c.created_at_ms < {v}"));
+    }
+    let mut lead_conds = Vec::new();
+    if let Some(d) = f.department_id {
+        lead_conds.push(format!("l.department_id = {}", sql.int(d)));
+    }
+    if let Some(s) = &f.status {
+        lead_conds.push(format!("l.status = {}", sql.text_arg(s)));
+    }
+    if let Some(s) = &f.source {
+        lead_conds.push(format!("l.source = {}", sql.text_arg(s)));
+    }
+    if !lead_conds.is_empty() {
+        sql.push(&format!(
+            " AND EXISTS (SELECT 1 FROM leads l WHERE l.client_id = c.id AND {})",
+            lead_conds.join(" AND ")
+        ));
+    }
+    if f.in_campaign.is_some() {
+        let now = sql.int(now_ms);
+        let cond = format!(
+            "EXISTS (SELECT 1 FROM campaign_clients ic JOIN campaigns ik ON ik.id = ic.campaign_id \
+             WHERE ic.client_id = c.id AND ik.expires_at_ms > {now})"
+        );
+        yes_no(sql, f.in_campaign, &cond);
+    }
+    if let Some(k) = f.campaign_id {
+        let k = sql.int(k);
+        sql.push(&format!(
+            " AND EXISTS (SELECT 1 FROM campaign_clients kc WHERE kc.client_id = c.id AND kc.campaign_id = {k})"
+        ));
+    }
+    if f.quarantine.is_some() {
+        let cond = quarantine_sql(sql, now_ms, days, 0);
+        yes_no(sql, f.quarantine, &cond);
+    }
+    yes_no(sql, f.worked, "(c.worked_at_ms IS NOT NULL)");
+    yes_no(
+        sql,
+        f.distributed,
+        "EXISTS (SELECT 1 FROM team_clients tc WHERE tc.client_id = c.id)",
+    );
+}
+
+impl Store {
+    /// One page of matching clients, newest first: those with an id below `before` (keyset).
+    pub async fn search_clients(
+        &self,
+        agency: AgencyId,
+        f: &ClientFilter,
+        before: Option<i64>,
+        limit: i64,
+        now_ms: i64,
+    ) -> StoreResult<Vec<ClientRow>> {
+        let days = self.quarantine_days(agency).await?;
+        let mut sql = Sql::new(
+            "SELECT c.id, c.name, c.phone, c.email, c.broker_id, u.name AS broker_name, c.created_at_ms, \
+             c.worked_at_ms FROM clients c LEFT JOIN users u ON u.id = c.broker_id",
+        );
+        filter_sql(&mut sql, agency, f, now_ms, days);
+        if let Some(b) = before {
+            let b = sql.int(b);
+            sql.push(&format!(" AND c.id < {b}"));
+        }
+        let l = sql.int(limit);
+        sql.push(&format!(" ORDER BY c.id DESC LIMIT {l}"));
+        Ok(sql.query_as().fetch_all(self.pool()).await?)
+    }
+
+    /// The ids of the first `limit` matching clients, in the search's order, optionally
+    /// restricted further by an extra condition on `c`.
+    pub(crate) async fn matching_client_ids(
+        conn: &mut AnyConnection,
+        agency: AgencyId,
+        f: &ClientFilter,
+        extra: &str,
+        limit: i64,
+        now_ms: i64,
+        days: i64,
+    ) -> StoreResult<Vec<i64>> {
+        let mut sql = Sql::new("SELECT c.id FROM clients c");
+        filter_sql(&mut sql, agency, f, now_ms, days);
+        sql.push(extra);
+        let l = sql.int(limit);
+        sql.push(&format!(" ORDER BY c.id DESC LIMIT {l}"));
+        let rows: Vec<(i64,)> = sql.query_as().fetch_all(&mut *conn).await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// L2: the client whose phone is exactly this one, if any.
+    pub async fn client_by_phone(
+        &self,
+        agency: AgencyId,
+        phone: &str,
+    ) -> StoreResult<Option<ClientRow>> {
+        Ok(sqlx::query_as(
+            "SELECT c.id, c.name, c.phone, c.email, c.broker_id, u.name AS broker_name, c.created_at_ms, \
+             c.worked_at_ms FROM clients c LEFT JOIN users u ON u.id = c.broker_id \
+             WHERE c.agency_id = $1 AND c.phone = $2",
+        )
+        .bind(agency)
+        .bind(phone)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// T3: marks clients as already worked (out of further distribution), or clears the mark.
+    /// Answers how many clients of the agency were changed.
+    pub async fn mark_worked(
+        &self,
+        agency: AgencyId,
+        clients: &[i64],
+        worked: bool,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
+        let mut n = 0;
+        let mut tx = self.pool().begin().await?;
+        for c in clients {
+            let r = sqlx::query(
+                "UPDATE clients SET worked_at_ms = $3 WHERE agency_id = $1 AND id = $2",
+            )
+            .bind(agency)
+            .bind(c)
+            .bind(worked.then_some(now_ms))
+            .execute(&mut *tx)
+            .await?;
+            n += r.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    pub async fn quarantine_days(&self, agency: AgencyId) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT quarantine_days FROM agencies WHERE id = $1")
+                .bind(agency)
+                .fetch_one(self.pool())
+                .await?,
+        )
+    }
+}
