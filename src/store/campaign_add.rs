@@ -202,13 +202,8 @@ impl Store {
         }
         let days = self.quarantine_days(agency).await?;
         let mut tx = self.pool().begin().await?;
-        if self.backend() == super::Backend::Postgres {
-            // One confirmation per campaign at a time: the second sees the first's rows.
-            sqlx::query("SELECT id FROM campaigns WHERE id = $1 FOR UPDATE")
-                .bind(campaign)
-                .execute(&mut *tx)
-                .await?;
-        }
+        // One confirmation per campaign at a time: the second sees the first's rows.
+        super::write_first(&mut tx, "campaigns", campaign).await?;
         let c = compute(&mut tx, agency, campaign, sel, now_ms, days).await?;
         if c.token != token {
             let now = preview_of(info, &c);

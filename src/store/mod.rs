@@ -194,6 +194,21 @@ pub(crate) fn one_row(r: AnyQueryResult) -> StoreResult<()> {
     }
 }
 
+/// Starts a transaction that reads before it writes with a write on one row of `table`, which
+/// serialises it with others on that row: on SQLite it takes the write lock at once (a read
+/// upgraded later could fail with SQLITE_BUSY), on PostgreSQL it locks the row.
+pub(crate) async fn write_first(
+    conn: &mut sqlx::AnyConnection,
+    table: &'static str,
+    id: i64,
+) -> StoreResult<()> {
+    sqlx::query(&format!("UPDATE {table} SET id = id WHERE id = $1"))
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// 0/1 integer columns as `bool`.
 pub(crate) fn flag(v: i64) -> bool {
     v != 0

@@ -179,6 +179,8 @@ impl Store {
     ) -> StoreResult<Distributed> {
         let days = self.quarantine_days(agency).await?;
         let mut tx = self.pool().begin().await?;
+        // Distributions run one at a time per agency: each sees what the previous one gave.
+        super::write_first(&mut tx, "agencies", agency).await?;
         let brokers: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT tb.broker_id, (SELECT COUNT(*) FROM team_clients tc WHERE tc.broker_id = tb.broker_id) AS held \
              FROM team_brokers tb JOIN teams t ON t.id = tb.team_id WHERE t.agency_id = $1 AND t.id = $2 \
@@ -237,6 +239,7 @@ impl Store {
         }
         let days = self.quarantine_days(agency).await?;
         let mut tx = self.pool().begin().await?;
+        super::write_first(&mut tx, "campaigns", campaign).await?;
         // The extra conditions continue the filter's placeholder numbering on one statement.
         let mut sql = Sql::new("SELECT c.id FROM clients c");
         super::clients::filter_sql(&mut sql, agency, f, now_ms, days);

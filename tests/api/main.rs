@@ -9,10 +9,14 @@ mod pg;
 
 mod attendance;
 mod bad_input;
+mod campaigns;
+mod crm_helpers;
 mod ingest;
 mod lifecycle;
+mod pipeline;
 mod push;
 mod recovery;
 mod roulette;
 mod silent_cases;
+mod teams;
 mod wallboard;
