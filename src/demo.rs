@@ -64,6 +64,7 @@ pub async fn seed(
                 now_ms,
             )
             .await?;
+        let mut brokers = Vec::new();
         for (email, name) in BROKERS {
             let id = store
                 .create_user(agency, email, name, Role::Broker, &hash, now_ms)
@@ -71,7 +72,31 @@ pub async fn seed(
             store
                 .set_broker_departments(agency, id, &[sales, rentals])
                 .await?;
+            brokers.push(id);
         }
+        // Active offer on, with one campaign the brokers take part in (clients are added from
+        // the leads that arrive, on the Campanhas page).
+        store
+            .update_crm_settings(
+                agency,
+                &crate::store::CrmSettings {
+                    active_offer_enabled: true,
+                    quarantine_days: 10,
+                },
+            )
+            .await?;
+        let campaign = crate::store::CampaignDef {
+            name: "Lançamento Vila Nova".into(),
+            expires_at_ms: now_ms + 60 * 86_400_000,
+            property_id: None,
+            development: Some("Residencial Vila Nova".into()),
+            description: Some("Ligue e convide para conhecer o decorado.".into()),
+            brokers,
+        };
+        let manager = store.user_for_login("gestor@demo.roleta").await?.0.id;
+        store
+            .create_campaign(agency, &campaign, manager, now_ms)
+            .await?;
         for (code, kind, purpose, price, hood, address, beds, parking) in [
             (
                 "AP-101",

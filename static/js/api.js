@@ -116,3 +116,42 @@ export function topbar(user) {
   if (who) who.textContent = user.name;
   document.querySelector('[data-logout]')?.addEventListener('click', logout);
 }
+
+/** The manager's pages, for the top bar. */
+export function managerNav(current) {
+  const pages = [['/gestor.html', 'Gestão'], ['/campanhas.html', 'Campanhas'], ['/leads.html', 'Leads'],
+    ['/recepcao.html', 'Recepção'], ['/painel.html', 'Painel']];
+  return pages.map(([href, label]) => `<a href="${href}"${href === current ? ' aria-current="page"' : ''}>${label}</a>`).join('');
+}
+
+/** "2 d 3 h", "5 h 10 min", "12 min": how long, for badges. */
+export function howLong(ms) {
+  const m = Math.floor(ms / 60000);
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h} h ${m % 60} min`;
+  return `${Math.floor(h / 24)} d ${h % 24} h`;
+}
+
+export const dateBR = (ms) => ms == null ? '' : new Date(ms).toLocaleDateString('pt-BR', { timeZone: 'America/Sao_Paulo' });
+
+export const OUTCOMES = {
+  high_interest: 'Alto interesse', asked_info: 'Pediu informações', low_interest: 'Baixo interesse',
+  no_answer: 'Não atendeu', no_interest: 'Sem interesse',
+};
+
+/** The notifications bell (L6): unread count, the latest list, read on open. */
+export async function bell() {
+  const slot = document.querySelector('[data-bell]');
+  if (!slot) return;
+  const load = async () => {
+    const n = await api('GET', '/api/v1/notifications');
+    slot.innerHTML = `<details class="bell"><summary aria-label="Notificações">🔔 <span class="tag" data-unread>${n.unread || ''}</span></summary>
+      <div class="bell-list">${n.notifications.map((x) => `<div class="${x.read_at_ms ? 'muted' : ''}">${esc(x.text)}</div>`).join('') || '<div class="muted">Nada por aqui.</div>'}</div></details>`;
+    slot.querySelector('details').addEventListener('toggle', async (e) => {
+      if (e.target.open && n.unread) { await api('POST', '/api/v1/notifications/read'); slot.querySelector('[data-unread]').textContent = ''; }
+    });
+  };
+  await load();
+  setInterval(() => { if (!slot.querySelector('details[open]')) load().catch(() => {}); }, 30000);
+}

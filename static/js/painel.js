@@ -1,6 +1,6 @@
 // The operators' wallboard: a server-sent-events stream delivers a fresh snapshot every
 // second; countdowns and ages tick locally between snapshots, corrected by the server's clock.
-import { me, topbar, esc, ago } from './api.js';
+import { me, topbar, esc, ago, managerNav } from './api.js';
 
 const $ = (id) => document.getElementById(id);
 let snapshot = null;
@@ -71,7 +71,7 @@ const { user } = await me();
 if (!['manager', 'admin', 'ops'].includes(user.role)) location.href = '/';
 topbar(user);
 if (user.role !== 'ops') {
-  $('nav').innerHTML = '<a href="/gestor.html">Gestão</a><a href="/recepcao.html">Recepção</a><a href="/painel.html" aria-current="page">Painel</a>';
+  $('nav').innerHTML = managerNav('/painel.html');
 }
 stream();
 setInterval(render, 1000);

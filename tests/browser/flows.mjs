@@ -31,7 +31,7 @@ async function step(name, fn) {
   } catch (err) {
     failed += 1;
     console.log(`FAIL ${name}\n     ${String(err?.stack || err).split('\n').slice(0, 4).join('\n     ')}`);
-    throw err;
+    throw Object.assign(err instanceof Error ? err : new Error(String(err)), { reported: true });
   }
 }
 function expect(cond, msg) { if (!cond) throw new Error(msg); }
@@ -221,8 +221,132 @@ try {
     expect(row.includes('REC'), `walk-in badge: ${row}`);
     await shot(bruno, '07-pendentes-recepcao');
   });
-} catch {
-  // already reported by step()
+
+  const isoDay = (days) => new Date(Date.now() + days * 86400000).toISOString().slice(0, 10);
+
+  await step('O1–O3: the manager creates a campaign, picks clients from a search and confirms the preview', async () => {
+    await manager.goto(`${base}/campanhas.html`);
+    await manager.waitForSelector('body[data-ready="1"]');
+    await manager.fill('#c-name', 'Oferta Navegador');
+    await manager.click('#new-campaign button[type=submit]');
+    await manager.waitForSelector('#c-expires[aria-invalid="true"]');
+    await manager.fill('#c-expires', isoDay(10));
+    for (const name of ['Ana Corretora', 'Bruno Corretor']) await manager.check(`#c-brokers label:has-text("${name}") input`);
+    await manager.click('#new-campaign button[type=submit]');
+    await manager.waitForSelector('tr[data-campaign="Oferta Navegador"]');
+    await manager.click('tr[data-campaign="Oferta Navegador"] [data-add]');
+    await manager.fill('#s-q', 'cliente');
+    await manager.click('#search button[type=submit]');
+    await manager.waitForSelector('#results input[name="pick"]');
+    await manager.check('#all');
+    await manager.click('#preview-btn');
+    await manager.waitForSelector('#preview:not(.hidden) [data-p="selected"]:text("4")');
+    const v = async (k) => manager.textContent(`#preview [data-p="${k}"]`);
+    expect(await v('to_add') === '4' && await v('active_clients') === '4' && await v('in_quarantine') === '0', 'preview counts');
+    await manager.check('#p-route input[value="own"]');
+    await shot(manager, '08-previa');
+    await manager.click('#confirm');
+    await manager.waitForSelector('#preview .form-notice.notice:has-text("4 cliente(s) adicionados, 4 para o próprio corretor")');
+    await manager.waitForSelector('tr[data-campaign="Oferta Navegador"] [data-k="queued"]:text("4")');
+    // O3: the same clients are in quarantine for the other campaign.
+    await manager.click('tr[data-campaign="Lançamento Vila Nova"] [data-add]');
+    await manager.click('#preview-btn');
+    await manager.waitForSelector('#preview [data-p="in_quarantine"]:text("4")');
+    expect(await v('to_add') === '0', 'nothing to add while in quarantine');
+  });
+
+  await step('O4–O5: the broker attends, saves a positive result and gets a pending attendance; continue later keeps the client', async () => {
+    await ana.goto(`${base}/oferta.html`);
+    await ana.waitForSelector('body[data-ready="1"]');
+    await ana.click('[data-campaign="Oferta Navegador"] [data-attend]');
+    await ana.waitForSelector('#call:not(.hidden)');
+    expect((await ana.textContent('#call-client')) === 'Cliente Novo Tempo', 'Ana gets her own client');
+    expect(await ana.isVisible('#call-own'), 'routed to her as her client');
+    await ana.check('#outcomes input[value="high_interest"]');
+    await ana.fill('#call-comment', 'Quer visitar o decorado');
+    await shot(ana, '09-oferta-ativa');
+    await ana.click('#save');
+    await ana.waitForSelector('#list-notice:has-text("Não há mais clientes")');
+    await ana.goto(`${base}/console.html`);
+    await ana.waitForSelector('#pending tr:has-text("Cliente Novo Tempo")');
+    await bruno.goto(`${base}/oferta.html`);
+    await bruno.waitForSelector('body[data-ready="1"]');
+    await bruno.click('[data-campaign="Oferta Navegador"] [data-attend]');
+    await bruno.waitForSelector('#call:not(.hidden)');
+    const first = await bruno.textContent('#call-client');
+    await bruno.fill('#call-comment', 'Ligar depois das 18h');
+    await bruno.click('#later');
+    await bruno.waitForSelector('#list-notice:has-text("guardado")');
+    await bruno.click('[data-campaign="Oferta Navegador"] [data-attend]');
+    await bruno.waitForSelector('#call:not(.hidden)');
+    expect((await bruno.textContent('#call-client')) === first, 'the kept client comes back first');
+    expect((await bruno.inputValue('#call-comment')) === 'Ligar depois das 18h', 'with the comment so far');
+    await bruno.click('#save');
+    await bruno.waitForSelector('#result .form-notice.notice.bad:has-text("Escolha o resultado")');
+    await bruno.check('#outcomes input[value="no_answer"]');
+    await bruno.click('#save');
+    await bruno.waitForFunction((f) => document.querySelector('#call-client')?.textContent !== f, first);
+  });
+
+  await step('T1–T4: the manager builds a team and distributes a client; the broker records the contact', async () => {
+    await manager.goto(`${base}/campanhas.html`);
+    await manager.waitForSelector('body[data-ready="1"]');
+    await manager.fill('#t-name', 'Equipe Navegador');
+    await manager.check('#t-brokers label:has-text("Ana Corretora") input');
+    await manager.click('#new-team button[type=submit]');
+    await manager.waitForSelector('tr[data-team="Equipe Navegador"]');
+    await manager.fill('#d-q', 'joana');
+    await manager.fill('#d-limit', '5');
+    await manager.selectOption('#d-target', { label: 'Equipe Equipe Navegador' });
+    await manager.click('#distribute button[type=submit]');
+    await manager.waitForSelector('#distribute .form-notice.notice:has-text("1 cliente(s) distribuídos (Ana Corretora: 1)")');
+    await ana.goto(`${base}/oferta.html`);
+    await ana.waitForSelector('#team-clients tr[data-client="Joana Balcão"]');
+    await ana.selectOption('#team-clients tr[data-client="Joana Balcão"] select', 'no_answer');
+    await ana.click('#team-clients tr[data-client="Joana Balcão"] [data-contact]');
+    await ana.waitForSelector('#team-clients tr[data-client="Joana Balcão"] .tag:has-text("trabalhado")');
+  });
+
+  await step('L1–L6: the lead form links a known phone; the lead list shows overdue and urgent; reports and notifications follow', async () => {
+    const recep = await login('recepcao@demo.roleta');
+    await recep.waitForSelector('body[data-ready="1"]');
+    await recep.fill('#name', 'Joana de Novo');
+    await recep.fill('#phone', '(11) 3333-4444');
+    await recep.press('#phone', 'Tab');
+    await recep.waitForSelector('#phone-match:not(.hidden):has-text("Joana Balcão")');
+    await shot(recep, '10-telefone-conhecido');
+    await recep.click('#forward button[type=submit]');
+    await recep.waitForSelector('#forward .form-notice.notice.bad');
+    await recep.click('#link-yes');
+    await recep.fill('#ad_campaign', 'Navegador');
+    await recep.fill('#location', 'Moema');
+    await recep.fill('#due_at', `${isoDay(-2)}T09:00`);
+    await recep.check('#urgent');
+    await recep.selectOption('#manager_id', { label: 'Gestora Demo' });
+    await recep.selectOption('#broker_id', { label: 'Bruno Corretor' });
+    await recep.click('#forward button[type=submit]');
+    await recep.waitForSelector('#forward .form-notice.notice:has-text("encaminhado")');
+    await manager.goto(`${base}/leads.html`);
+    await manager.waitForSelector('body[data-ready="1"]');
+    await manager.check('#only-overdue');
+    await manager.waitForSelector('#leads tr:has-text("Joana de Novo") [data-overdue]:has-text("Atrasado há 2 d")');
+    expect((await manager.textContent('#leads tr:has-text("Joana de Novo")')).includes('URGENTE'), 'urgent badge');
+    await manager.selectOption('#leads tr:has-text("Joana de Novo") select', 'Em atendimento');
+    await manager.waitForSelector('#leads-notice:has-text("Em atendimento")');
+    await manager.waitForSelector('#marketing tr[data-ad="Navegador"] [data-k="leads"]:text("1")');
+    await manager.waitForSelector('#contacts tr[data-broker="Ana Corretora"]');
+    await manager.waitForSelector('[data-bell] [data-unread]:not(:empty)');
+    await manager.uncheck('input[value="lead_created|responsible_manager"]');
+    await manager.click('#rules button[type=submit]');
+    await manager.waitForSelector('#rules .form-notice.notice:has-text("salvas")');
+    await shot(manager, '11-leads');
+  });
+} catch (err) {
+  // A step's failure is already reported; anything else (the browser not starting) is one too.
+  if (!err?.reported) {
+    failed += 1;
+    console.log(`FAIL setup\n     ${String(err?.stack || err).split('\n').slice(0, 4).join('\n     ')}`);
+  }
 } finally {
   await browser?.close();
   server.kill('SIGTERM');

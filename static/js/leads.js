@@ -1,0 +1,121 @@
+// The manager's lead page: the lead list with status changes and the overdue badge (L1, L4),
+// lead types (L1), who is notified (L6), the marketing (L3) and contact (T4) reports.
+import { api, me, topbar, bell, managerNav, esc, howLong, dateBR, showError, clearErrors, notice } from './api.js';
+
+const $ = (id) => document.getElementById(id);
+const EVENTS = {
+  lead_created: 'Lead registrado', lead_assigned: 'Lead encaminhado a um corretor', lead_status_changed: 'Status do lead mudou',
+  campaign_positive: 'Resultado positivo na oferta ativa', clients_distributed: 'Clientes distribuídos',
+};
+const RECIPIENTS = { broker: 'Corretor', responsible_manager: 'Gestor responsável', supervisor: 'Supervisor da equipe', managers: 'Todos os gestores' };
+
+function dueCell(l) {
+  if (l.overdue_ms != null) return `<span class="badge overdue" data-overdue>Atrasado há ${howLong(l.overdue_ms)}</span>`;
+  return l.due_at_ms ? `até ${dateBR(l.due_at_ms)}` : '—';
+}
+
+async function loadLeads() {
+  const q = new URLSearchParams();
+  if ($('only-overdue').checked) q.set('overdue', 'true');
+  if ($('only-urgent').checked) q.set('urgent', 'true');
+  const leads = await api('GET', `/api/v1/leads?${q}`);
+  $('leads').innerHTML = leads.map((l) => `<tr data-lead="${l.id}">
+    <td><div class="cell-main">${esc(l.number)} ${l.urgent ? '<span class="badge urgent">URGENTE</span>' : ''}</div><div class="cell-sub">${esc(l.source)}</div></td>
+    <td>${esc(l.client_name)}</td>
+    <td><div class="cell-sub">${esc(l.type_name || '')}</div>
+      <select data-status="${l.id}" aria-label="Status do lead ${esc(l.number)}">
+        <option value="">${esc(l.status || '—')}</option>${l.next_statuses.map((s) => `<option value="${esc(s)}">→ ${esc(s)}</option>`).join('')}
+      </select></td>
+    <td>${dueCell(l)}</td><td>${esc(l.ad_campaign || '')}</td><td>${esc(l.location || '')}</td>
+    <td>${esc(l.broker_name || '—')}</td><td>${esc(l.manager_name || '—')}</td></tr>`).join('')
+    || '<tr><td colspan="8" class="muted">Nenhum lead.</td></tr>';
+}
+$('only-overdue').addEventListener('change', loadLeads);
+$('only-urgent').addEventListener('change', loadLeads);
+
+$('leads').addEventListener('change', async (e) => {
+  const id = e.target.dataset.status;
+  if (!id || !e.target.value) return;
+  const n = $('leads-notice');
+  try {
+    const l = await api('POST', `/api/v1/leads/${id}/status`, { status: e.target.value });
+    n.textContent = `Lead ${l.number} agora está em “${l.status}”.`;
+    n.className = 'form-notice notice';
+  } catch (err) { n.textContent = err.message; n.className = 'form-notice notice bad'; }
+  await loadLeads();
+});
+
+async function loadTypes() {
+  const types = await api('GET', '/api/v1/lead-types');
+  $('types').innerHTML = types.map((t) => `<div class="card" data-type="${esc(t.name)}" style="margin:.5rem 0">
+    <div class="cell-main">${esc(t.name)} ${t.is_default ? '<span class="tag">padrão</span>' : ''}</div>
+    <div class="cell-sub">Status: ${t.statuses.map((s) => `${s.name === t.initial_status ? '<b>' : ''}${esc(s.name)}${s.name === t.initial_status ? '</b> (inicial)' : ''}${s.is_final ? ' (final)' : ''}`).join(' · ')}</div>
+    <div class="cell-sub">Transições: ${t.transitions.map((x) => `${esc(x.from)} → ${esc(x.to)}`).join(' · ') || 'nenhuma'}</div></div>`).join('');
+}
+
+$('new-type').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const f = e.target;
+  clearErrors(f);
+  const statuses = f.statuses.value.split('\n').map((s) => s.trim()).filter(Boolean)
+    .map((s) => ({ name: s.replace(/\*$/, '').trim(), is_final: s.endsWith('*') }));
+  const transitions = f.transitions.value.split('\n').map((s) => s.trim()).filter(Boolean).map((s) => {
+    const [from, to] = s.split('>').map((x) => (x || '').trim());
+    return { from, to };
+  });
+  try {
+    await api('POST', '/api/v1/lead-types', { name: f.name.value, initial_status: statuses[0]?.name || '', statuses, transitions });
+    f.reset();
+    notice(f, 'Tipo criado.');
+    await loadTypes();
+  } catch (err) { showError(f, err); }
+});
+
+async function loadRules() {
+  const r = await api('GET', '/api/v1/settings/notifications');
+  const on = new Set(r.rules.map((x) => `${x.event}|${x.recipient}`));
+  $('rules-head').innerHTML = `<tr><th>Evento</th>${r.recipients.map((p) => `<th>${esc(RECIPIENTS[p] || p)}</th>`).join('')}</tr>`;
+  $('rules-body').innerHTML = r.events.map((ev) => `<tr><td>${esc(EVENTS[ev] || ev)}</td>${r.recipients.map((p) =>
+    `<td><input type="checkbox" name="rule" value="${ev}|${p}" aria-label="${esc(EVENTS[ev] || ev)}: ${esc(RECIPIENTS[p] || p)}" ${on.has(`${ev}|${p}`) ? 'checked' : ''}></td>`).join('')}</tr>`).join('');
+}
+
+$('rules').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const f = e.target;
+  clearErrors(f);
+  const rules = [...f.querySelectorAll('input[name="rule"]:checked')].map((i) => { const [event, recipient] = i.value.split('|'); return { event, recipient }; });
+  try {
+    await api('PUT', '/api/v1/settings/notifications', { rules });
+    notice(f, 'Notificações salvas.');
+  } catch (err) { showError(f, err); }
+});
+
+const pct = (a, b) => (b ? `${Math.round((100 * a) / b)}%` : '—');
+const row = (name, c) => `<td>${c.high_interest}</td><td>${c.asked_info}</td><td>${c.low_interest}</td><td>${c.no_answer}</td><td>${c.no_interest}</td><td>${c.lead_contacts}</td><td><b>${c.total}</b></td>`;
+
+async function loadReports() {
+  const f = $('period');
+  clearErrors(f);
+  const q = new URLSearchParams();
+  if (f.from.value) q.set('from', f.from.value);
+  if (f.to.value) q.set('to', f.to.value);
+  try {
+    const [m, c] = await Promise.all([api('GET', `/api/v1/reports/marketing?${q}`), api('GET', `/api/v1/reports/contacts?${q}`)]);
+    $('marketing').innerHTML = m.map((r) => `<tr data-ad="${esc(r.ad_campaign)}"><td>${esc(r.ad_campaign || '(sem campanha)')}</td><td>${esc(r.source)}</td>
+      <td data-k="leads">${r.leads}</td><td data-k="accepted">${r.accepted}</td><td data-k="concluded">${r.concluded}</td><td>${pct(r.concluded, r.leads)}</td></tr>`).join('')
+      || '<tr><td colspan="6" class="muted">Nenhum lead no período.</td></tr>';
+    $('contacts').innerHTML = c.brokers.map((b) => `<tr data-broker="${esc(b.broker_name)}"><td>${esc(b.broker_name)}</td>${row(b.broker_name, b)}</tr>`).join('')
+      || '<tr><td colspan="8" class="muted">Nenhum contato no período.</td></tr>';
+    $('team-contacts').innerHTML = c.teams.map((t) => `<tr data-team="${esc(t.team_name)}"><td>${esc(t.team_name)}</td>${row(t.team_name, t.totals)}</tr>`).join('')
+      || '<tr><td colspan="8" class="muted">Nenhuma equipe.</td></tr>';
+  } catch (err) { showError(f, err); }
+}
+$('period').addEventListener('submit', (e) => { e.preventDefault(); loadReports(); });
+
+const { user } = await me();
+if (!['manager', 'admin'].includes(user.role)) location.href = '/';
+topbar(user);
+$('nav').innerHTML = managerNav('/leads.html');
+await Promise.all([loadLeads(), loadTypes(), loadRules(), loadReports()]);
+bell().catch(() => {});
+document.body.dataset.ready = '1';
