@@ -90,6 +90,9 @@ pub struct CampaignIn {
 }
 
 async fn campaign_def(app: &AppState, agency: i64, c: CampaignIn) -> Result<CampaignDef, ApiError> {
+    // Checked in the form's order, so the first error is the first field to fix.
+    let name = required("name", &c.name, 120)?;
+    let expires_at_ms = parse_when("expires_at", &c.expires_at)?;
     if c.brokers.is_empty() {
         return Err(ApiError::invalid(
             "brokers",
@@ -106,8 +109,8 @@ async fn campaign_def(app: &AppState, agency: i64, c: CampaignIn) -> Result<Camp
     brokers.sort_unstable();
     brokers.dedup();
     Ok(CampaignDef {
-        name: required("name", &c.name, 120)?,
-        expires_at_ms: parse_when("expires_at", &c.expires_at)?,
+        name,
+        expires_at_ms,
         property_id: c.property_id,
         development: optional("development", c.development.as_deref(), 200)?,
         description: optional("description", c.description.as_deref(), 4000)?,

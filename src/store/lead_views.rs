@@ -129,8 +129,19 @@ impl Store {
         let lim = sql.int(f.limit.unwrap_or(50).clamp(1, 200));
         sql.push(&format!(" ORDER BY l.id DESC LIMIT {lim}"));
         let mut list: Vec<LeadView> = sql.query_as().fetch_all(self.pool()).await?;
+        let moves: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT type_id, from_status, to_status FROM lead_transitions WHERE agency_id = $1 ORDER BY to_status",
+        )
+        .bind(agency)
+        .fetch_all(self.pool())
+        .await?;
         for v in &mut list {
             finish(v, now_ms);
+            v.next_statuses = moves
+                .iter()
+                .filter(|m| Some(m.0) == v.type_id && Some(&m.1) == v.status.as_ref())
+                .map(|m| m.2.clone())
+                .collect();
         }
         Ok(list)
     }

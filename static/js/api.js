@@ -146,7 +146,7 @@ export async function bell() {
   if (!slot) return;
   const load = async () => {
     const n = await api('GET', '/api/v1/notifications');
-    slot.innerHTML = `<details class="bell"><summary aria-label="Notificações">🔔 <span class="tag" data-unread>${n.unread || ''}</span></summary>
+    slot.innerHTML = `<details class="bell"><summary>Avisos <span class="tag" data-unread>${n.unread || ''}</span></summary>
       <div class="bell-list">${n.notifications.map((x) => `<div class="${x.read_at_ms ? 'muted' : ''}">${esc(x.text)}</div>`).join('') || '<div class="muted">Nada por aqui.</div>'}</div></details>`;
     slot.querySelector('details').addEventListener('toggle', async (e) => {
       if (e.target.open && n.unread) { await api('POST', '/api/v1/notifications/read'); slot.querySelector('[data-unread]').textContent = ''; }

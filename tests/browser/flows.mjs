@@ -329,9 +329,13 @@ try {
     await manager.goto(`${base}/leads.html`);
     await manager.waitForSelector('body[data-ready="1"]');
     await manager.check('#only-overdue');
-    await manager.waitForSelector('#leads tr:has-text("Joana de Novo") [data-overdue]:has-text("Atrasado há 2 d")');
-    expect((await manager.textContent('#leads tr:has-text("Joana de Novo")')).includes('URGENTE'), 'urgent badge');
-    await manager.selectOption('#leads tr:has-text("Joana de Novo") select', 'Em atendimento');
+    // Linked: the lead is the known client's. Due two days ago (Brasília time): a day and more.
+    const row = '#leads tr:has-text("Joana Balcão"):has-text("Navegador")';
+    await manager.waitForSelector(`${row} [data-overdue]:has-text("Atrasado há")`);
+    const badge = await manager.textContent(`${row} [data-overdue]`);
+    expect(/há [12] d/.test(badge), `overdue by how long: ${badge}`);
+    expect((await manager.textContent(row)).includes('URGENTE'), 'urgent badge');
+    await manager.selectOption(`${row} select`, 'Em atendimento');
     await manager.waitForSelector('#leads-notice:has-text("Em atendimento")');
     await manager.waitForSelector('#marketing tr[data-ad="Navegador"] [data-k="leads"]:text("1")');
     await manager.waitForSelector('#contacts tr[data-broker="Ana Corretora"]');
