@@ -166,6 +166,21 @@ both!(
             .await
             .unwrap();
         assert!(doc["paths"]["/api/v1/leads"]["post"].is_object());
+        // The CRM's endpoints are documented too.
+        for (path, method) in [
+            ("/api/v1/campaigns/{id}/preview", "post"),
+            ("/api/v1/campaigns/{id}/next", "post"),
+            ("/api/v1/distributions", "post"),
+            ("/api/v1/clients/search", "post"),
+            ("/api/v1/leads/{id}/status", "post"),
+            ("/api/v1/reports/marketing", "get"),
+            ("/api/v1/settings/notifications", "put"),
+        ] {
+            assert!(
+                doc["paths"][path][method].is_object(),
+                "{method} {path} missing from the OpenAPI document"
+            );
+        }
     }
 );
 
