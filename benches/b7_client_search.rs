@@ -89,7 +89,7 @@ async fn fill(
                 g
             );
             let email = format!("cliente{g}@exemplo.com.br");
-            let broker = (g % 3 == 0).then(|| brokers[g % brokers.len()]);
+            let broker = (g % 3 == 0 && !brokers.is_empty()).then(|| brokers[g % brokers.len()]);
             q = q
                 .bind(agency)
                 .bind(name.clone())

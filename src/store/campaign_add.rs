@@ -79,6 +79,7 @@ struct Computed {
 
 async fn compute(
     conn: &mut AnyConnection,
+    backend: super::Backend,
     agency: AgencyId,
     campaign: i64,
     sel: &Selection,
@@ -90,6 +91,7 @@ async fn compute(
         Selection::Search { filter, limit } => {
             Store::matching_client_ids(
                 conn,
+                backend,
                 agency,
                 filter,
                 "",
@@ -182,7 +184,16 @@ impl Store {
         let info = self.campaign(agency, campaign, now_ms).await?;
         let days = self.quarantine_days(agency).await?;
         let mut conn = self.pool().acquire().await?;
-        let c = compute(&mut conn, agency, campaign, sel, now_ms, days).await?;
+        let c = compute(
+            &mut conn,
+            self.backend(),
+            agency,
+            campaign,
+            sel,
+            now_ms,
+            days,
+        )
+        .await?;
         Ok(preview_of(info, &c))
     }
 
@@ -204,7 +215,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         // One confirmation per campaign at a time: the second sees the first's rows.
         super::write_first(&mut tx, "campaigns", campaign).await?;
-        let c = compute(&mut tx, agency, campaign, sel, now_ms, days).await?;
+        let c = compute(&mut tx, self.backend(), agency, campaign, sel, now_ms, days).await?;
         if c.token != token {
             let now = preview_of(info, &c);
             return Err(StoreError::Conflict(format!(

@@ -1,7 +1,7 @@
 //! The client search that campaigns (O2) and distribution (T2) select from: agency-scoped,
 //! keyset-paginated (newest first), each filter served by an index (see docs/CRM.md).
 
-use super::{Store, StoreResult};
+use super::{Backend, Store, StoreResult};
 use crate::model::AgencyId;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyArguments;
@@ -115,6 +115,41 @@ pub(crate) fn quarantine_sql(sql: &mut Sql, now_ms: i64, days: i64, except: i64)
     )
 }
 
+/// "Contains" on the folded name and e-mail. Three characters or more go through the trigram
+/// index (FTS5 on SQLite, GIN on PostgreSQL), whose matches are gathered first, so a rare or
+/// absent word costs an index probe, not a scan of the agency's clients; shorter text matches
+/// many clients and is found by walking them newest first.
+fn text_sql(sql: &mut Sql, agency: AgencyId, q: &str, backend: Backend) {
+    let folded = super::search_key(q, None);
+    let plain: String = folded
+        .chars()
+        .filter(|c| !matches!(c, '%' | '_' | '\\'))
+        .collect();
+    if plain.chars().count() >= 3 {
+        let p = sql.text_arg(&format!("%{plain}%"));
+        match backend {
+            Backend::Sqlite => sql.push(&format!(
+                " AND c.id IN (SELECT rowid FROM clients_fts WHERE search_key LIKE {p})"
+            )),
+            Backend::Postgres => {
+                let a = sql.int(agency);
+                // ARRAY(…) runs once with its own plan (the GIN index), not as a filter on
+                // the newest-first walk.
+                sql.push(&format!(
+                    " AND c.id = ANY(ARRAY(SELECT id FROM clients WHERE agency_id = {a} AND search_key LIKE {p}))"
+                ))
+            }
+        }
+    } else {
+        let escaped = folded
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let p = sql.text_arg(&format!("%{escaped}%"));
+        sql.push(&format!(" AND c.search_key LIKE {p} ESCAPE '\\'"));
+    }
+}
+
 fn yes_no(sql: &mut Sql, want: Option<bool>, cond: &str) {
     match want {
         Some(true) => sql.push(&format!(" AND {cond}")),
@@ -126,6 +161,7 @@ fn yes_no(sql: &mut Sql, want: Option<bool>, cond: &str) {
 /// Appends the WHERE clauses of `f` for alias `c` (clients).
 pub(crate) fn filter_sql(
     sql: &mut Sql,
+    backend: Backend,
     agency: AgencyId,
     f: &ClientFilter,
     now_ms: i64,
@@ -134,13 +170,7 @@ pub(crate) fn filter_sql(
     let a = sql.int(agency);
     sql.push(&format!(" WHERE c.agency_id = {a}"));
     if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let folded: String = super::search_key(q, None);
-        let escaped = folded
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let p = sql.text_arg(&format!("%{escaped}%"));
-        sql.push(&format!(" AND c.search_key LIKE {p} ESCAPE '\\'"));
+        text_sql(sql, agency, q, backend);
     }
     if let Some(p) = &f.phone {
         let p = sql.text_arg(p);
@@ -216,7 +246,7 @@ impl Store {
             "SELECT c.id, c.name, c.phone, c.email, c.broker_id, u.name AS broker_name, c.created_at_ms, \
              c.worked_at_ms FROM clients c LEFT JOIN users u ON u.id = c.broker_id",
         );
-        filter_sql(&mut sql, agency, f, now_ms, days);
+        filter_sql(&mut sql, self.backend(), agency, f, now_ms, days);
         if let Some(b) = before {
             let b = sql.int(b);
             sql.push(&format!(" AND c.id < {b}"));
@@ -228,8 +258,10 @@ impl Store {
 
     /// The ids of the first `limit` matching clients, in the search's order, optionally
     /// restricted further by an extra condition on `c`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn matching_client_ids(
         conn: &mut AnyConnection,
+        backend: Backend,
         agency: AgencyId,
         f: &ClientFilter,
         extra: &str,
@@ -238,7 +270,7 @@ impl Store {
         days: i64,
     ) -> StoreResult<Vec<i64>> {
         let mut sql = Sql::new("SELECT c.id FROM clients c");
-        filter_sql(&mut sql, agency, f, now_ms, days);
+        filter_sql(&mut sql, backend, agency, f, now_ms, days);
         sql.push(extra);
         let l = sql.int(limit);
         sql.push(&format!(" ORDER BY c.id DESC LIMIT {l}"));

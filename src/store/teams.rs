@@ -193,8 +193,17 @@ impl Store {
         if brokers.is_empty() {
             return Err(StoreError::Conflict("the team has no brokers".into()));
         }
-        let ids =
-            Self::matching_client_ids(&mut tx, agency, f, DISTRIBUTABLE, n, now_ms, days).await?;
+        let ids = Self::matching_client_ids(
+            &mut tx,
+            self.backend(),
+            agency,
+            f,
+            DISTRIBUTABLE,
+            n,
+            now_ms,
+            days,
+        )
+        .await?;
         let mut per: Vec<(BrokerId, i64)> = brokers.iter().map(|b| (b.0, 0)).collect();
         let mut done = 0;
         for (i, c) in ids.iter().enumerate() {
@@ -242,7 +251,7 @@ impl Store {
         super::write_first(&mut tx, "campaigns", campaign).await?;
         // The extra conditions continue the filter's placeholder numbering on one statement.
         let mut sql = Sql::new("SELECT c.id FROM clients c");
-        super::clients::filter_sql(&mut sql, agency, f, now_ms, days);
+        super::clients::filter_sql(&mut sql, self.backend(), agency, f, now_ms, days);
         let q = quarantine_sql(&mut sql, now_ms, days, campaign);
         let k = sql.int(campaign);
         let l = sql.int(n);
