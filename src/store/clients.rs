@@ -115,38 +115,94 @@ pub(crate) fn quarantine_sql(sql: &mut Sql, now_ms: i64, days: i64, except: i64)
     )
 }
 
-/// "Contains" on the folded name and e-mail. Three characters or more go through the trigram
-/// index (FTS5 on SQLite, GIN on PostgreSQL), whose matches are gathered first, so a rare or
-/// absent word costs an index probe, not a scan of the agency's clients; shorter text matches
-/// many clients and is found by walking them newest first.
-fn text_sql(sql: &mut Sql, agency: AgencyId, q: &str, backend: Backend) {
-    let folded = super::search_key(q, None);
-    let plain: String = folded
+/// At most this many trigram-index matches are gathered for a text filter; a more common text
+/// is found faster by walking the clients newest first (a page turns up within a few thousand).
+const INDEX_MATCHES: i64 = 5_000;
+
+/// How a text filter runs: gathering the trigram index's matches first (FTS5 on SQLite, GIN on
+/// PostgreSQL), or walking the agency's clients newest first and testing each.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TextPlan {
+    Walk,
+    Index(Backend),
+}
+
+/// The folded text without LIKE's wildcards: what the trigram index is asked for.
+fn index_text(q: &str) -> String {
+    super::search_key(q.trim(), None)
         .chars()
         .filter(|c| !matches!(c, '%' | '_' | '\\'))
-        .collect();
-    if plain.chars().count() >= 3 {
-        let p = sql.text_arg(&format!("%{plain}%"));
-        match backend {
-            Backend::Sqlite => sql.push(&format!(
-                " AND c.id IN (SELECT rowid FROM clients_fts WHERE search_key LIKE {p})"
-            )),
-            Backend::Postgres => {
-                let a = sql.int(agency);
-                // ARRAY(…) runs once with its own plan (the GIN index), not as a filter on
-                // the newest-first walk.
-                sql.push(&format!(
-                    " AND c.id = ANY(ARRAY(SELECT id FROM clients WHERE agency_id = {a} AND search_key LIKE {p}))"
-                ))
+        .collect()
+}
+
+/// Picks the plan for `f`'s text: a rare or absent word (three characters or more) costs an
+/// index probe instead of a walk over every client; a common one is found by the walk.
+pub(crate) async fn text_plan(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    agency: AgencyId,
+    f: &ClientFilter,
+) -> StoreResult<TextPlan> {
+    let Some(q) =
+        f.q.as_deref()
+            .map(index_text)
+            .filter(|q| q.chars().count() >= 3)
+    else {
+        return Ok(TextPlan::Walk);
+    };
+    let pattern = format!("%{q}%");
+    let found: i64 = match backend {
+        Backend::Sqlite => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT rowid FROM clients_fts WHERE search_key LIKE $1 LIMIT $2)",
+        )
+        .bind(pattern)
+        .bind(INDEX_MATCHES + 1)
+        .fetch_one(&mut *conn)
+        .await?,
+        Backend::Postgres => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT id FROM clients WHERE agency_id = $1 AND search_key LIKE $2 LIMIT $3) s",
+        )
+        .bind(agency)
+        .bind(pattern)
+        .bind(INDEX_MATCHES + 1)
+        .fetch_one(&mut *conn)
+        .await?,
+    };
+    Ok(if found > INDEX_MATCHES {
+        TextPlan::Walk
+    } else {
+        TextPlan::Index(backend)
+    })
+}
+
+/// "Contains" on the folded name and e-mail, any case, accents ignored.
+fn text_sql(sql: &mut Sql, agency: AgencyId, q: &str, plan: TextPlan) {
+    match plan {
+        TextPlan::Index(backend) => {
+            let p = sql.text_arg(&format!("%{}%", index_text(q)));
+            match backend {
+                Backend::Sqlite => sql.push(&format!(
+                    " AND c.id IN (SELECT rowid FROM clients_fts WHERE search_key LIKE {p})"
+                )),
+                Backend::Postgres => {
+                    let a = sql.int(agency);
+                    // ARRAY(…) runs once with its own plan (the GIN index), not as a filter
+                    // on the newest-first walk.
+                    sql.push(&format!(
+                        " AND c.id = ANY(ARRAY(SELECT id FROM clients WHERE agency_id = {a} AND search_key LIKE {p}))"
+                    ))
+                }
             }
         }
-    } else {
-        let escaped = folded
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let p = sql.text_arg(&format!("%{escaped}%"));
-        sql.push(&format!(" AND c.search_key LIKE {p} ESCAPE '\\'"));
+        TextPlan::Walk => {
+            let folded = super::search_key(q, None);
+            let escaped = folded
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            let p = sql.text_arg(&format!("%{escaped}%"));
+            sql.push(&format!(" AND c.search_key LIKE {p} ESCAPE '\\'"));
+        }
     }
 }
 
@@ -161,7 +217,7 @@ fn yes_no(sql: &mut Sql, want: Option<bool>, cond: &str) {
 /// Appends the WHERE clauses of `f` for alias `c` (clients).
 pub(crate) fn filter_sql(
     sql: &mut Sql,
-    backend: Backend,
+    plan: TextPlan,
     agency: AgencyId,
     f: &ClientFilter,
     now_ms: i64,
@@ -170,7 +226,7 @@ pub(crate) fn filter_sql(
     let a = sql.int(agency);
     sql.push(&format!(" WHERE c.agency_id = {a}"));
     if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        text_sql(sql, agency, q, backend);
+        text_sql(sql, agency, q, plan);
     }
     if let Some(p) = &f.phone {
         let p = sql.text_arg(p);
@@ -242,18 +298,20 @@ impl Store {
         now_ms: i64,
     ) -> StoreResult<Vec<ClientRow>> {
         let days = self.quarantine_days(agency).await?;
+        let mut conn = self.pool().acquire().await?;
+        let plan = text_plan(&mut conn, self.backend(), agency, f).await?;
         let mut sql = Sql::new(
             "SELECT c.id, c.name, c.phone, c.email, c.broker_id, u.name AS broker_name, c.created_at_ms, \
              c.worked_at_ms FROM clients c LEFT JOIN users u ON u.id = c.broker_id",
         );
-        filter_sql(&mut sql, self.backend(), agency, f, now_ms, days);
+        filter_sql(&mut sql, plan, agency, f, now_ms, days);
         if let Some(b) = before {
             let b = sql.int(b);
             sql.push(&format!(" AND c.id < {b}"));
         }
         let l = sql.int(limit);
         sql.push(&format!(" ORDER BY c.id DESC LIMIT {l}"));
-        Ok(sql.query_as().fetch_all(self.pool()).await?)
+        Ok(sql.query_as().fetch_all(&mut *conn).await?)
     }
 
     /// The ids of the first `limit` matching clients, in the search's order, optionally
@@ -269,8 +327,9 @@ impl Store {
         now_ms: i64,
         days: i64,
     ) -> StoreResult<Vec<i64>> {
+        let plan = text_plan(conn, backend, agency, f).await?;
         let mut sql = Sql::new("SELECT c.id FROM clients c");
-        filter_sql(&mut sql, backend, agency, f, now_ms, days);
+        filter_sql(&mut sql, plan, agency, f, now_ms, days);
         sql.push(extra);
         let l = sql.int(limit);
         sql.push(&format!(" ORDER BY c.id DESC LIMIT {l}"));

@@ -250,8 +250,9 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         super::write_first(&mut tx, "campaigns", campaign).await?;
         // The extra conditions continue the filter's placeholder numbering on one statement.
+        let plan = super::clients::text_plan(&mut tx, self.backend(), agency, f).await?;
         let mut sql = Sql::new("SELECT c.id FROM clients c");
-        super::clients::filter_sql(&mut sql, self.backend(), agency, f, now_ms, days);
+        super::clients::filter_sql(&mut sql, plan, agency, f, now_ms, days);
         let q = quarantine_sql(&mut sql, now_ms, days, campaign);
         let k = sql.int(campaign);
         let l = sql.int(n);

@@ -17,6 +17,7 @@ mod pipeline;
 mod push;
 mod recovery;
 mod roulette;
+mod search;
 mod silent_cases;
 mod teams;
 mod wallboard;
