@@ -105,6 +105,8 @@ async fn compute(
     ids.sort_unstable();
     ids.dedup();
     let mut rows = Vec::with_capacity(ids.len());
+    // `agency_id + 0`: the agency is checked on each row found by id, so SQLite seeks the ids
+    // instead of walking the agency's index range and testing each id against the list.
     for chunk in ids.chunks(500) {
         let mut sql = Sql::new("SELECT c.id, c.broker_id, ");
         let q = quarantine_sql(&mut sql, now_ms, days, campaign);
@@ -113,7 +115,7 @@ async fn compute(
         sql.push(&format!(
             "CASE WHEN {q} THEN 1 ELSE 0 END, \
              CASE WHEN EXISTS (SELECT 1 FROM campaign_clients i WHERE i.client_id = c.id AND i.campaign_id = {k}) THEN 1 ELSE 0 END \
-             FROM clients c WHERE c.agency_id = {a} AND c.id IN ("
+             FROM clients c WHERE c.agency_id + 0 = {a} AND c.id IN ("
         ));
         let list: Vec<String> = chunk.iter().map(|id| sql.int(*id)).collect();
         sql.push(&list.join(", "));

@@ -262,13 +262,15 @@ impl Store {
         self.with_brokers(list, now_ms).await
     }
 
-    /// Refuses unless the broker takes part in a campaign that has not expired.
+    /// Refuses unless the broker takes part in the campaign and, when handing out clients, it
+    /// has not expired (a client already handed out may still be classified after the expiry).
     async fn check_participant(
         &self,
         agency: AgencyId,
         campaign: i64,
         broker: BrokerId,
         now_ms: i64,
+        handing_out: bool,
     ) -> StoreResult<()> {
         let row: Option<(i64, i64)> = sqlx::query_as(
             "SELECT k.expires_at_ms, (SELECT COUNT(*) FROM campaign_brokers cb WHERE cb.campaign_id = k.id AND cb.broker_id = $3) \
@@ -281,7 +283,7 @@ impl Store {
         .await?;
         match row {
             None | Some((_, 0)) => Err(StoreError::NotFound),
-            Some((exp, _)) if exp <= now_ms => {
+            Some((exp, _)) if handing_out && exp <= now_ms => {
                 Err(StoreError::Conflict("this campaign has expired".into()))
             }
             Some(_) => Ok(()),
@@ -298,7 +300,7 @@ impl Store {
         broker: BrokerId,
         now_ms: i64,
     ) -> StoreResult<Option<CampaignCall>> {
-        self.check_participant(agency, campaign, broker, now_ms)
+        self.check_participant(agency, campaign, broker, now_ms, true)
             .await?;
         let kept: Option<CampaignCall> = sqlx::query_as(&format!(
             "{CALL_COLS} WHERE cc.agency_id = $1 AND cc.campaign_id = $2 AND cc.state = 'held' AND cc.held_by = $3 \
@@ -354,7 +356,7 @@ impl Store {
         comment: Option<&str>,
         now_ms: i64,
     ) -> StoreResult<OutcomeRecorded> {
-        self.check_participant(agency, campaign, broker, now_ms)
+        self.check_participant(agency, campaign, broker, now_ms, false)
             .await?;
         let mut tx = self.pool().begin().await?;
         let state = if outcome.positive() {

@@ -104,19 +104,27 @@ impl Sql {
     }
 }
 
-/// The quarantine test (O3) for client `c`: in a campaign other than `except` whose expiry plus
-/// the agency's quarantine days is still ahead.
-pub(crate) fn quarantine_sql(sql: &mut Sql, now_ms: i64, days: i64, except: i64) -> String {
-    let until = sql.int(now_ms - days * DAY_MS);
+/// Client `c` is in a campaign (other than `except`) whose expiry is after `after`. Written with
+/// the campaign's expiry as a scalar subquery so that every planner starts from the client's
+/// own rows (`campaign_clients_client`), never from a campaign's whole list.
+fn in_campaign_after(sql: &mut Sql, after: i64, except: i64) -> String {
+    let after = sql.int(after);
     let except = sql.int(except);
     format!(
-        "EXISTS (SELECT 1 FROM campaign_clients qc JOIN campaigns qk ON qk.id = qc.campaign_id \
-         WHERE qc.client_id = c.id AND qc.campaign_id <> {except} AND qk.expires_at_ms > {until})"
+        "EXISTS (SELECT 1 FROM campaign_clients qc WHERE qc.client_id = c.id AND qc.campaign_id <> {except} \
+         AND (SELECT qk.expires_at_ms FROM campaigns qk WHERE qk.id = qc.campaign_id) > {after})"
     )
 }
 
-/// At most this many trigram-index matches are gathered for a text filter; a more common text
-/// is found faster by walking the clients newest first (a page turns up within a few thousand).
+/// The quarantine test (O3) for client `c`: in a campaign other than `except` whose expiry plus
+/// the agency's quarantine days is still ahead.
+pub(crate) fn quarantine_sql(sql: &mut Sql, now_ms: i64, days: i64, except: i64) -> String {
+    in_campaign_after(sql, now_ms - days * DAY_MS, except)
+}
+
+/// A text filter gathers the trigram index's matches when there are at most this many, or 20
+/// per client wanted, whichever is more; a more common text is found faster by walking the
+/// clients newest first (the rows wanted turn up after a few thousand).
 const INDEX_MATCHES: i64 = 5_000;
 
 /// How a text filter runs: gathering the trigram index's matches first (FTS5 on SQLite, GIN on
@@ -142,7 +150,9 @@ pub(crate) async fn text_plan(
     backend: Backend,
     agency: AgencyId,
     f: &ClientFilter,
+    wanted: i64,
 ) -> StoreResult<TextPlan> {
+    let most = INDEX_MATCHES.max(wanted.saturating_mul(20));
     let Some(q) =
         f.q.as_deref()
             .map(index_text)
@@ -156,7 +166,7 @@ pub(crate) async fn text_plan(
             "SELECT COUNT(*) FROM (SELECT rowid FROM clients_fts WHERE search_key LIKE $1 LIMIT $2)",
         )
         .bind(pattern)
-        .bind(INDEX_MATCHES + 1)
+        .bind(most + 1)
         .fetch_one(&mut *conn)
         .await?,
         Backend::Postgres => sqlx::query_scalar(
@@ -164,11 +174,11 @@ pub(crate) async fn text_plan(
         )
         .bind(agency)
         .bind(pattern)
-        .bind(INDEX_MATCHES + 1)
+        .bind(most + 1)
         .fetch_one(&mut *conn)
         .await?,
     };
-    Ok(if found > INDEX_MATCHES {
+    Ok(if found > most {
         TextPlan::Walk
     } else {
         TextPlan::Index(backend)
@@ -262,11 +272,7 @@ pub(crate) fn filter_sql(
         ));
     }
     if f.in_campaign.is_some() {
-        let now = sql.int(now_ms);
-        let cond = format!(
-            "EXISTS (SELECT 1 FROM campaign_clients ic JOIN campaigns ik ON ik.id = ic.campaign_id \
-             WHERE ic.client_id = c.id AND ik.expires_at_ms > {now})"
-        );
+        let cond = in_campaign_after(sql, now_ms, 0);
         yes_no(sql, f.in_campaign, &cond);
     }
     if let Some(k) = f.campaign_id {
@@ -299,7 +305,7 @@ impl Store {
     ) -> StoreResult<Vec<ClientRow>> {
         let days = self.quarantine_days(agency).await?;
         let mut conn = self.pool().acquire().await?;
-        let plan = text_plan(&mut conn, self.backend(), agency, f).await?;
+        let plan = text_plan(&mut conn, self.backend(), agency, f, limit).await?;
         let mut sql = Sql::new(
             "SELECT c.id, c.name, c.phone, c.email, c.broker_id, u.name AS broker_name, c.created_at_ms, \
              c.worked_at_ms FROM clients c LEFT JOIN users u ON u.id = c.broker_id",
@@ -327,7 +333,7 @@ impl Store {
         now_ms: i64,
         days: i64,
     ) -> StoreResult<Vec<i64>> {
-        let plan = text_plan(conn, backend, agency, f).await?;
+        let plan = text_plan(conn, backend, agency, f, limit).await?;
         let mut sql = Sql::new("SELECT c.id FROM clients c");
         filter_sql(&mut sql, plan, agency, f, now_ms, days);
         sql.push(extra);

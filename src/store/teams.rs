@@ -250,7 +250,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         super::write_first(&mut tx, "campaigns", campaign).await?;
         // The extra conditions continue the filter's placeholder numbering on one statement.
-        let plan = super::clients::text_plan(&mut tx, self.backend(), agency, f).await?;
+        let plan = super::clients::text_plan(&mut tx, self.backend(), agency, f, n).await?;
         let mut sql = Sql::new("SELECT c.id FROM clients c");
         super::clients::filter_sql(&mut sql, plan, agency, f, now_ms, days);
         let q = quarantine_sql(&mut sql, now_ms, days, campaign);

@@ -466,7 +466,10 @@ both!(o4_an_expired_campaign_hands_out_nothing, |app| async move {
     let a = app.broker("Ana", &[app.sales]).await;
     let k = campaign(app, "Curta", &[&a]).await;
     let c = client(app, "Cliente", "(11) 96666-0001").await;
-    add_clients(app, k, &[c], "any").await;
+    let c2 = client(app, "Outro", "(11) 96666-0002").await;
+    add_clients(app, k, &[c, c2], "any").await;
+    // Ana is on a call when the campaign ends: she may still save it.
+    let call = next(app, k, &a).await.expect("a client");
     let body = json!({"name": "Curta", "expires_at": day(-1), "brokers": [a.id]});
     expect(
         app.put(&format!("/api/v1/campaigns/{k}"), &app.manager, body)
@@ -479,6 +482,10 @@ both!(o4_an_expired_campaign_hands_out_nothing, |app| async move {
         .await;
     let e = expect(r, 409).await;
     assert!(e["error"]["message"].as_str().unwrap().contains("expired"));
+    assert_eq!(
+        result(app, k, &a, &call, "no_answer").await["positive"],
+        false
+    );
     let mine = expect(app.get("/api/v1/me/campaigns", &a.token).await, 200).await;
     assert!(mine.as_array().unwrap().is_empty());
     let all = expect(app.get("/api/v1/campaigns", &app.manager).await, 200).await;
