@@ -44,6 +44,9 @@ async function loadCampaigns() {
     <td data-k="queued">${k.queued}</td><td data-k="held">${k.held}</td><td data-k="done">${k.done}</td><td data-k="inactive">${k.inactive}</td>
     <td>${k.expired ? '' : `<button class="btn small" data-add="${k.id}">Adicionar clientes</button>`}</td></tr>`).join('')
     || '<tr><td colspan="8" class="muted">Nenhuma campanha ainda.</td></tr>';
+  const chosen = $('add-campaign').value;
+  $('add-campaign').innerHTML = campaigns.filter((k) => !k.expired).map((k) => `<option value="${k.id}">${esc(k.name)}</option>`).join('');
+  if (chosen) $('add-campaign').value = chosen;
   fillTargets();
 }
 
@@ -51,8 +54,7 @@ $('campaigns').addEventListener('click', (e) => {
   const id = e.target.closest('[data-add]')?.dataset.add;
   if (!id) return;
   current = campaigns.find((k) => k.id === Number(id));
-  $('add-name').textContent = `“${current.name}”`;
-  $('add-panel').classList.remove('hidden');
+  $('add-campaign').value = String(current.id);
   $('preview').classList.add('hidden');
   $('add-panel').scrollIntoView();
 });
@@ -90,8 +92,9 @@ $('search').addEventListener('submit', async (e) => {
   try {
     const page = await api('POST', '/api/v1/clients/search', { filter: lastFilter, limit: 200 });
     $('results').innerHTML = page.clients.map((c) => `<tr><td><input type="checkbox" name="pick" value="${c.id}" aria-label="Selecionar ${esc(c.name)}"></td>
-      <td class="cell-main">${esc(c.name)}</td><td>${esc(phone(c.phone))}</td><td>${esc(c.broker_name || '—')}</td><td>${dateBR(c.created_at_ms)}</td></tr>`).join('')
-      || '<tr><td colspan="5" class="muted">Nenhum cliente encontrado.</td></tr>';
+      <td class="cell-main">${esc(c.name)}</td><td>${esc(phone(c.phone))}</td><td>${esc(c.broker_name || '—')}</td><td>${dateBR(c.created_at_ms)}</td>
+      <td>${c.worked_at_ms ? '<span class="tag" data-worked>já trabalhado</span>' : ''}</td></tr>`).join('')
+      || '<tr><td colspan="6" class="muted">Nenhum cliente encontrado.</td></tr>';
     notice(f, `${page.clients.length}${page.next_before ? '+' : ''} cliente(s) encontrados.`);
     countChecked();
   } catch (err) { showError(f, err); }
@@ -121,8 +124,24 @@ function showPreview(p) {
   $('confirm').disabled = p.to_add === 0;
 }
 
+async function markWorked(worked) {
+  const ids = checked($('results'), 'pick');
+  const n = $('worked-notice');
+  if (!ids.length) { n.textContent = 'Marque os clientes primeiro.'; n.className = 'form-notice notice bad'; return; }
+  try {
+    const out = await api('POST', '/api/v1/clients/worked', { client_ids: ids, worked });
+    n.textContent = worked ? `${out.changed} cliente(s) marcados como já trabalhados.` : `${out.changed} cliente(s) voltam às distribuições.`;
+    n.className = 'form-notice notice';
+    $('search').requestSubmit();
+  } catch (err) { n.textContent = err.message; n.className = 'form-notice notice bad'; }
+}
+$('mark-worked').addEventListener('click', () => markWorked(true));
+$('unmark-worked').addEventListener('click', () => markWorked(false));
+
 async function preview() {
+  current = campaigns.find((k) => k.id === Number($('add-campaign').value));
   const n = $('preview').querySelector('.form-notice');
+  if (!current) { $('preview').classList.remove('hidden'); n.textContent = 'Escolha uma campanha.'; n.className = 'form-notice notice bad'; return; }
   n.className = 'form-notice hidden';
   try {
     showPreview(await api('POST', `/api/v1/campaigns/${current.id}/preview`, { selection: selection() }));

@@ -295,9 +295,21 @@ try {
     await manager.check('#t-brokers label:has-text("Ana Corretora") input');
     await manager.click('#new-team button[type=submit]');
     await manager.waitForSelector('tr[data-team="Equipe Navegador"]');
+    // T3: a client marked as already worked stays out of the distribution until unmarked.
+    await manager.fill('#s-q', 'joana');
+    await manager.click('#search button[type=submit]');
+    await manager.waitForSelector('#results tr:has-text("Joana Balcão") input[name="pick"]');
+    await manager.check('#all');
+    await manager.click('#mark-worked');
+    await manager.waitForSelector('#results tr:has-text("Joana Balcão") [data-worked]');
     await manager.fill('#d-q', 'joana');
     await manager.fill('#d-limit', '5');
     await manager.selectOption('#d-target', { label: 'Equipe Equipe Navegador' });
+    await manager.click('#distribute button[type=submit]');
+    await manager.waitForSelector('#distribute .form-notice.notice:has-text("0 cliente(s) distribuídos")');
+    await manager.check('#results tr:has-text("Joana Balcão") input[name="pick"]');
+    await manager.click('#unmark-worked');
+    await manager.waitForSelector('#worked-notice:has-text("voltam às distribuições")');
     await manager.click('#distribute button[type=submit]');
     await manager.waitForSelector('#distribute .form-notice.notice:has-text("1 cliente(s) distribuídos (Ana Corretora: 1)")');
     await ana.goto(`${base}/oferta.html`);
