@@ -1,15 +1,14 @@
-//! Active-offer campaigns (O1–O6): the manager's campaigns and the add-clients preview, and the
-//! broker's calling flow.
+//! Active-offer campaigns (O1–O3, O6): the settings, the manager's campaigns and the add-clients
+//! preview. The broker's calling flow is in `campaign_calls.rs`.
 
-use super::crm::{notify, parse_when, require_active_offer};
+use super::crm::{parse_when, require_active_offer};
 use super::{optional, required};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, Json, Path};
-use crate::model::{Outcome, Role};
+use crate::model::Role;
 use crate::state::AppState;
 use crate::store::{
-    AddChoices, AddPreview, AddResult, Campaign, CampaignCall, CampaignDef, CrmSettings,
-    OutcomeRecorded, Selection, Subject, MAX_SELECTION,
+    AddChoices, AddPreview, AddResult, Campaign, CampaignDef, CrmSettings, Selection, MAX_SELECTION,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -36,16 +35,6 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/campaigns/{id}/preview", post(preview_add))
         .route("/api/v1/campaigns/{id}/clients", post(confirm_add))
-        .route("/api/v1/me/campaigns", get(my_campaigns))
-        .route("/api/v1/campaigns/{id}/next", post(next_client))
-        .route(
-            "/api/v1/campaigns/{id}/entries/{entry}/result",
-            post(save_result),
-        )
-        .route(
-            "/api/v1/campaigns/{id}/entries/{entry}/later",
-            post(continue_later),
-        )
 }
 
 #[utoipa::path(get, path = "/api/v1/settings/crm", responses((status = 200, body = CrmSettings)))]
@@ -294,113 +283,4 @@ pub async fn confirm_add(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(out)))
-}
-
-/// O4: the broker's campaigns that have not expired.
-#[utoipa::path(get, path = "/api/v1/me/campaigns", responses((status = 200, body = [Campaign])))]
-pub async fn my_campaigns(
-    State(app): State<AppState>,
-    user: AuthUser,
-) -> Result<Json<Vec<Campaign>>, ApiError> {
-    user.require(&[Role::Broker])?;
-    require_active_offer(&app, user.agency()).await?;
-    Ok(Json(
-        app.store
-            .broker_campaigns(user.agency(), user.user.id, app.clock.now_ms())
-            .await?,
-    ))
-}
-
-/// O4 "Atender": the next client (the one kept with "continue later" first); 204 when none
-/// is left for this broker; 409 when the campaign has expired.
-#[utoipa::path(post, path = "/api/v1/campaigns/{id}/next",
-    responses((status = 200, body = CampaignCall), (status = 204), (status = 409)))]
-pub async fn next_client(
-    State(app): State<AppState>,
-    user: AuthUser,
-    Path(id): Path<i64>,
-) -> Result<axum::response::Response, ApiError> {
-    user.require(&[Role::Broker])?;
-    require_active_offer(&app, user.agency()).await?;
-    match app
-        .store
-        .next_campaign_client(user.agency(), id, user.user.id, app.clock.now_ms())
-        .await?
-    {
-        Some(call) => Ok(Json(call).into_response()),
-        None => Ok(StatusCode::NO_CONTENT.into_response()),
-    }
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ResultIn {
-    result: Outcome,
-    comment: Option<String>,
-}
-
-/// O4, O5 "Salvar": classifies the client; positive results open a pending attendance.
-#[utoipa::path(post, path = "/api/v1/campaigns/{id}/entries/{entry}/result", request_body = ResultIn,
-    responses((status = 200, body = OutcomeRecorded), (status = 409)))]
-pub async fn save_result(
-    State(app): State<AppState>,
-    user: AuthUser,
-    Path((id, entry)): Path<(i64, i64)>,
-    Json(r): Json<ResultIn>,
-) -> Result<Json<OutcomeRecorded>, ApiError> {
-    user.require(&[Role::Broker])?;
-    let agency = user.agency();
-    require_active_offer(&app, agency).await?;
-    let comment = optional("comment", r.comment.as_deref(), 4000)?;
-    let now = app.clock.now_ms();
-    let out = app
-        .store
-        .record_campaign_result(
-            agency,
-            id,
-            entry,
-            user.user.id,
-            r.result,
-            comment.as_deref(),
-            now,
-        )
-        .await?;
-    if let Some(lead) = out.lead_id {
-        let text = format!(
-            "Oferta ativa: {} marcou interesse de um cliente (lead {})",
-            user.user.name,
-            out.lead_number.as_deref().unwrap_or("")
-        );
-        let subject = Subject {
-            lead: Some(lead),
-            client: None,
-            broker: Some(user.user.id),
-        };
-        notify(&app, agency, "campaign_positive", subject, &text, now).await;
-    }
-    Ok(Json(out))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LaterIn {
-    comment: Option<String>,
-}
-
-/// O5 "Continuar depois": the client stays with this broker for the next "Atender".
-#[utoipa::path(post, path = "/api/v1/campaigns/{id}/entries/{entry}/later", request_body = LaterIn,
-    responses((status = 204), (status = 409)))]
-pub async fn continue_later(
-    State(app): State<AppState>,
-    user: AuthUser,
-    Path((id, entry)): Path<(i64, i64)>,
-    Json(l): Json<LaterIn>,
-) -> Result<StatusCode, ApiError> {
-    user.require(&[Role::Broker])?;
-    require_active_offer(&app, user.agency()).await?;
-    let comment = optional("comment", l.comment.as_deref(), 4000)?;
-    app.store
-        .keep_campaign_client(user.agency(), id, entry, user.user.id, comment.as_deref())
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
 }

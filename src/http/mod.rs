@@ -1,8 +1,10 @@
 //! The HTTP edge: every route is found here, merged from each module's `router()`.
 
 mod attendances;
+mod campaign_calls;
 mod campaigns;
 mod crm;
+mod lead_input;
 mod leads;
 mod manager;
 mod offers;
@@ -36,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .merge(manager::router())
         .merge(pipeline::router())
         .merge(campaigns::router())
+        .merge(campaign_calls::router())
         .merge(teams::router())
         .merge(ops::router())
         .merge(push::router())

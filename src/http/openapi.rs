@@ -2,7 +2,8 @@
 //! `/api/openapi.json`.
 
 use super::{
-    attendances, campaigns, leads, manager, offers, ops, pipeline, push, session, teams, wallboard,
+    attendances, campaign_calls, campaigns, leads, manager, offers, ops, pipeline, push, session,
+    teams, wallboard,
 };
 use crate::state::AppState;
 use axum::routing::get;
@@ -69,10 +70,10 @@ use utoipa::OpenApi;
         campaigns::update_campaign,
         campaigns::preview_add,
         campaigns::confirm_add,
-        campaigns::my_campaigns,
-        campaigns::next_client,
-        campaigns::save_result,
-        campaigns::continue_later,
+        campaign_calls::my_campaigns,
+        campaign_calls::next_client,
+        campaign_calls::save_result,
+        campaign_calls::continue_later,
         teams::search_clients,
         teams::mark_worked,
         teams::list_teams,

@@ -9,10 +9,12 @@ mod pg;
 
 mod attendance;
 mod bad_input;
+mod campaign_calls;
 mod campaigns;
 mod crm_helpers;
 mod ingest;
 mod lifecycle;
+mod notifications;
 mod pipeline;
 mod push;
 mod recovery;
