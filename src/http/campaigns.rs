@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/campaigns/{id}/preview", post(preview_add))
         .route("/api/v1/campaigns/{id}/clients", post(confirm_add))
+        .route("/api/v1/campaigns/{id}/release", post(release_held))
 }
 
 #[utoipa::path(get, path = "/api/v1/settings/crm", responses((status = 200, body = CrmSettings)))]
@@ -283,4 +284,25 @@ pub async fn confirm_add(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(out)))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Released {
+    pub released: u64,
+}
+
+/// Puts every client held by a broker back in the queue (a broker who left, a call abandoned);
+/// a broker on one of those calls can no longer save it.
+#[utoipa::path(post, path = "/api/v1/campaigns/{id}/release", responses((status = 200, body = Released), (status = 404)))]
+pub async fn release_held(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Released>, ApiError> {
+    user.require(MANAGERS)?;
+    let agency = user.agency();
+    require_active_offer(&app, agency).await?;
+    app.store.campaign(agency, id, app.clock.now_ms()).await?;
+    let released = app.store.release_held_clients(agency, id).await?;
+    Ok(Json(Released { released }))
 }

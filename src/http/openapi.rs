@@ -70,6 +70,7 @@ use utoipa::OpenApi;
         campaigns::update_campaign,
         campaigns::preview_add,
         campaigns::confirm_add,
+        campaigns::release_held,
         campaign_calls::my_campaigns,
         campaign_calls::next_client,
         campaign_calls::save_result,

@@ -187,4 +187,18 @@ impl Store {
             StoreError::Conflict("this client is not being called by you in this campaign".into())
         })
     }
+
+    /// The manager puts every client held by a broker (being called, or kept with "continue
+    /// later") back in the campaign's queue. Answers how many.
+    pub async fn release_held_clients(&self, agency: AgencyId, campaign: i64) -> StoreResult<u64> {
+        let r = sqlx::query(
+            "UPDATE campaign_clients SET state = 'queued', held_by = NULL, held_at_ms = NULL \
+             WHERE agency_id = $1 AND campaign_id = $2 AND state = 'held'",
+        )
+        .bind(agency)
+        .bind(campaign)
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected())
+    }
 }

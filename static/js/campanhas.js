@@ -42,7 +42,8 @@ async function loadCampaigns() {
     <td>${dateBR(k.expires_at_ms)} ${k.expired ? '<span class="tag">vencida</span>' : ''}</td>
     <td>${k.brokers.map((b) => esc(b.name)).join(', ')}</td>
     <td data-k="queued">${k.queued}</td><td data-k="held">${k.held}</td><td data-k="done">${k.done}</td><td data-k="inactive">${k.inactive}</td>
-    <td>${k.expired ? '' : `<button class="btn small" data-add="${k.id}">Adicionar clientes</button>`}</td></tr>`).join('')
+    <td class="actions">${k.expired ? '' : `<button class="btn small" data-add="${k.id}">Adicionar clientes</button>`}
+      ${k.held ? `<button class="btn small" data-release="${k.id}" title="Devolve à fila os clientes que os corretores guardaram">Liberar guardados</button>` : ''}</td></tr>`).join('')
     || '<tr><td colspan="8" class="muted">Nenhuma campanha ainda.</td></tr>';
   const chosen = $('add-campaign').value;
   $('add-campaign').innerHTML = campaigns.filter((k) => !k.expired).map((k) => `<option value="${k.id}">${esc(k.name)}</option>`).join('');
@@ -50,7 +51,14 @@ async function loadCampaigns() {
   fillTargets();
 }
 
-$('campaigns').addEventListener('click', (e) => {
+$('campaigns').addEventListener('click', async (e) => {
+  const release = e.target.closest('[data-release]')?.dataset.release;
+  if (release) {
+    if (!window.confirm('Devolver à fila os clientes guardados pelos corretores? Quem estiver numa ligação não poderá salvá-la.')) return;
+    try { await api('POST', `/api/v1/campaigns/${release}/release`); } catch (err) { window.alert(err.message); }
+    await loadCampaigns();
+    return;
+  }
   const id = e.target.closest('[data-add]')?.dataset.add;
   if (!id) return;
   current = campaigns.find((k) => k.id === Number(id));

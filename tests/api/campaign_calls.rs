@@ -163,3 +163,64 @@ both!(o4_an_expired_campaign_hands_out_nothing, |app| async move {
     let all = expect(app.get("/api/v1/campaigns", &app.manager).await, 200).await;
     assert_eq!(all[0]["expired"], true);
 });
+
+// A manager puts the clients brokers hold back in the queue (a broker who left).
+both!(
+    o5_a_manager_releases_the_clients_brokers_hold,
+    |app| async move {
+        enable_campaigns(app).await;
+        let a = app.broker("Ana", &[app.sales]).await;
+        let b = app.broker("Bruno", &[app.sales]).await;
+        let k = campaign(app, "Guardados", &[&a, &b]).await;
+        let c = client(app, "Guardado", "(11) 96777-0001").await;
+        add_clients(app, k, &[c], "any").await;
+        let e = next(app, k, &a).await.expect("Ana's client");
+        let r = app
+            .post(
+                &format!("/api/v1/campaigns/{k}/entries/{}/later", e["entry_id"]),
+                &a.token,
+                json!({}),
+            )
+            .await;
+        expect(r, 204).await;
+        assert!(next(app, k, &b).await.is_none(), "kept for Ana");
+        expect(
+            app.post(
+                &format!("/api/v1/campaigns/{k}/release"),
+                &a.token,
+                json!({}),
+            )
+            .await,
+            403,
+        )
+        .await;
+        let r = expect(
+            app.post(
+                &format!("/api/v1/campaigns/{k}/release"),
+                &app.manager,
+                json!({}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        assert_eq!(r["released"], 1);
+        let again = next(app, k, &b).await.expect("back in the queue");
+        assert_eq!(again["client_id"], c);
+        // Ana's old call can no longer be saved.
+        let r = app
+            .post(
+                &format!("/api/v1/campaigns/{k}/entries/{}/result", e["entry_id"]),
+                &a.token,
+                json!({"result": "no_answer"}),
+            )
+            .await;
+        expect(r, 409).await;
+        expect(
+            app.post("/api/v1/campaigns/99999/release", &app.manager, json!({}))
+                .await,
+            404,
+        )
+        .await;
+    }
+);

@@ -291,6 +291,11 @@ try {
   await step('T1–T4: the manager builds a team and distributes a client; the broker records the contact', async () => {
     await manager.goto(`${base}/campanhas.html`);
     await manager.waitForSelector('body[data-ready="1"]');
+    // Bruno still holds the client he was shown last: the manager puts it back in the queue.
+    await manager.waitForSelector('tr[data-campaign="Oferta Navegador"] [data-k="held"]:text("1")');
+    manager.once('dialog', (d) => d.accept());
+    await manager.click('tr[data-campaign="Oferta Navegador"] [data-release]');
+    await manager.waitForSelector('tr[data-campaign="Oferta Navegador"] [data-k="held"]:text("0")');
     await manager.fill('#t-name', 'Equipe Navegador');
     await manager.check('#t-brokers label:has-text("Ana Corretora") input');
     await manager.click('#new-team button[type=submit]');
