@@ -27,9 +27,46 @@ async function loadLeads() {
         <option value="">${esc(l.status || '—')}</option>${l.next_statuses.map((s) => `<option value="${esc(s)}">→ ${esc(s)}</option>`).join('')}
       </select></td>
     <td>${dueCell(l)}</td><td>${esc(l.ad_campaign || '')}</td><td>${esc(l.location || '')}</td>
-    <td>${esc(l.broker_name || '—')}</td><td>${esc(l.manager_name || '—')}</td></tr>`).join('')
-    || '<tr><td colspan="8" class="muted">Nenhum lead.</td></tr>';
+    <td>${esc(l.broker_name || '—')}</td><td>${esc(l.manager_name || '—')}</td>
+    <td><button class="btn small" data-edit="${l.id}">Editar</button></td></tr>`).join('')
+    || '<tr><td colspan="9" class="muted">Nenhum lead.</td></tr>';
+  shown = leads;
 }
+
+// L3, L4 on an existing lead: due date, urgent, location, ad campaign, responsible manager.
+let shown = [];
+let editing = null;
+const localInput = (ms) => ms == null ? '' : new Date(ms - 3 * 3600000).toISOString().slice(0, 16); // Brasília time
+$('leads').addEventListener('click', (e) => {
+  const id = e.target.closest('[data-edit]')?.dataset.edit;
+  if (!id) return;
+  editing = shown.find((l) => l.id === Number(id));
+  const f = $('pipeline');
+  clearErrors(f);
+  $('pl-number').textContent = editing.number;
+  f.due_at.value = localInput(editing.due_at_ms);
+  f.clear_due.checked = false;
+  f.urgent.checked = !!editing.urgent;
+  f.location.value = editing.location || '';
+  f.ad_campaign.value = editing.ad_campaign || '';
+  f.manager_id.value = editing.manager_id ?? '';
+  $('pipeline-dialog').showModal();
+});
+$('pl-cancel').addEventListener('click', () => $('pipeline-dialog').close());
+$('pipeline').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const f = e.target;
+  clearErrors(f);
+  const body = { urgent: f.urgent.checked, clear_due: f.clear_due.checked };
+  if (!f.clear_due.checked && f.due_at.value) body.due_at = f.due_at.value;
+  for (const k of ['location', 'ad_campaign']) if (f[k].value.trim()) body[k] = f[k].value;
+  if (f.manager_id.value) body.manager_id = Number(f.manager_id.value);
+  try {
+    await api('POST', `/api/v1/leads/${editing.id}/pipeline`, body);
+    $('pipeline-dialog').close();
+    await loadLeads();
+  } catch (err) { showError(f, err); }
+});
 $('only-overdue').addEventListener('change', loadLeads);
 $('only-urgent').addEventListener('change', loadLeads);
 
@@ -116,6 +153,9 @@ const { user } = await me();
 if (!['manager', 'admin'].includes(user.role)) location.href = '/';
 topbar(user);
 $('nav').innerHTML = managerNav('/leads.html');
+const users = await api('GET', '/api/v1/users');
+$('pl-manager').innerHTML = '<option value="">—</option>' + users.filter((u) => ['manager', 'admin'].includes(u.role) && u.active)
+  .map((u) => `<option value="${u.id}">${esc(u.name)}</option>`).join('');
 await Promise.all([loadLeads(), loadTypes(), loadRules(), loadReports()]);
 bell().catch(() => {});
 document.body.dataset.ready = '1';

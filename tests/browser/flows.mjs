@@ -354,6 +354,16 @@ try {
     expect((await manager.textContent(row)).includes('URGENTE'), 'urgent badge');
     await manager.selectOption(`${row} select`, 'Em atendimento');
     await manager.waitForSelector('#leads-notice:has-text("Em atendimento")');
+    // L4 on an existing lead: the due date is removed, the badge goes.
+    await manager.click(`${row} [data-edit]`);
+    await manager.check('#pl-clear');
+    await manager.fill('#pl-location', 'Moema, São Paulo');
+    await manager.click('#pipeline button[type=submit]');
+    await manager.waitForSelector('#pipeline-dialog', { state: 'hidden' });
+    await manager.uncheck('#only-overdue');
+    await manager.waitForSelector(`#leads tr:has-text("Moema, São Paulo")`);
+    expect(!(await manager.$('#leads tr:has-text("Moema, São Paulo") [data-overdue]')), 'no overdue badge without a due date');
+    await manager.waitForSelector('#leads-notice:has-text("Em atendimento")');
     await manager.waitForSelector('#marketing tr[data-ad="Navegador"] [data-k="leads"]:text("1")');
     await manager.waitForSelector('#contacts tr[data-broker="Ana Corretora"]');
     await manager.waitForSelector('[data-bell] [data-unread]:not(:empty)');
