@@ -159,6 +159,23 @@ async fn notify_assigned(
     app.roster.deliver_now(agency, broker, &ev).await;
 }
 
+/// The lead as this user may see it: any of the agency's, but a broker only their own (another
+/// broker's lead is "not found").
+pub(crate) async fn visible_lead(
+    app: &AppState,
+    user: &AuthUser,
+    id: i64,
+) -> Result<LeadView, ApiError> {
+    let lead = app
+        .store
+        .lead(user.agency(), id, app.clock.now_ms())
+        .await?;
+    if user.user.role == Role::Broker && lead.broker_id != Some(user.user.id) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(lead)
+}
+
 /// One lead: managers and receptionists see any of the agency's, brokers only their own.
 #[utoipa::path(get, path = "/api/v1/leads/{id}", responses((status = 200, body = LeadView), (status = 404)))]
 pub async fn get_lead(
@@ -167,14 +184,7 @@ pub async fn get_lead(
     Path(id): Path<i64>,
 ) -> Result<Json<LeadView>, ApiError> {
     user.require(&[Role::Manager, Role::Admin, Role::Receptionist, Role::Broker])?;
-    let lead = app
-        .store
-        .lead(user.agency(), id, app.clock.now_ms())
-        .await?;
-    if user.user.role == Role::Broker && lead.broker_id != Some(user.user.id) {
-        return Err(ApiError::NotFound);
-    }
-    Ok(Json(lead))
+    Ok(Json(visible_lead(&app, &user, id).await?))
 }
 
 /// R6: the broker edits their lead's record, which concludes the pending attendance.

@@ -130,14 +130,7 @@ pub async fn list_leads(
 /// The lead, if this user may work on it: managers any, a broker only their own.
 async fn workable(app: &AppState, user: &AuthUser, id: i64) -> Result<LeadView, ApiError> {
     user.require(&[Role::Manager, Role::Admin, Role::Broker])?;
-    let lead = app
-        .store
-        .lead(user.agency(), id, app.clock.now_ms())
-        .await?;
-    if user.user.role == Role::Broker && lead.broker_id != Some(user.user.id) {
-        return Err(ApiError::NotFound);
-    }
-    Ok(lead)
+    super::leads::visible_lead(app, user, id).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -175,6 +175,25 @@ async fn compute(
 }
 
 impl Store {
+    /// Starts a transaction that adds clients to a campaign that has not expired: one at a time
+    /// per campaign (each sees the previous one's rows). Answers the campaign, the agency's
+    /// quarantine days and the transaction.
+    pub(crate) async fn begin_campaign_write(
+        &self,
+        agency: AgencyId,
+        campaign: i64,
+        now_ms: i64,
+    ) -> StoreResult<(super::Campaign, i64, sqlx::Transaction<'static, sqlx::Any>)> {
+        let info = self.campaign(agency, campaign, now_ms).await?;
+        if info.expired {
+            return Err(StoreError::Conflict("this campaign has expired".into()));
+        }
+        let days = self.quarantine_days(agency).await?;
+        let mut tx = self.pool().begin().await?;
+        super::write_first(&mut tx, "campaigns", campaign).await?;
+        Ok((info, days, tx))
+    }
+
     /// O2: what adding this selection would do, written nowhere.
     pub async fn preview_campaign_add(
         &self,
@@ -209,14 +228,7 @@ impl Store {
         token: &str,
         now_ms: i64,
     ) -> StoreResult<AddResult> {
-        let info = self.campaign(agency, campaign, now_ms).await?;
-        if info.expired {
-            return Err(StoreError::Conflict("this campaign has expired".into()));
-        }
-        let days = self.quarantine_days(agency).await?;
-        let mut tx = self.pool().begin().await?;
-        // One confirmation per campaign at a time: the second sees the first's rows.
-        super::write_first(&mut tx, "campaigns", campaign).await?;
+        let (info, days, mut tx) = self.begin_campaign_write(agency, campaign, now_ms).await?;
         let c = compute(&mut tx, self.backend(), agency, campaign, sel, now_ms, days).await?;
         if c.token != token {
             let now = preview_of(info, &c);

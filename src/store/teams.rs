@@ -242,13 +242,7 @@ impl Store {
         n: i64,
         now_ms: i64,
     ) -> StoreResult<Distributed> {
-        let info = self.campaign(agency, campaign, now_ms).await?;
-        if info.expired {
-            return Err(StoreError::Conflict("this campaign has expired".into()));
-        }
-        let days = self.quarantine_days(agency).await?;
-        let mut tx = self.pool().begin().await?;
-        super::write_first(&mut tx, "campaigns", campaign).await?;
+        let (_, days, mut tx) = self.begin_campaign_write(agency, campaign, now_ms).await?;
         // The extra conditions continue the filter's placeholder numbering on one statement.
         let plan = super::clients::text_plan(&mut tx, self.backend(), agency, f, n).await?;
         let mut sql = Sql::new("SELECT c.id FROM clients c");
