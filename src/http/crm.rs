@@ -69,8 +69,7 @@ pub(crate) async fn require_active_offer(app: &AppState, agency: i64) -> Result<
 }
 
 pub(crate) async fn check_lead_type(app: &AppState, agency: i64, id: i64) -> Result<(), ApiError> {
-    let types = app.store.lead_types(agency).await?;
-    if types.iter().any(|t| t.id == id) {
+    if app.store.lead_type_exists(agency, id).await? {
         Ok(())
     } else {
         Err(ApiError::invalid(

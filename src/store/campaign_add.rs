@@ -120,7 +120,8 @@ async fn compute(
         let list: Vec<String> = chunk.iter().map(|id| sql.int(*id)).collect();
         sql.push(&list.join(", "));
         sql.push(") ORDER BY c.id");
-        let found: Vec<(i64, Option<i64>, i64, i64)> = sql.query_as().fetch_all(&mut *conn).await?;
+        let found: Vec<(i64, Option<i64>, i64, i64)> =
+            sql.query_as()?.fetch_all(&mut *conn).await?;
         rows.extend(found.into_iter().map(|(id, broker, q, i)| Row {
             id,
             broker,

@@ -182,20 +182,35 @@ impl Store {
 
     async fn with_brokers(
         &self,
+        agency: AgencyId,
         mut list: Vec<Campaign>,
         now_ms: i64,
     ) -> StoreResult<Vec<Campaign>> {
+        let members = self
+            .group_brokers(agency, "campaign_brokers", "campaign_id", "u.name")
+            .await?;
         for k in &mut list {
             k.expired = k.expires_at_ms <= now_ms;
-            k.brokers = sqlx::query_as(
-                "SELECT u.id, u.name FROM campaign_brokers cb JOIN users u ON u.id = cb.broker_id \
-                 WHERE cb.campaign_id = $1 ORDER BY u.name",
-            )
-            .bind(k.id)
-            .fetch_all(self.pool())
-            .await?;
+            k.brokers = brokers_of(&members, k.id);
         }
         Ok(list)
+    }
+
+    /// Every campaign's or team's brokers in the agency, in one query: (group id, broker).
+    pub(crate) async fn group_brokers(
+        &self,
+        agency: AgencyId,
+        table: &'static str,
+        group: &'static str,
+        order: &'static str,
+    ) -> StoreResult<Vec<(i64, i64, String)>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT m.{group}, u.id, u.name FROM {table} m JOIN users u ON u.id = m.broker_id \
+             WHERE m.agency_id = $1 ORDER BY {order}"
+        ))
+        .bind(agency)
+        .fetch_all(self.pool())
+        .await?)
     }
 
     /// The manager's list: every campaign, newest first.
@@ -206,7 +221,7 @@ impl Store {
         .bind(agency)
         .fetch_all(self.pool())
         .await?;
-        self.with_brokers(list, now_ms).await
+        self.with_brokers(agency, list, now_ms).await
     }
 
     pub async fn campaign(&self, agency: AgencyId, id: i64, now_ms: i64) -> StoreResult<Campaign> {
@@ -217,7 +232,7 @@ impl Store {
         .bind(id)
         .fetch_one(self.pool())
         .await?;
-        let mut v = self.with_brokers(vec![one], now_ms).await?;
+        let mut v = self.with_brokers(agency, vec![one], now_ms).await?;
         v.pop().ok_or(StoreError::NotFound)
     }
 
@@ -238,6 +253,18 @@ impl Store {
         .bind(now_ms)
         .fetch_all(self.pool())
         .await?;
-        self.with_brokers(list, now_ms).await
+        self.with_brokers(agency, list, now_ms).await
     }
+}
+
+/// One group's brokers out of `group_brokers`' rows.
+pub(crate) fn brokers_of(members: &[(i64, i64, String)], group: i64) -> Vec<CampaignBroker> {
+    members
+        .iter()
+        .filter(|m| m.0 == group)
+        .map(|m| CampaignBroker {
+            id: m.1,
+            name: m.2.clone(),
+        })
+        .collect()
 }

@@ -1,7 +1,7 @@
 //! The client search that campaigns (O2) and distribution (T2) select from: agency-scoped,
 //! keyset-paginated (newest first), each filter served by an index (see docs/CRM.md).
 
-use super::{Backend, Store, StoreResult};
+use super::{Backend, Store, StoreError, StoreResult};
 use crate::model::AgencyId;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyArguments;
@@ -89,18 +89,29 @@ impl Sql {
     pub fn push(&mut self, s: &str) {
         self.text.push_str(s);
     }
-    pub fn query_as<'q, T>(&'q self) -> sqlx::query::QueryAs<'q, Any, T, AnyArguments<'q>>
+    /// The arguments, bound in order.
+    fn arguments(&self) -> StoreResult<AnyArguments<'_>> {
+        use sqlx::Arguments;
+        let mut out = AnyArguments::default();
+        for a in &self.args {
+            match a {
+                Arg::I(v) => out.add(*v),
+                Arg::S(v) => out.add(v.as_str()),
+            }
+            .map_err(|e| StoreError::Other(anyhow::anyhow!(e)))?;
+        }
+        Ok(out)
+    }
+    pub fn query(&self) -> StoreResult<sqlx::query::Query<'_, Any, AnyArguments<'_>>> {
+        Ok(sqlx::query_with(&self.text, self.arguments()?))
+    }
+    pub fn query_as<'q, T>(
+        &'q self,
+    ) -> StoreResult<sqlx::query::QueryAs<'q, Any, T, AnyArguments<'q>>>
     where
         T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
     {
-        let mut q = sqlx::query_as(&self.text);
-        for a in &self.args {
-            q = match a {
-                Arg::I(v) => q.bind(*v),
-                Arg::S(v) => q.bind(v.as_str()),
-            };
-        }
-        q
+        Ok(sqlx::query_as_with(&self.text, self.arguments()?))
     }
 }
 
@@ -317,7 +328,7 @@ impl Store {
         }
         let l = sql.int(limit);
         sql.push(&format!(" ORDER BY c.id DESC LIMIT {l}"));
-        Ok(sql.query_as().fetch_all(&mut *conn).await?)
+        Ok(sql.query_as()?.fetch_all(&mut *conn).await?)
     }
 
     /// The ids of the first `limit` matching clients, in the search's order, optionally
@@ -339,7 +350,7 @@ impl Store {
         sql.push(extra);
         let l = sql.int(limit);
         sql.push(&format!(" ORDER BY c.id DESC LIMIT {l}"));
-        let rows: Vec<(i64,)> = sql.query_as().fetch_all(&mut *conn).await?;
+        let rows: Vec<(i64,)> = sql.query_as()?.fetch_all(&mut *conn).await?;
         Ok(rows.into_iter().map(|r| r.0).collect())
     }
 
@@ -371,16 +382,19 @@ impl Store {
     ) -> StoreResult<u64> {
         let mut n = 0;
         let mut tx = self.pool().begin().await?;
-        for c in clients {
-            let r = sqlx::query(
-                "UPDATE clients SET worked_at_ms = $3 WHERE agency_id = $1 AND id = $2",
-            )
-            .bind(agency)
-            .bind(c)
-            .bind(worked.then_some(now_ms))
-            .execute(&mut *tx)
-            .await?;
-            n += r.rows_affected();
+        for chunk in clients.chunks(500) {
+            let mut sql = Sql::new("UPDATE clients SET worked_at_ms = ");
+            let at = match worked {
+                true => sql.int(now_ms),
+                false => "NULL".to_string(),
+            };
+            let a = sql.int(agency);
+            let ids: Vec<String> = chunk.iter().map(|c| sql.int(*c)).collect();
+            sql.push(&format!(
+                "{at} WHERE agency_id = {a} AND id IN ({})",
+                ids.join(", ")
+            ));
+            n += sql.query()?.execute(&mut *tx).await?.rows_affected();
         }
         tx.commit().await?;
         Ok(n)

@@ -128,7 +128,7 @@ impl Store {
         }
         let lim = sql.int(f.limit.unwrap_or(50).clamp(1, 200));
         sql.push(&format!(" ORDER BY l.id DESC LIMIT {lim}"));
-        let mut list: Vec<LeadView> = sql.query_as().fetch_all(self.pool()).await?;
+        let mut list: Vec<LeadView> = sql.query_as()?.fetch_all(self.pool()).await?;
         let moves: Vec<(i64, String, String)> = sqlx::query_as(
             "SELECT type_id, from_status, to_status FROM lead_transitions WHERE agency_id = $1 ORDER BY to_status",
         )

@@ -44,12 +44,19 @@ pub(crate) async fn record_outcome(
         outcome,
         comment,
     } = k;
-    sqlx::query("UPDATE clients SET worked_at_ms = $3 WHERE agency_id = $1 AND id = $2")
-        .bind(agency)
-        .bind(client)
-        .bind(now_ms)
-        .execute(&mut *conn)
-        .await?;
+    // One statement marks the client worked, makes the broker their attending broker on a
+    // positive outcome, and reads what the new lead needs.
+    let (name, phone, email, role): (String, String, Option<String>, String) = sqlx::query_as(
+        "UPDATE clients SET worked_at_ms = $3, broker_id = CASE WHEN $4 = 1 THEN $5 ELSE broker_id END \
+         WHERE agency_id = $1 AND id = $2 RETURNING name, phone, email, role",
+    )
+    .bind(agency)
+    .bind(client)
+    .bind(now_ms)
+    .bind(i64::from(outcome.positive()))
+    .bind(broker)
+    .fetch_one(&mut *conn)
+    .await?;
     let mut out = OutcomeRecorded {
         positive: outcome.positive(),
         lead_id: None,
@@ -57,19 +64,6 @@ pub(crate) async fn record_outcome(
         attendance_id: None,
     };
     if outcome.positive() {
-        let (name, phone, email, role): (String, String, Option<String>, String) = sqlx::query_as(
-            "SELECT name, phone, email, role FROM clients WHERE agency_id = $1 AND id = $2",
-        )
-        .bind(agency)
-        .bind(client)
-        .fetch_one(&mut *conn)
-        .await?;
-        sqlx::query("UPDATE clients SET broker_id = $3 WHERE agency_id = $1 AND id = $2")
-            .bind(agency)
-            .bind(client)
-            .bind(broker)
-            .execute(&mut *conn)
-            .await?;
         let department: i64 = sqlx::query_scalar(
             "SELECT id FROM departments WHERE agency_id = $1 ORDER BY is_default DESC, id LIMIT 1",
         )

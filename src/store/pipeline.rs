@@ -184,6 +184,16 @@ impl Store {
         Ok(id)
     }
 
+    pub async fn lead_type_exists(&self, agency: AgencyId, id: i64) -> StoreResult<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM lead_types WHERE agency_id = $1 AND id = $2")
+                .bind(agency)
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(found.is_some())
+    }
+
     pub async fn lead_types(&self, agency: AgencyId) -> StoreResult<Vec<LeadType>> {
         let types: Vec<(i64, String, String, i64)> = sqlx::query_as(
             "SELECT id, name, initial_status, is_default FROM lead_types WHERE agency_id = $1 ORDER BY id",

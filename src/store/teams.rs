@@ -143,9 +143,12 @@ impl Store {
         .bind(agency)
         .fetch_all(self.pool())
         .await?;
+        let members = self
+            .group_brokers(agency, "team_brokers", "team_id", "u.id")
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for (id, name, supervisor_id, supervisor_name, clients) in rows {
-            let brokers = self.team_brokers(id).await?;
+            let brokers = super::campaigns::brokers_of(&members, id);
             out.push(Team {
                 id,
                 name,
@@ -156,15 +159,6 @@ impl Store {
             });
         }
         Ok(out)
-    }
-
-    async fn team_brokers(&self, team: i64) -> StoreResult<Vec<super::CampaignBroker>> {
-        Ok(sqlx::query_as(
-            "SELECT u.id, u.name FROM team_brokers tb JOIN users u ON u.id = tb.broker_id WHERE tb.team_id = $1 ORDER BY u.id",
-        )
-        .bind(team)
-        .fetch_all(self.pool())
-        .await?)
     }
 
     /// T2: the first `n` matching clients not worked and not yet distributed, dealt round
@@ -254,7 +248,7 @@ impl Store {
             " AND c.worked_at_ms IS NULL AND NOT {q} AND NOT EXISTS \
              (SELECT 1 FROM campaign_clients i WHERE i.client_id = c.id AND i.campaign_id = {k}) ORDER BY c.id DESC LIMIT {l}"
         ));
-        let ids: Vec<(i64,)> = sql.query_as().fetch_all(&mut *tx).await?;
+        let ids: Vec<(i64,)> = sql.query_as()?.fetch_all(&mut *tx).await?;
         let mut done = 0;
         for (c,) in ids {
             let r = sqlx::query(

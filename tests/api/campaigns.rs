@@ -127,14 +127,7 @@ both!(o2_the_preview_is_what_confirming_writes, |app| async move {
     add_clients(app, other, &[c6], "any").await;
 
     let sel = json!({"ids": [c1, c2, c3, c4, c5, c6]});
-    let p = app
-        .post(
-            &format!("/api/v1/campaigns/{k}/preview"),
-            &app.manager,
-            json!({"selection": sel}),
-        )
-        .await;
-    let p = expect(p, 200).await;
+    let p = preview(app, k, &sel).await;
     assert_eq!(p["selected"], 6);
     assert_eq!(p["in_quarantine"], 1);
     assert_eq!(p["already_in_campaign"], 1);
@@ -180,16 +173,7 @@ both!(o2_the_preview_is_what_confirming_writes, |app| async move {
     assert_eq!(unchanged["queued"], 1);
 
     // Preview again and confirm, routing each to their own broker and adding Xavier.
-    let p = expect(
-        app.post(
-            &format!("/api/v1/campaigns/{k}/preview"),
-            &app.manager,
-            json!({"selection": sel}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let p = preview(app, k, &sel).await;
     assert_eq!(p["in_quarantine"], 2);
     assert_eq!(p["to_add"], 3);
     let r = app
@@ -248,16 +232,7 @@ both!(o2_clients_are_selected_from_a_search, |app| async move {
     }
     client(app, "Outra pessoa", "(11) 92222-0099").await;
     let sel = json!({"search": {"filter": {"q": "condominio sol"}, "limit": 3}});
-    let p = expect(
-        app.post(
-            &format!("/api/v1/campaigns/{k}/preview"),
-            &app.manager,
-            json!({"selection": sel}),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let p = preview(app, k, &sel).await;
     assert_eq!(p["selected"], 3);
     assert_eq!(p["to_add"], 3);
     let r = app
@@ -283,20 +258,9 @@ both!(o3_quarantine_lasts_n_days_after_expiry, |app| async move {
     let second = campaign(app, "Segunda", &[&a]).await;
     let c = client(app, "Cliente", "(11) 93333-0001").await;
     add_clients(app, first, &[c], "any").await;
-    let preview = |k: i64| {
-        let app = &app;
-        async move {
-            let r = app
-                .post(
-                    &format!("/api/v1/campaigns/{k}/preview"),
-                    &app.manager,
-                    json!({"selection": {"ids": [c]}}),
-                )
-                .await;
-            expect(r, 200).await
-        }
-    };
-    assert_eq!(preview(second).await["in_quarantine"], 1);
+    let just_c = json!({ "ids": [c] });
+    let of_c = |k: i64| preview(app, k, &just_c);
+    assert_eq!(of_c(second).await["in_quarantine"], 1);
     assert_eq!(search(app, json!({"quarantine": true})).await.len(), 1);
     // The first campaign ended 11 days ago: with the default 10 days the client is free.
     let end = |days: i64| json!({"name": "Primeira", "expires_at": day(days), "brokers": [a.id]});
@@ -310,7 +274,7 @@ both!(o3_quarantine_lasts_n_days_after_expiry, |app| async move {
         200,
     )
     .await;
-    let p = preview(second).await;
+    let p = of_c(second).await;
     assert_eq!(p["in_quarantine"], 0);
     assert_eq!(p["to_add"], 1);
     assert!(search(app, json!({"quarantine": true})).await.is_empty());
@@ -321,7 +285,7 @@ both!(o3_quarantine_lasts_n_days_after_expiry, |app| async move {
         200,
     )
     .await;
-    assert_eq!(preview(second).await["in_quarantine"], 1);
+    assert_eq!(of_c(second).await["in_quarantine"], 1);
     // N is per agency.
     let r = app
         .put(
@@ -331,5 +295,5 @@ both!(o3_quarantine_lasts_n_days_after_expiry, |app| async move {
         )
         .await;
     expect(r, 200).await;
-    assert_eq!(preview(second).await["in_quarantine"], 0);
+    assert_eq!(of_c(second).await["in_quarantine"], 0);
 });

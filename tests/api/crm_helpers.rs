@@ -69,17 +69,22 @@ pub async fn campaign(app: &TestApp, name: &str, brokers: &[&Broker]) -> i64 {
     expect(r, 201).await["id"].as_i64().expect("campaign id")
 }
 
-/// Previews and confirms adding `ids`; returns the confirmation's answer.
-pub async fn add_clients(app: &TestApp, campaign: i64, ids: &[i64], route: &str) -> Value {
-    let sel = json!({"ids": ids});
-    let p = app
+/// The O2 preview of adding `selection` to the campaign (asserting 200).
+pub async fn preview(app: &TestApp, campaign: i64, selection: &Value) -> Value {
+    let r = app
         .post(
             &format!("/api/v1/campaigns/{campaign}/preview"),
             &app.manager,
-            json!({"selection": sel}),
+            json!({ "selection": selection }),
         )
         .await;
-    let p = expect(p, 200).await;
+    expect(r, 200).await
+}
+
+/// Previews and confirms adding `ids`; returns the confirmation's answer.
+pub async fn add_clients(app: &TestApp, campaign: i64, ids: &[i64], route: &str) -> Value {
+    let sel = json!({"ids": ids});
+    let p = preview(app, campaign, &sel).await;
     let r = app
         .post(
             &format!("/api/v1/campaigns/{campaign}/clients"),
