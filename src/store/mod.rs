@@ -23,6 +23,7 @@ mod pipeline;
 mod properties;
 mod push;
 mod shards;
+mod sql;
 mod teams;
 mod users;
 mod wallboard;
