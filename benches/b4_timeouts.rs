@@ -99,20 +99,14 @@ async fn main() -> anyhow::Result<()> {
     let hub = Hub::new(clock);
     let tracker = TaskTracker::new();
     let cancel = CancellationToken::new();
+    let sup = roleta::supervise::Supervisor::new(tracker.clone(), cancel.clone());
     let push_settings = PushSettings {
         enabled: false,
         subject: String::new(),
         vapid_private_key: Secret::new(""),
         queue: 1,
     };
-    let push = Push::start(
-        &push_settings,
-        store.clone(),
-        clock,
-        &tracker,
-        cancel.clone(),
-    )
-    .await?;
+    let push = Push::start(&push_settings, store.clone(), clock, &sup).await?;
     let dispatcher = Dispatcher::spawn(
         store.clone(),
         hub.clone(),
@@ -122,8 +116,7 @@ async fn main() -> anyhow::Result<()> {
             actors: 2,
             queue_capacity: 4096,
         },
-        &tracker,
-        cancel.clone(),
+        &sup,
     );
     let mut registrations = Vec::new();
     let before = rss_kib();

@@ -138,7 +138,14 @@ pub async fn seed(
         store
             .create_api_key(agency, "site", &prefix, &auth::token_hash(&key), now_ms)
             .await?;
-    } else if store.user_for_login(BROKERS[0].0).await.is_err() {
+    } else {
+        if store.user_for_login(BROKERS[0].0).await.is_ok() {
+            // The password and key were printed once, when the demo was created; a log that
+            // is kept or shared must not carry them at every start.
+            println!(
+                "\n  Roleta demo agency \"Imobiliária Demo\" is here (turn off with --no-demo)\n"
+            );
+        }
         return Ok(()); // a real installation: say nothing about demo data
     }
     let base = format!("http://{host}:{port}");

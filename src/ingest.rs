@@ -7,12 +7,14 @@
 //! handler wait, never drops a lead.
 
 use crate::store::{Backend, IngestOutcome, NewLead, Store, StoreError, StoreResult};
+use crate::supervise::contain;
+use crate::supervise::Supervisor;
 use crate::Clock;
+use futures_util::future::BoxFuture;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 /// Leads written per transaction at most.
 const MAX_BATCH: usize = 256;
@@ -34,22 +36,22 @@ pub struct Ingestor {
 
 impl Ingestor {
     /// One writer on SQLite (it has one write lock anyway), four on PostgreSQL (several
-    /// transactions flush together there). They stop when `cancel` fires, after the batch
-    /// they are writing.
-    pub fn start(
-        store: Store,
-        clock: Clock,
-        tracker: &TaskTracker,
-        cancel: CancellationToken,
-    ) -> Self {
+    /// transactions flush together there), each supervised. They stop when the node's
+    /// shutdown fires, after the batch they are writing.
+    pub fn start(store: Store, clock: Clock, sup: &Supervisor) -> Self {
         let writers = match store.backend() {
             Backend::Sqlite => 1,
             Backend::Postgres => 4,
         };
         let senders: Vec<_> = (0..writers)
-            .map(|_| {
+            .map(|i| {
                 let (tx, rx) = mpsc::channel(QUEUE);
-                tracker.spawn(writer(store.clone(), clock, rx, cancel.clone()));
+                let w = Writer {
+                    store: store.clone(),
+                    clock,
+                    rx,
+                };
+                sup.spawn(format!("ingest-writer-{i}"), w, Writer::run_boxed);
                 tx
             })
             .collect();
@@ -72,32 +74,56 @@ impl Ingestor {
     }
 }
 
-async fn writer(
+/// A writer's state outlives a panic: its queue, with the leads waiting in it.
+struct Writer {
     store: Store,
     clock: Clock,
-    mut rx: mpsc::Receiver<Job>,
-    cancel: CancellationToken,
-) {
-    let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => break,
-            n = rx.recv_many(&mut jobs, MAX_BATCH) => if n == 0 { break },
-        }
-        let (leads, replies): (Vec<NewLead>, Vec<_>) =
-            jobs.drain(..).map(|j| (j.lead, j.reply)).unzip();
-        let now = clock.now_ms();
-        let results = store.ingest_batch(&leads, now).await;
-        crate::metrics::ingest_batch(leads.len());
-        for ((lead, reply), r) in leads.iter().zip(replies).zip(results) {
-            let r = match r {
-                // Lost a race on a unique key to another writer: alone, with its retry, it
-                // now finds the winner's rows.
-                Err(StoreError::Duplicate(_)) => store.ingest_lead(lead, now).await,
-                other => other,
-            };
-            let _ = reply.send(r);
-        }
+    rx: mpsc::Receiver<Job>,
+}
+
+impl Writer {
+    fn run_boxed(&mut self, cancel: CancellationToken) -> BoxFuture<'_, ()> {
+        Box::pin(self.run(cancel))
     }
-    tracing::debug!("ingest writer stopped");
+
+    async fn run(&mut self, cancel: CancellationToken) {
+        let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                n = self.rx.recv_many(&mut jobs, MAX_BATCH) => if n == 0 { break },
+            }
+            let (leads, replies): (Vec<NewLead>, Vec<_>) =
+                jobs.drain(..).map(|j| (j.lead, j.reply)).unzip();
+            let now = self.clock.now_ms();
+            let results = match contain("ingest-writer", self.store.ingest_batch(&leads, now)).await
+            {
+                Ok(r) => r,
+                // Something in the batch panicked: write each lead alone, so only the lead
+                // that causes it fails and the others are written.
+                Err(_) => (0..leads.len())
+                    .map(|_| Err(StoreError::Duplicate(String::new())))
+                    .collect(),
+            };
+            crate::metrics::ingest_batch(leads.len());
+            for ((lead, reply), r) in leads.iter().zip(replies).zip(results) {
+                let r = match r {
+                    // Lost a race on a unique key to another writer (or its batch failed as a
+                    // whole): alone, with its retry, it now finds the winner's rows.
+                    Err(StoreError::Duplicate(_)) => {
+                        contain("ingest-writer", self.store.ingest_lead(lead, now))
+                            .await
+                            .unwrap_or_else(|_| {
+                                Err(StoreError::Unavailable(
+                                    "this lead could not be written; nothing was kept".into(),
+                                ))
+                            })
+                    }
+                    other => other,
+                };
+                let _ = reply.send(r);
+            }
+        }
+        tracing::debug!("ingest writer stopped");
+    }
 }

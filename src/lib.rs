@@ -19,6 +19,7 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod supervise;
 pub mod ws;
 
 pub use clock::Clock;

@@ -79,3 +79,12 @@ pub const INGEST_BATCH: &str = "roleta_ingest_batch_size";
 pub fn ingest_batch(n: usize) {
     metrics::histogram!(INGEST_BATCH).record(n as f64);
 }
+
+pub const TASK_PANICS: &str = "roleta_task_panics_total";
+
+/// A background task (or one unit of its work) panicked and was restarted or answered.
+pub fn task_panicked(task: &str) {
+    // The task's kind, without its index: one series per writer kind, not per writer.
+    let kind = task.trim_end_matches(|c: char| c.is_ascii_digit() || c == '-');
+    metrics::counter!(TASK_PANICS, "task" => kind.to_string()).increment(1);
+}

@@ -8,6 +8,7 @@
 use crate::model::{AgencyId, BrokerId, OfferId};
 use crate::settings::PushSettings;
 use crate::store::{PushSubscription, Store};
+use crate::supervise::Supervisor;
 use crate::Clock;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -15,7 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use web_push::{ContentEncoding, SubscriptionInfo, VapidSignatureBuilder, WebPushMessageBuilder};
 
 /// One offer to announce.
@@ -44,13 +44,12 @@ struct Worker {
 }
 
 impl Push {
-    /// Loads or creates the VAPID keys and starts the sender on the tracker.
+    /// Loads or creates the VAPID keys and starts the sender under the supervisor.
     pub async fn start(
         settings: &PushSettings,
         store: Store,
         clock: Clock,
-        tracker: &TaskTracker,
-        cancel: CancellationToken,
+        sup: &Supervisor,
     ) -> anyhow::Result<Self> {
         let (private_key, public_key) = keys(settings, &store, clock.now_ms()).await?;
         if !settings.enabled {
@@ -70,7 +69,9 @@ impl Push {
             private_key,
             subject: settings.subject.clone(),
         };
-        tracker.spawn(worker.run(rx, cancel));
+        sup.spawn("push-sender", (worker, rx), |(w, rx), cancel| {
+            Box::pin(w.run(rx, cancel))
+        });
         Ok(Self {
             tx: Some(tx),
             public_key: public_key.into(),
@@ -115,7 +116,7 @@ fn public_key_of(private: &str) -> anyhow::Result<String> {
 }
 
 impl Worker {
-    async fn run(self, mut rx: mpsc::Receiver<PushJob>, cancel: CancellationToken) {
+    async fn run(&self, rx: &mut mpsc::Receiver<PushJob>, cancel: CancellationToken) {
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => break,

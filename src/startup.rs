@@ -8,6 +8,7 @@ use crate::roster::Roster;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store::Store;
+use crate::supervise::Supervisor;
 use crate::Clock;
 use anyhow::Context;
 use std::sync::Arc;
@@ -51,14 +52,8 @@ impl App {
         let hub = Hub::new(clock);
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
-        let push = Push::start(
-            &settings.push,
-            store.clone(),
-            clock,
-            &tracker,
-            cancel.clone(),
-        )
-        .await?;
+        let sup = Supervisor::new(tracker.clone(), cancel.clone());
+        let push = Push::start(&settings.push, store.clone(), clock, &sup).await?;
         let queues = crate::dispatch::Queues::new(&settings.dispatch);
         let cluster = if settings.redis.enabled() {
             Some(
@@ -86,12 +81,11 @@ impl App {
             roster.clone(),
             push.clone(),
             clock,
-            &tracker,
-            cancel.clone(),
+            &sup,
         );
         match &cluster {
             // The lease loop decides which agencies this node loads.
-            Some(c) => c.start(&tracker, cancel.clone()),
+            Some(c) => c.start(&sup),
             None => {
                 for agency in store.agencies_with_live_leads().await? {
                     dispatcher.load(agency).await.ok();
@@ -102,7 +96,7 @@ impl App {
         for host in [settings.server.host.as_str(), "localhost", "127.0.0.1"] {
             origins.push(format!("http://{host}:{port}"));
         }
-        let ingest = crate::ingest::Ingestor::start(store.clone(), clock, &tracker, cancel.clone());
+        let ingest = crate::ingest::Ingestor::start(store.clone(), clock, &sup);
         let state = AppState {
             store,
             ingest,
@@ -115,6 +109,7 @@ impl App {
             origins: Arc::new(origins),
             shutdown: cancel,
             tracker,
+            health: sup.health(),
         };
         crate::metrics::handle();
         Ok(Self {

@@ -27,6 +27,8 @@ pub struct AppState {
     pub origins: Arc<Vec<String>>,
     pub shutdown: CancellationToken,
     pub tracker: TaskTracker,
+    /// Whether every supervised background task is up (`/readyz`).
+    pub health: crate::supervise::Health,
 }
 
 impl AppState {

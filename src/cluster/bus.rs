@@ -215,7 +215,7 @@ impl Cluster {
 /// Publishes queued messages, a pipeline at a time, on one pooled connection.
 pub(super) async fn publisher(
     cluster: Cluster,
-    mut rx: mpsc::Receiver<(String, String)>,
+    rx: &mut mpsc::Receiver<(String, String)>,
     cancel: CancellationToken,
 ) {
     let mut batch = Vec::with_capacity(MAX_PIPELINE);

@@ -25,6 +25,7 @@ use crate::presence::Hub;
 use crate::push::Push;
 use crate::settings::RedisSettings;
 use crate::store::Store;
+use crate::supervise::Supervisor;
 use crate::Clock;
 use anyhow::Context;
 use dashmap::{DashMap, DashSet};
@@ -33,8 +34,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify};
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 /// A reply another node owes this one.
 pub(crate) enum Waiting {
@@ -163,16 +162,27 @@ impl Cluster {
         })
     }
 
-    /// Starts the node's background tasks on the tracker; they stop when `cancel` fires.
-    pub(crate) fn start(&self, tracker: &TaskTracker, cancel: CancellationToken) {
+    /// Starts the node's background tasks under the supervisor; they stop when the node's
+    /// shutdown fires.
+    pub(crate) fn start(&self, sup: &Supervisor) {
         let rx = self.inner.out_rx.lock().ok().and_then(|mut g| g.take());
         if let Some(rx) = rx {
-            tracker.spawn(bus::publisher(self.clone(), rx, cancel.clone()));
+            sup.spawn("bus-publisher", (self.clone(), rx), |(c, rx), cancel| {
+                Box::pin(bus::publisher(c.clone(), rx, cancel))
+            });
         }
-        tracker.spawn(bus::listener(self.clone(), cancel.clone()));
-        tracker.spawn(presence::heartbeat(self.clone(), cancel.clone()));
-        tracker.spawn(leases::lease_loop(self.clone(), cancel.clone()));
-        tracker.spawn(sweeper::sweeper(self.clone(), cancel));
+        sup.spawn("bus-listener", self.clone(), |c, cancel| {
+            Box::pin(bus::listener(c.clone(), cancel))
+        });
+        sup.spawn("heartbeat", self.clone(), |c, cancel| {
+            Box::pin(presence::heartbeat(c.clone(), cancel))
+        });
+        sup.spawn("lease-loop", self.clone(), |c, cancel| {
+            Box::pin(leases::lease_loop(c.clone(), cancel))
+        });
+        sup.spawn("sweeper", self.clone(), |c, cancel| {
+            Box::pin(sweeper::sweeper(c.clone(), cancel))
+        });
         tracing::info!(node = %self.inner.node, "cluster mode: Redis presence, bus and leases");
     }
 

@@ -12,12 +12,11 @@ use crate::presence::Hub;
 use crate::push::Push;
 use crate::roster::Roster;
 use crate::store::{LeadSummary, OfferRecord, OfferRejection, Store, StoreError};
+use crate::supervise::Supervisor;
 use crate::Clock;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 /// What the core tells the edges; `ws` turns these into wire messages.
 #[derive(Debug, Clone)]
@@ -203,23 +202,23 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// A single node's dispatcher: `settings.actors` actors on the tracker, stopping when
-    /// `cancel` fires.
+    /// A single node's dispatcher: `settings.actors` supervised actors, stopping when the
+    /// node's shutdown fires.
     pub fn spawn(
         store: Store,
         hub: Hub,
         push: Push,
         clock: Clock,
         settings: &crate::settings::DispatchSettings,
-        tracker: &TaskTracker,
-        cancel: CancellationToken,
+        sup: &Supervisor,
     ) -> Self {
         let queues = Queues::new(settings);
         let roster = Roster::Local(hub);
-        Self::start(queues, None, store, roster, push, clock, tracker, cancel)
+        Self::start(queues, None, store, roster, push, clock, sup)
     }
 
-    /// Starts one actor per queue on the tracker; they stop when `cancel` fires.
+    /// Starts one supervised actor per queue; they stop when the node's shutdown fires. An
+    /// actor that panics is started again and rebuilds its agencies from the store.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn start(
         queues: Queues,
@@ -228,12 +227,13 @@ impl Dispatcher {
         roster: Roster,
         push: Push,
         clock: Clock,
-        tracker: &TaskTracker,
-        cancel: CancellationToken,
+        sup: &Supervisor,
     ) -> Self {
-        for rx in queues.receivers {
+        for (i, rx) in queues.receivers.into_iter().enumerate() {
             let actor = actor::Actor::new(store.clone(), roster.clone(), push.clone(), clock, rx);
-            tracker.spawn(actor.run(cancel.clone()));
+            sup.spawn(format!("dispatcher-{i}"), actor, |a, cancel| {
+                Box::pin(a.run(cancel))
+            });
         }
         Self {
             local: queues.local,

@@ -120,13 +120,9 @@ pub async fn update_roulette_settings(
         ));
     }
     if let Some(t) = i.lead_number_template {
-        let t = required("lead_number_template", &t, 60)?;
-        if !t.contains("{seq") {
-            return Err(ApiError::invalid(
-                "lead_number_template",
-                "the template must contain {seq} or {seq:NN}",
-            ));
-        }
+        let t = required("lead_number_template", &t, crate::store::MAX_TEMPLATE_CHARS)?;
+        crate::store::validate_lead_number_template(&t)
+            .map_err(|e| ApiError::invalid("lead_number_template", e.0))?;
         s.lead_number_template = t;
     }
     app.store.update_roulette_settings(agency, &s).await?;

@@ -26,16 +26,21 @@ pub async fn get_health() -> &'static str {
     "ok"
 }
 
-/// The database answers: the node can take leads.
+/// The database answers and every background task is up: the node can take leads. The
+/// cause of a failure is logged, not shown: the answer says only which part is down.
 #[utoipa::path(get, path = "/readyz", responses((status = 200), (status = 503)))]
 pub async fn get_ready(State(app): State<AppState>) -> Result<&'static str, ApiError> {
     if app.shutdown.is_cancelled() {
         return Err(ApiError::Unavailable("shutting down".into()));
     }
-    app.store
-        .ping()
-        .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    if let Some(problem) = app.health.problem() {
+        tracing::warn!(%problem, "not ready");
+        return Err(ApiError::Unavailable("a background task is down".into()));
+    }
+    if let Err(e) = app.store.ping().await {
+        tracing::warn!(error = %e, "not ready: the database does not answer");
+        return Err(ApiError::Unavailable("database unavailable".into()));
+    }
     Ok("ready")
 }
 

@@ -22,4 +22,5 @@ mod roulette;
 mod search;
 mod silent_cases;
 mod teams;
+mod tenant_isolation;
 mod wallboard;

@@ -48,6 +48,8 @@ pub(crate) struct Actor {
     timer_keys: HashMap<OfferId, delay_queue::Key>,
     /// Presence changes not yet in the audit: written together before the next offer.
     presence_audit: Vec<AuditEntry<'static>>,
+    /// Set while `run` runs: found set at the start of a run, the last one panicked.
+    running: bool,
 }
 
 fn engine_settings(s: &RouletteSettings) -> EngineSettings {
@@ -77,10 +79,14 @@ impl Actor {
             timers: DelayQueue::new(),
             timer_keys: HashMap::new(),
             presence_audit: Vec::new(),
+            running: false,
         }
     }
 
-    pub(crate) async fn run(mut self, cancel: CancellationToken) {
+    pub(crate) async fn run(&mut self, cancel: CancellationToken) {
+        if std::mem::replace(&mut self.running, true) {
+            self.rebuild().await;
+        }
         loop {
             let wake = self.next_wake();
             tokio::select! {
@@ -111,7 +117,24 @@ impl Actor {
                 }
             }
         }
+        self.running = false;
         tracing::debug!("dispatcher actor stopped");
+    }
+
+    /// After a panic the engines may be half-way through a decision: drop them and load each
+    /// agency again from the store, which is the authority (offers, refusals, rotation).
+    async fn rebuild(&mut self) {
+        let agencies: Vec<AgencyId> = self.agencies.keys().copied().collect();
+        self.agencies.clear();
+        self.summaries.clear();
+        self.timers.clear();
+        self.timer_keys.clear();
+        for agency in agencies {
+            if self.ensure_loaded(agency).await.is_ok() {
+                self.pump(agency).await;
+            }
+        }
+        tracing::warn!("dispatcher actor rebuilt its agencies from the store");
     }
 
     fn next_wake(&self) -> Option<tokio::time::Instant> {
