@@ -27,6 +27,10 @@ pub struct AppState {
     pub origins: Arc<Vec<String>>,
     pub shutdown: CancellationToken,
     pub tracker: TaskTracker,
+    /// Bounded Argon2 work for every password a request carries.
+    pub passwords: crate::passwords::Passwords,
+    /// Sign-in and credential throttles, and the client address of a request.
+    pub throttle: crate::throttle::Throttle,
 }
 
 impl AppState {

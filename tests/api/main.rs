@@ -8,6 +8,7 @@ mod invariants;
 mod pg;
 
 mod attendance;
+mod auth_limits;
 mod bad_input;
 mod campaign_calls;
 mod campaigns;
@@ -22,4 +23,5 @@ mod roulette;
 mod search;
 mod silent_cases;
 mod teams;
+mod tokens;
 mod wallboard;
