@@ -1,13 +1,13 @@
-//! Who is calling: passwords (Argon2id), session cookies and bearer tokens for people, API keys
-//! for lead sources. Tokens are random and stored only as SHA-256 hashes.
+//! Who is calling: session cookies and bearer tokens for people, API keys for lead sources.
+//! Tokens are random and stored only as SHA-256 hashes. Requests' passwords are checked under
+//! the bound in `passwords.rs`; unknown credentials are throttled per client address
+//! (`throttle.rs`).
 
 use crate::error::ApiError;
 use crate::model::Role;
 use crate::state::AppState;
 use crate::store::{ApiKeyOwner, StoreError, User};
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts, Method};
@@ -16,7 +16,8 @@ use sha2::{Digest, Sha256};
 
 pub const SESSION_COOKIE: &str = "roleta_session";
 
-/// Hashes on a blocking thread: Argon2id is deliberately slow.
+/// Hashes on a blocking thread, outside the request bound: for start-up work before the app
+/// serves (the demo seed). Requests use `AppState::passwords`.
 pub async fn hash_password(password: String) -> anyhow::Result<String> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
@@ -26,20 +27,6 @@ pub async fn hash_password(password: String) -> anyhow::Result<String> {
             .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
     })
     .await?
-}
-
-pub async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
 }
 
 /// A fresh random token: `prefix` + 64 hex characters.
@@ -131,14 +118,18 @@ impl FromRequestParts<AppState> for AuthUser {
             }
         }
         let hash = token_hash(&token);
-        let user = state
+        let addr = state.throttle.client_addr(parts);
+        state.throttle.before_credential(addr, &hash)?;
+        let user = match state
             .store
             .user_for_token(&hash, state.clock.now_ms())
             .await
-            .map_err(|e| match e {
-                StoreError::NotFound => ApiError::Unauthorized,
-                other => other.into(),
-            })?;
+        {
+            Ok(user) => user,
+            Err(StoreError::NotFound) => return Err(state.throttle.credential_unknown(addr)),
+            Err(other) => return Err(other.into()),
+        };
+        state.throttle.credential_valid(&hash);
         Ok(AuthUser {
             user,
             via_cookie,
@@ -161,14 +152,15 @@ impl FromRequestParts<AppState> for SourceKey {
         let key = bearer(parts)
             .or_else(|| parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()))
             .ok_or(ApiError::Unauthorized)?;
-        let owner = state
-            .store
-            .api_key_owner(&token_hash(key))
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => ApiError::Unauthorized,
-                other => other.into(),
-            })?;
+        let hash = token_hash(key);
+        let addr = state.throttle.client_addr(parts);
+        state.throttle.before_credential(addr, &hash)?;
+        let owner = match state.store.api_key_owner(&hash).await {
+            Ok(owner) => owner,
+            Err(StoreError::NotFound) => return Err(state.throttle.credential_unknown(addr)),
+            Err(other) => return Err(other.into()),
+        };
+        state.throttle.credential_valid(&hash);
         Ok(SourceKey(owner))
     }
 }

@@ -31,6 +31,14 @@ pub enum ApiError {
     UnsupportedMedia(String),
     #[error("{0}")]
     Unavailable(String),
+    /// The caller must wait `retry_after_secs` (sent as `Retry-After`): 429 from a throttle or
+    /// a lockout, 503 (`busy`) when every password check is taken.
+    #[error("{message}")]
+    RetryLater {
+        busy: bool,
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -57,6 +65,12 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::RetryLater { busy: true, .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            }
+            ApiError::RetryLater { busy: false, .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -74,7 +88,17 @@ impl IntoResponse for ApiError {
         };
         let body =
             json!({ "error": { "code": code, "message": self.to_string(), "field": field } });
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        if let ApiError::RetryLater {
+            retry_after_secs, ..
+        } = self
+        {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after_secs.max(1)),
+            );
+        }
+        response
     }
 }
 

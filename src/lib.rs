@@ -11,6 +11,7 @@ pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod model;
+pub mod passwords;
 pub mod phone;
 pub mod presence;
 pub mod push;
@@ -20,6 +21,7 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod supervise;
+pub mod throttle;
 pub mod ws;
 
 pub use clock::Clock;

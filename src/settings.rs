@@ -17,6 +17,7 @@ pub struct Settings {
     pub push: PushSettings,
     pub redis: RedisSettings,
     pub log: LogSettings,
+    pub auth: AuthSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -27,6 +28,8 @@ pub struct ServerSettings {
     pub shutdown_grace_seconds: u64,
     pub body_limit_bytes: usize,
     pub session_hours: i64,
+    /// Peers whose `X-Forwarded-For` is believed (the cluster's nginx); exact addresses.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -88,6 +91,34 @@ impl RedisSettings {
     }
 }
 
+/// Sign-in and credential limits (docs/SECURITY.md): the bound on Argon2 work, throttles per
+/// client address and per account, the lockout after wrong passwords, personal token lifetimes.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    /// Password checks running at once; 0: one per core.
+    pub argon2_permits: usize,
+    /// How long a request waits for a free password check before 503 with `Retry-After`.
+    pub argon2_wait_ms: u64,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    /// Sign-in attempts per client address: this many at once, then one per period.
+    pub login_per_address_burst: u32,
+    pub login_per_address_period_ms: u64,
+    /// Sign-in attempts per e-mail address, whatever the client.
+    pub login_per_account_burst: u32,
+    pub login_per_account_period_ms: u64,
+    /// Wrong passwords for one account within the window that lock it for `lockout_seconds`.
+    pub lockout_failures: i64,
+    pub lockout_window_seconds: i64,
+    pub lockout_seconds: i64,
+    /// Unknown bearer tokens and API keys per client address: this many, then one per period.
+    pub token_failures_burst: u32,
+    pub token_failures_period_ms: u64,
+    /// Personal tokens: lifetime when the request names none, and the longest allowed.
+    pub token_default_days: i64,
+    pub token_max_days: i64,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct LogSettings {
     pub filter: String,
@@ -138,6 +169,7 @@ impl Settings {
                 .separator("__")
                 .list_separator(",")
                 .with_list_parse_key("server.allowed_origins")
+                .with_list_parse_key("server.trusted_proxies")
                 .try_parsing(true),
         );
         if let Some(host) = &overrides.host {

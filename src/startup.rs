@@ -97,6 +97,13 @@ impl App {
             origins.push(format!("http://{host}:{port}"));
         }
         let ingest = crate::ingest::Ingestor::start(store.clone(), clock, &sup);
+        let passwords = crate::passwords::Passwords::new(&settings.auth)?;
+        let throttle = crate::throttle::Throttle::new(
+            &settings.auth,
+            &settings.server.trusted_proxies,
+            clock,
+        )?;
+        throttle.start(store.clone(), &sup);
         let state = AppState {
             store,
             ingest,
@@ -110,6 +117,8 @@ impl App {
             shutdown: cancel,
             tracker,
             health: sup.health(),
+            passwords,
+            throttle,
         };
         crate::metrics::handle();
         Ok(Self {
@@ -140,10 +149,13 @@ impl App {
         let cancel = state.shutdown.clone();
         let router = crate::http::router(state.clone());
         tracing::info!(port = self.port, backend = ?state.store.backend(), "roleta is listening");
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(cancel.clone().cancelled_owned())
-            .await
-            .context("serving")?;
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(cancel.clone().cancelled_owned())
+        .await
+        .context("serving")?;
         cancel.cancel();
         state.tracker.close();
         let grace = Duration::from_secs(state.settings.server.shutdown_grace_seconds);

@@ -29,6 +29,10 @@ pub struct AppState {
     pub tracker: TaskTracker,
     /// Whether every supervised background task is up (`/readyz`).
     pub health: crate::supervise::Health,
+    /// Bounded Argon2 work for every password a request carries.
+    pub passwords: crate::passwords::Passwords,
+    /// Sign-in and credential throttles, and the client address of a request.
+    pub throttle: crate::throttle::Throttle,
 }
 
 impl AppState {

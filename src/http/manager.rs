@@ -236,7 +236,7 @@ pub async fn create_user(
             "the password needs at least 8 characters",
         ));
     }
-    let hash = auth::hash_password(u.password).await?;
+    let hash = app.passwords.hash(u.password).await?;
     let agency = user.agency();
     let known: Vec<i64> = app
         .store

@@ -14,6 +14,7 @@ mod pipeline;
 mod push;
 mod session;
 mod teams;
+mod tokens;
 mod wallboard;
 
 use crate::error::ApiError;

@@ -3,7 +3,7 @@
 
 use super::{
     attendances, campaign_calls, campaigns, leads, manager, offers, ops, pipeline, push, session,
-    teams, wallboard,
+    teams, tokens, wallboard,
 };
 use crate::state::AppState;
 use axum::routing::get;
@@ -19,8 +19,11 @@ use utoipa::OpenApi;
     paths(
         session::login,
         session::logout,
-        session::create_token,
         session::get_me,
+        session::change_password,
+        tokens::create_token,
+        tokens::list_tokens,
+        tokens::delete_token,
         leads::create_lead,
         leads::forward_client,
         leads::get_lead,

@@ -1,13 +1,15 @@
-//! Sign-in and sign-out (session cookie), personal tokens, and "who am I".
+//! Sign-in and sign-out (session cookie), "who am I", and changing one's own password. Every
+//! password check passes the throttles (`throttle.rs`) and the bounded Argon2 pool.
 
 use crate::auth::{self, AuthUser, SESSION_COOKIE};
 use crate::error::{ApiError, Json};
 use crate::state::AppState;
 use crate::store::{StoreError, User};
+use crate::throttle::ClientAddr;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 
@@ -15,8 +17,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/auth/logout", post(logout))
-        .route("/api/v1/auth/tokens", post(create_token))
         .route("/api/v1/me", get(get_me))
+        .route("/api/v1/me/password", put(change_password))
+        .merge(super::tokens::router())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -33,26 +36,49 @@ pub struct LoginOut {
     user: User,
 }
 
+/// Longest e-mail a user can have (`POST /api/v1/users` bounds it the same).
+const EMAIL_MAX: usize = 254;
+
 /// Signs in with e-mail and password; sets the session cookie and returns the token.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginIn,
-    responses((status = 200, body = LoginOut), (status = 401, description = "wrong e-mail or password")))]
+    responses((status = 200, body = LoginOut), (status = 401, description = "wrong e-mail or password"),
+        (status = 429, description = "too many attempts from this address or for this account, or the account is locked for a while; see Retry-After"),
+        (status = 503, description = "every password check is busy; see Retry-After")))]
 pub async fn login(
     State(app): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     Json(body): Json<LoginIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let email = body.email.trim().to_lowercase();
-    let (user, hash) = match app.store.user_for_login(&email).await {
-        Ok(found) => found,
-        Err(StoreError::NotFound) => {
-            // Spend the same time as a real check so e-mails cannot be probed by timing.
-            let _ = auth::verify_password(body.password, DUMMY_HASH.into()).await;
-            return Err(ApiError::Unauthorized);
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if !auth::verify_password(body.password, hash).await {
+    if email.len() > EMAIL_MAX {
         return Err(ApiError::Unauthorized);
     }
+    app.throttle
+        .before_password(&app.store, addr, &email)
+        .await?;
+    let found = match app.store.user_for_login(&email).await {
+        Ok(found) => Some(found),
+        Err(StoreError::NotFound) => None,
+        Err(e) => return Err(e.into()),
+    };
+    // An unknown e-mail spends the same check (so it cannot be told apart by timing) and
+    // counts towards the same lockout (so it cannot be told apart by the answers).
+    let (user, ok) = match found {
+        Some((user, hash)) => {
+            let ok = app.passwords.verify(body.password, hash).await?;
+            (Some(user), ok)
+        }
+        None => {
+            app.passwords
+                .verify(body.password, DUMMY_HASH.into())
+                .await?;
+            (None, false)
+        }
+    };
+    let Some(user) = user.filter(|_| ok) else {
+        return Err(app.throttle.password_failed(&app.store, &email).await);
+    };
+    app.throttle.password_ok(&app.store, &email).await?;
     let token = auth::new_token("rs_");
     let now = app.clock.now_ms();
     let hours = app.settings.server.session_hours.max(1);
@@ -85,7 +111,7 @@ pub async fn login(
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Y3cZ8CwkdmJpLkOHRNc6bjKUR0S6zXyZgVn9qvFxV8";
 
 /// Ends the session and clears the cookie.
-#[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204)))]
+#[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204), (status = 401)))]
 pub async fn logout(
     State(app): State<AppState>,
     user: AuthUser,
@@ -99,36 +125,68 @@ pub async fn logout(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub struct TokenIn {
-    label: String,
+pub struct PasswordIn {
+    current_password: String,
+    /// At least 8 characters.
+    new_password: String,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TokenOut {
-    /// Shown once; only its hash is kept.
-    token: String,
-}
+/// Longest password accepted (Argon2 reads all of it).
+const PASSWORD_MAX: usize = 256;
 
-/// Creates a personal token (no expiry) for scripts and non-browser clients.
-#[utoipa::path(post, path = "/api/v1/auth/tokens", request_body = TokenIn, responses((status = 201, body = TokenOut)))]
-pub async fn create_token(
+/// Changes one's own password: every other session and personal token of the user is signed
+/// out; the one making this request stays signed in.
+#[utoipa::path(put, path = "/api/v1/me/password", request_body = PasswordIn,
+    responses((status = 204), (status = 401),
+        (status = 422, description = "the current password is wrong, or the new one is too short or too long"),
+        (status = 429, description = "too many attempts, or the account is locked for a while; see Retry-After"),
+        (status = 503, description = "every password check is busy; see Retry-After")))]
+pub async fn change_password(
     State(app): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     user: AuthUser,
-    Json(body): Json<TokenIn>,
-) -> Result<impl IntoResponse, ApiError> {
-    let label = super::required("label", &body.label, 100)?;
-    let token = auth::new_token("rt_");
-    app.store
-        .create_session(
-            &user.user,
-            &auth::token_hash(&token),
-            "personal",
-            Some(&label),
-            app.clock.now_ms(),
-            None,
-        )
+    Json(body): Json<PasswordIn>,
+) -> Result<StatusCode, ApiError> {
+    let length = body.new_password.chars().count();
+    if length < 8 {
+        return Err(ApiError::invalid(
+            "new_password",
+            "the password needs at least 8 characters",
+        ));
+    }
+    if length > PASSWORD_MAX {
+        return Err(ApiError::invalid(
+            "new_password",
+            format!("the password may have at most {PASSWORD_MAX} characters"),
+        ));
+    }
+    let email = user.user.email.to_lowercase();
+    app.throttle
+        .before_password(&app.store, addr, &email)
         .await?;
-    Ok((StatusCode::CREATED, Json(TokenOut { token })))
+    let (agency, id) = (user.agency(), user.user.id);
+    let stored = app.store.password_hash(agency, id).await?;
+    if !app.passwords.verify(body.current_password, stored).await? {
+        return Err(
+            match app.throttle.password_failed(&app.store, &email).await {
+                ApiError::Unauthorized => {
+                    ApiError::invalid("current_password", "the current password is wrong")
+                }
+                other => other,
+            },
+        );
+    }
+    app.throttle.password_ok(&app.store, &email).await?;
+    let hash = app.passwords.hash(body.new_password).await?;
+    app.store
+        .set_password(agency, id, &hash, Some(&user.token_hash))
+        .await?;
+    tracing::info!(
+        user = id,
+        agency,
+        "password changed; other sessions signed out"
+    );
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -137,7 +195,7 @@ pub struct MeOut {
     departments: Vec<i64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = MeOut)))]
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = MeOut), (status = 401)))]
 pub async fn get_me(State(app): State<AppState>, user: AuthUser) -> Result<Json<MeOut>, ApiError> {
     let departments = app
         .store

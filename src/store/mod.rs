@@ -15,6 +15,7 @@ mod ingest;
 mod lead_number;
 mod lead_views;
 mod leads;
+mod login_failures;
 mod notify;
 mod offer_reads;
 mod offers;
@@ -25,6 +26,7 @@ mod push;
 mod shards;
 mod sql;
 mod teams;
+mod tokens;
 mod users;
 mod wallboard;
 
@@ -45,6 +47,7 @@ pub use pipeline::*;
 pub use properties::*;
 pub use push::*;
 pub use teams::*;
+pub use tokens::TokenInfo;
 pub use users::*;
 pub use wallboard::*;
 

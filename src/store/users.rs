@@ -145,6 +145,7 @@ impl Store {
         one_row(r)
     }
 
+    /// A session (`kind` "session") or personal token ("personal"); returns its id.
     pub async fn create_session(
         &self,
         user: &User,
@@ -153,10 +154,10 @@ impl Store {
         label: Option<&str>,
         now_ms: i64,
         expires_at_ms: Option<i64>,
-    ) -> StoreResult<()> {
-        sqlx::query(
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(
             "INSERT INTO sessions (agency_id, user_id, token_hash, kind, label, created_at_ms, expires_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(user.agency_id)
         .bind(user.id)
@@ -165,9 +166,8 @@ impl Store {
         .bind(label)
         .bind(now_ms)
         .bind(expires_at_ms)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        .fetch_one(self.pool())
+        .await?)
     }
 
     /// The active user behind a session or personal token, unless it has expired.

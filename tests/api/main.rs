@@ -8,6 +8,7 @@ mod invariants;
 mod pg;
 
 mod attendance;
+mod auth_limits;
 mod bad_input;
 mod campaign_calls;
 mod campaigns;
@@ -23,4 +24,5 @@ mod search;
 mod silent_cases;
 mod teams;
 mod tenant_isolation;
+mod tokens;
 mod wallboard;
