@@ -23,3 +23,4 @@ mod search;
 mod silent_cases;
 mod teams;
 mod wallboard;
+mod ws_protocol;
