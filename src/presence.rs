@@ -8,12 +8,12 @@ use crate::dispatch::Event;
 use crate::model::{AgencyId, BrokerId};
 use crate::ws::protocol::ServerMsg;
 use crate::Clock;
-use axum::extract::ws::Utf8Bytes;
 use dashmap::DashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tungstenite::Utf8Bytes;
 
 struct Conn {
     id: u64,

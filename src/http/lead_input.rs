@@ -18,8 +18,9 @@ pub struct LeadIn {
     pub email: Option<String>,
     /// The source's own id for this lead: a second delivery with the same id is the same lead.
     pub external_id: Option<String>,
-    /// Department id or name; the agency's default department when absent.
-    pub department: Option<String>,
+    /// Department id (a number, or a string of digits) or name; the agency's default department
+    /// when absent.
+    pub department: Option<DepartmentRef>,
     pub channel: Option<Channel>,
     pub client_role: Option<ClientRole>,
     /// Code of the property of interest: the interest profile is built from it (A2).
@@ -40,6 +41,28 @@ pub struct LeadIn {
     pub location: Option<String>,
     /// L4: responsible manager; the user who registered the lead when absent.
     pub manager_id: Option<i64>,
+}
+
+/// How a source names the department: `2`, `"2"` or `"Locação"` (names match without regard
+/// to case).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(
+    untagged,
+    expecting = "department: a department id (number) or name (string)"
+)]
+pub enum DepartmentRef {
+    Id(i64),
+    Name(String),
+}
+
+impl DepartmentRef {
+    /// The text the store matches against ids and names.
+    fn key(&self) -> String {
+        match self {
+            DepartmentRef::Id(id) => id.to_string(),
+            DepartmentRef::Name(n) => n.trim().to_string(),
+        }
+    }
 }
 
 /// Guesses the badge from the source's name when the source does not say (LF, LP, LS).
@@ -71,11 +94,22 @@ pub(crate) async fn build_lead(
     if email.as_deref().is_some_and(|e| !e.contains('@')) {
         return Err(ApiError::invalid("email", "not an e-mail address"));
     }
-    let department = app
+    let wanted = l.department.as_ref().map(DepartmentRef::key);
+    let department = match app
         .store
-        .resolve_department(agency, l.department.as_deref().map(str::trim))
+        .resolve_department(agency, wanted.as_deref())
         .await
-        .map_err(|_| ApiError::invalid("department", "no such department in this agency"))?;
+    {
+        Ok(d) => d,
+        Err(crate::store::StoreError::NotFound) => {
+            let message = match &wanted {
+                Some(w) => format!("no department {w:?} in this agency (give its id or name)"),
+                None => "this agency has no department".into(),
+            };
+            return Err(ApiError::invalid("department", message));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let settings = app.store.roulette_settings(agency).await?;
     if let Some(t) = l.lead_type_id {
         super::crm::check_lead_type(app, agency, t).await?;

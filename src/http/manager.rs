@@ -46,11 +46,15 @@ pub async fn get_roulette_settings(
 #[serde(deny_unknown_fields)]
 pub struct RouletteSettingsIn {
     roulette_enabled: Option<bool>,
-    /// 5–600 seconds.
+    /// Time to answer an offer, 1–600 seconds (a new agency has 30).
+    #[schema(minimum = 1, maximum = 600)]
     answer_seconds: Option<i64>,
-    /// 0 disables auto-offline.
+    /// Silent timeouts in a row before auto-offline, 0–100; 0 disables it (a new agency has 3).
+    #[schema(minimum = 0, maximum = 100)]
     max_missed_in_row: Option<i64>,
     everyone_refused: Option<EveryoneRefused>,
+    /// Pause before a new round after everyone refused, 0–86400 seconds (a new agency has 60).
+    #[schema(minimum = 0, maximum = 86400)]
     retry_pause_seconds: Option<i64>,
     fallback_broker_id: Option<i64>,
     lead_number_template: Option<String>,

@@ -1,20 +1,25 @@
 //! One broker connection: registers with the hub, sends the hello snapshot (and any offer
 //! still open, so a reconnect loses nothing), then relays messages both ways until either
-//! side ends it. One task per connection; every exit path unregisters.
+//! side ends it. One task per connection; every exit path unregisters, and every close the
+//! server starts is a graceful one ([`close_gracefully`]).
 
 use super::protocol::{close, ClientMsg, ServerMsg};
+use super::socket::{close_gracefully, Socket};
 use crate::dispatch::{Answer, AnswerError, Event};
 use crate::state::AppState;
 use crate::store::{OfferRejection, User};
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::{interval, Instant, MissedTickBehavior};
+use tungstenite::Message;
 
-/// After this many malformed messages in a row the connection is closed (1008).
-const MAX_BAD_MESSAGES: u32 = 20;
+/// This many malformed messages within [`BAD_WINDOW`] close the connection (1008).
+const MAX_BAD_MESSAGES: usize = 20;
+const BAD_WINDOW: Duration = Duration::from_secs(60);
 
-pub async fn run(app: AppState, user: User, mut socket: WebSocket) {
+pub async fn run(app: AppState, user: User, mut socket: Socket) {
     let (agency, broker) = (user.agency_id, user.id);
     // The handshake read the user (and their stored toggle) from the store just now.
     let toggle = user.online;
@@ -27,34 +32,22 @@ pub async fn run(app: AppState, user: User, mut socket: WebSocket) {
         Ok(()) => relay(&app, &user, &mut socket, &mut reg).await,
         Err(()) => None,
     };
-    if let Some((code, reason)) = code {
-        let frame = CloseFrame {
-            code,
-            reason: Utf8Bytes::from(reason),
-        };
-        let _ = tokio::time::timeout(
-            Duration::from_secs(1),
-            socket.send(Message::Close(Some(frame))),
-        )
-        .await;
-    }
+    // Out of the rotation first: the close below may wait for the client a little.
     app.hub.unregister(broker, reg.conn_id);
     let _ = app.dispatcher.broker_changed(agency, broker).await;
+    if let Some((code, reason)) = code {
+        close_gracefully(&mut socket, code, reason).await;
+    }
 }
 
-async fn send(socket: &mut WebSocket, msg: &ServerMsg) -> Result<(), ()> {
+async fn send(socket: &mut Socket, msg: &ServerMsg) -> Result<(), ()> {
     socket
         .send(Message::text(msg.to_json()))
         .await
         .map_err(|_| ())
 }
 
-async fn hello(
-    app: &AppState,
-    user: &User,
-    toggle: bool,
-    socket: &mut WebSocket,
-) -> Result<(), ()> {
+async fn hello(app: &AppState, user: &User, toggle: bool, socket: &mut Socket) -> Result<(), ()> {
     let now = app.clock.now_ms();
     let departments = app
         .store
@@ -90,7 +83,7 @@ async fn hello(
 async fn relay(
     app: &AppState,
     user: &User,
-    socket: &mut WebSocket,
+    socket: &mut Socket,
     reg: &mut crate::presence::Registration,
 ) -> Option<(u16, &'static str)> {
     let ws = &app.settings.ws;
@@ -98,7 +91,7 @@ async fn relay(
     let mut ping = interval(Duration::from_secs(ws.ping_interval_seconds.max(1)));
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_seen = Instant::now();
-    let mut bad = 0u32;
+    let mut bad = BadMessages::default();
     loop {
         tokio::select! {
             _ = app.shutdown.cancelled() => return Some((close::RESTART, "server restarting")),
@@ -115,27 +108,34 @@ async fn relay(
                     return None;
                 }
             }
-            incoming = socket.recv() => {
+            incoming = socket.next() => {
                 last_seen = Instant::now();
                 let msg = match incoming {
                     None => return None,
                     Some(Ok(m)) => m,
-                    Some(Err(e)) => return too_big(e).then_some((close::TOO_BIG, "message too big")),
+                    Some(Err(e)) => return read_error_close(&e),
                 };
                 let reply = match msg {
                     Message::Text(t) => handle_text(app, user, reg.conn_id, t.as_str()).await,
                     Message::Binary(_) => Some(ServerMsg::error("unsupported", "send JSON text frames", None)),
                     Message::Close(_) => return Some((close::NORMAL, "bye")),
-                    Message::Ping(_) | Message::Pong(_) => continue,
+                    Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
                 };
-                match &reply {
-                    Some(ServerMsg::Error { code: "bad_message" | "unsupported", .. }) => bad += 1,
-                    _ => bad = 0,
-                }
-                if bad >= MAX_BAD_MESSAGES {
+                let malformed = matches!(
+                    &reply,
+                    Some(ServerMsg::Error { code: "bad_message" | "unsupported", .. })
+                );
+                if malformed && bad.record(Instant::now()) {
                     return Some((close::POLICY, "too many malformed messages"));
                 }
                 if let Some(r) = reply {
+                    // What the request caused (the `assigned` of an accept) was queued before
+                    // its answer came back: it goes out first, so answers keep request order.
+                    while let Ok(text) = reg.rx.try_recv() {
+                        if socket.send(Message::Text(text)).await.is_err() {
+                            return None;
+                        }
+                    }
                     if send(socket, &r).await.is_err() {
                         return None;
                     }
@@ -145,11 +145,39 @@ async fn relay(
     }
 }
 
-fn too_big(e: axum::Error) -> bool {
-    matches!(
-        e.into_inner().downcast_ref::<tungstenite::Error>(),
-        Some(tungstenite::Error::Capacity(_))
-    )
+/// The close a failed read calls for; `None` when the client is simply gone.
+fn read_error_close(e: &tungstenite::Error) -> Option<(u16, &'static str)> {
+    use tungstenite::error::ProtocolError;
+    match e {
+        tungstenite::Error::Capacity(_) => Some((close::TOO_BIG, "message too big")),
+        tungstenite::Error::Utf8(_) => Some((close::INVALID_DATA, "text frame is not UTF-8")),
+        tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
+        tungstenite::Error::Protocol(_) => Some((close::PROTOCOL, "protocol error")),
+        _ => None,
+    }
+}
+
+/// The malformed messages of the last [`BAD_WINDOW`]: a sliding window, so valid messages in
+/// between do not wipe the count. Never holds more than [`MAX_BAD_MESSAGES`] instants.
+#[derive(Default)]
+struct BadMessages(VecDeque<Instant>);
+
+impl BadMessages {
+    /// Counts one malformed message at `now`; true when the limit is reached.
+    fn record(&mut self, now: Instant) -> bool {
+        while self
+            .0
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= BAD_WINDOW)
+        {
+            self.0.pop_front();
+        }
+        if self.0.len() >= MAX_BAD_MESSAGES {
+            self.0.pop_front();
+        }
+        self.0.push_back(now);
+        self.0.len() >= MAX_BAD_MESSAGES
+    }
 }
 
 async fn handle_text(app: &AppState, user: &User, conn_id: u64, text: &str) -> Option<ServerMsg> {
@@ -169,7 +197,7 @@ async fn handle_text(app: &AppState, user: &User, conn_id: u64, text: &str) -> O
             app.hub.set_visible(broker, conn_id, visible);
             None
         }
-        ClientMsg::Ping => Some(ServerMsg::Pong {
+        ClientMsg::Ping {} => Some(ServerMsg::Pong {
             server_time_ms: app.clock.now_ms(),
         }),
         ClientMsg::SetOnline { online } => {
@@ -231,5 +259,34 @@ async fn answer(
             };
             Some(ServerMsg::error(code, e.to_string(), Some(offer)))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_messages_count_in_a_sliding_window() {
+        let t0 = Instant::now();
+        let mut bad = BadMessages::default();
+        // 19 within the window: still open, whatever came in between.
+        for i in 0..19 {
+            assert!(!bad.record(t0 + Duration::from_secs(i)));
+        }
+        // The 20th within 60 s of the first closes.
+        assert!(bad.record(t0 + Duration::from_secs(59)));
+    }
+
+    #[test]
+    fn old_malformed_messages_fall_out_of_the_window() {
+        let t0 = Instant::now();
+        let mut bad = BadMessages::default();
+        for i in 0..19 {
+            assert!(!bad.record(t0 + Duration::from_secs(i)));
+        }
+        // A minute after the first ones, they no longer count.
+        assert!(!bad.record(t0 + Duration::from_secs(70)));
+        assert!(bad.0.len() < MAX_BAD_MESSAGES);
     }
 }

@@ -1,18 +1,21 @@
 //! The broker WebSocket at `/ws` (docs/PROTOCOL.md): authenticated on the handshake, small
-//! buffers, a bounded outbound queue, pings with an idle timeout.
+//! buffers, a bounded outbound queue, pings with an idle timeout, closes the client can read.
 
 mod connection;
 pub mod protocol;
+mod socket;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::model::Role;
 use crate::state::AppState;
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use socket::Upgrade;
+use tungstenite::protocol::WebSocketConfig;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(open_socket))
@@ -24,7 +27,7 @@ pub async fn open_socket(
     State(app): State<AppState>,
     user: AuthUser,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Upgrade,
 ) -> Result<Response, ApiError> {
     user.require(&[Role::Broker])?;
     if user.via_cookie {
@@ -39,12 +42,14 @@ pub async fn open_socket(
         }
     }
     let s = &app.settings.ws;
-    let tracker = app.tracker.clone();
-    Ok(ws
+    let config = WebSocketConfig::default()
         .read_buffer_size(s.read_buffer_bytes)
         .write_buffer_size(s.write_buffer_bytes)
         .max_write_buffer_size(s.write_buffer_bytes.max(s.max_message_bytes) * 2)
-        .max_message_size(s.max_message_bytes)
-        .max_frame_size(s.max_message_bytes)
-        .on_upgrade(move |socket| tracker.track_future(connection::run(app, user.user, socket))))
+        .max_message_size(Some(s.max_message_bytes))
+        .max_frame_size(Some(s.max_message_bytes));
+    let tracker = app.tracker.clone();
+    Ok(ws.on_upgrade(config, &tracker, move |socket| {
+        connection::run(app, user.user, socket)
+    }))
 }

@@ -26,8 +26,9 @@ pub enum ClientMsg {
     Visibility {
         visible: bool,
     },
-    /// Application-level keepalive for clients that cannot send WebSocket pings.
-    Ping,
+    /// Application-level keepalive for clients that cannot send WebSocket pings. A struct
+    /// variant, not a unit one: only then does serde refuse unknown fields here too.
+    Ping {},
 }
 
 /// Messages the server sends.
@@ -131,11 +132,35 @@ impl ServerMsg {
 /// Close codes (docs/PROTOCOL.md).
 pub mod close {
     pub const NORMAL: u16 = 1000;
+    pub const PROTOCOL: u16 = 1002;
     pub const UNSUPPORTED: u16 = 1003;
+    pub const INVALID_DATA: u16 = 1007;
     pub const POLICY: u16 = 1008;
     pub const TOO_BIG: u16 = 1009;
     pub const INTERNAL: u16 = 1011;
     pub const RESTART: u16 = 1012;
     pub const IDLE: u16 = 4000;
     pub const SLOW: u16 = 4001;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClientMsg;
+
+    #[test]
+    fn every_message_refuses_unknown_fields() {
+        for text in [
+            r#"{"type":"ping","x":1}"#,
+            r#"{"type":"set_online","online":true,"x":1}"#,
+            r#"{"type":"accept","offer_id":1,"x":1}"#,
+            r#"{"type":"refuse","offer_id":1,"x":1}"#,
+            r#"{"type":"visibility","visible":true,"x":1}"#,
+        ] {
+            assert!(serde_json::from_str::<ClientMsg>(text).is_err(), "{text}");
+        }
+        assert!(matches!(
+            serde_json::from_str::<ClientMsg>(r#"{"type":"ping"}"#),
+            Ok(ClientMsg::Ping {})
+        ));
+    }
 }

@@ -26,3 +26,4 @@ mod teams;
 mod tenant_isolation;
 mod tokens;
 mod wallboard;
+mod ws_protocol;
