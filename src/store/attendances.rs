@@ -206,7 +206,7 @@ impl Store {
         note: &str,
         now_ms: i64,
     ) -> StoreResult<Concluded> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let client = Self::owned_lead(&mut tx, agency, lead, broker).await?;
         sqlx::query(
             "INSERT INTO contact_logs (agency_id, lead_id, client_id, broker_id, kind, note, created_at_ms) \
@@ -238,7 +238,7 @@ impl Store {
         e: &LeadEdit,
         now_ms: i64,
     ) -> StoreResult<Concluded> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let client = Self::owned_lead(&mut tx, agency, lead, broker).await?;
         sqlx::query(
             "UPDATE leads SET comment = COALESCE($3, comment), appraisal_address = COALESCE($4, appraisal_address), \
