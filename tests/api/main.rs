@@ -23,3 +23,7 @@ mod search;
 mod silent_cases;
 mod teams;
 mod wallboard;
+
+mod concurrent_writes;
+mod leaks;
+mod nul_input;
