@@ -166,12 +166,10 @@ impl Store {
         .bind(lead)
         .fetch_optional(&mut *conn)
         .await?;
+        // Another broker's lead answers as a missing one: its id tells the caller nothing.
         match row {
-            None => Err(StoreError::NotFound),
             Some((client, Some(b))) if b == broker => Ok(client),
-            Some(_) => Err(StoreError::Conflict(
-                "this lead is attended by another broker".into(),
-            )),
+            _ => Err(StoreError::NotFound),
         }
     }
 
