@@ -208,7 +208,7 @@ pub async fn bulk_agency(
         .await?;
     let mut ids = Vec::with_capacity(brokers);
     let mut tokens = Vec::with_capacity(brokers);
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     for i in 0..brokers {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO users (agency_id, email, name, role, password_hash, online, created_at_ms) \

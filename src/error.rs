@@ -1,10 +1,17 @@
 //! The one HTTP error type: every handler returns `Result<_, ApiError>`; the body is always
-//! `{"error": {"code", "message", "field"?}}` and 500s never leak internals.
+//! `{"error": {"code", "message", "field"?}}` and 500s never leak internals. Also the JSON,
+//! path and query extractors, which map their rejections into it and refuse the NUL character
+//! (PostgreSQL cannot store it in text) naming the field, before any handler runs.
 
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use std::borrow::Cow;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -20,7 +27,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("{message}")]
     Invalid {
-        field: &'static str,
+        /// The field's name, or its path in the body (`statuses[0].name`).
+        field: Cow<'static, str>,
         message: String,
     },
     #[error("{0}")]
@@ -44,9 +52,9 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn invalid(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         Self::Invalid {
-            field,
+            field: field.into(),
             message: message.into(),
         }
     }
@@ -83,7 +91,7 @@ impl IntoResponse for ApiError {
             tracing::error!(error = ?e, "request failed");
         }
         let field = match &self {
-            ApiError::Invalid { field, .. } => Some(*field),
+            ApiError::Invalid { field, .. } => Some(field.as_ref()),
             _ => None,
         };
         let body =
@@ -144,10 +152,29 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
-/// `axum::Json` whose rejections speak our error format.
-#[derive(axum::extract::FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `axum::Json` whose rejections speak our error format (415 without a JSON content type, 413
+/// over the body limit, 400 for a syntax error, 422 for data of the wrong shape), and which
+/// refuses a string or key holding the NUL character with 422 naming its path.
 pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        if !json_content_type(req.headers()) {
+            return Err(JsonRejection::from(
+                axum::extract::rejection::MissingJsonContentType::default(),
+            )
+            .into());
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|r| ApiError::from(JsonRejection::from(r)))?;
+        reject_nul(&bytes)?;
+        let axum::Json(v) = axum::Json::<T>::from_bytes(&bytes)?;
+        Ok(Json(v))
+    }
+}
 
 impl<T: serde::Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
@@ -155,12 +182,123 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
     }
 }
 
-/// `axum::extract::Path` whose rejections speak our error format.
-#[derive(axum::extract::FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(ApiError))]
+/// `application/json` or `application/<anything>+json`, parameters allowed (as `axum::Json`).
+fn json_content_type(headers: &HeaderMap) -> bool {
+    let Some(v) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = v.split(';').next().unwrap_or_default().trim();
+    let Some((kind, sub)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (sub.eq_ignore_ascii_case("json")
+            || sub.len() > 5 && sub.as_bytes()[sub.len() - 5..].eq_ignore_ascii_case(b"+json"))
+}
+
+/// 422 if a JSON string or key in `body` holds the NUL character. A JSON text can carry one
+/// only as the escape `\u0000` (a raw control character is a syntax error), so one memchr
+/// search over the bytes is all a body without it costs; with it, the body is parsed once
+/// more to name the field. Lead sources' bodies go through here too.
+pub fn reject_nul(body: &[u8]) -> Result<(), ApiError> {
+    static ESCAPE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\\u0000"));
+    if ESCAPE.find(body).is_none() {
+        return Ok(());
+    }
+    // Not valid JSON: the caller's own parse gives the syntax error.
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return Ok(());
+    };
+    match nul_path(&v, String::new()) {
+        Some(path) => Err(nul_error(path)),
+        None => Ok(()),
+    }
+}
+
+fn nul_error(field: String) -> ApiError {
+    let field: Cow<'static, str> = match field.replace('\0', "") {
+        f if f.is_empty() => "body".into(),
+        f => f.into(),
+    };
+    let message = format!("{field} must not contain the NUL character");
+    ApiError::invalid(field, message)
+}
+
+/// The path of the first string or key holding NUL: `name`, `lead.phone`, `statuses[2].name`.
+fn nul_path(v: &Value, at: String) -> Option<String> {
+    match v {
+        Value::String(s) => s.contains('\0').then_some(at),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_path(item, format!("{at}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, item)| {
+            let here = if at.is_empty() {
+                k.clone()
+            } else {
+                format!("{at}.{k}")
+            };
+            if k.contains('\0') {
+                Some(here)
+            } else {
+                nul_path(item, here)
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// The first parameter whose name or value holds NUL, among decoded `pairs`.
+fn nul_param(pairs: &[(String, String)]) -> Option<ApiError> {
+    pairs
+        .iter()
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        .map(|(k, _)| nul_error(k.clone()))
+}
+
+/// `axum::extract::Path` whose rejections speak our error format; a segment holding an encoded
+/// NUL (`%00`) is refused with 422 naming the parameter.
 pub struct Path<T>(pub T);
 
-/// `axum::extract::Query` whose rejections speak our error format.
-#[derive(axum::extract::FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if memchr::memmem::find(parts.uri.path().as_bytes(), b"%00").is_some() {
+            let axum::extract::Path(pairs) =
+                axum::extract::Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+                    .await?;
+            if let Some(e) = nul_param(&pairs) {
+                return Err(e);
+            }
+        }
+        let axum::extract::Path(v) =
+            axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        Ok(Path(v))
+    }
+}
+
+/// `axum::extract::Query` whose rejections speak our error format; a parameter holding an
+/// encoded NUL (`%00`) is refused with 422 naming it.
 pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let raw = parts.uri.query().unwrap_or_default();
+        if memchr::memmem::find(raw.as_bytes(), b"%00").is_some() {
+            let axum::extract::Query(pairs) =
+                axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)?;
+            if let Some(e) = nul_param(&pairs) {
+                return Err(e);
+            }
+        }
+        let axum::extract::Query(v) = axum::extract::Query::<T>::try_from_uri(&parts.uri)?;
+        Ok(Query(v))
+    }
+}

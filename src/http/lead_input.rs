@@ -168,6 +168,7 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
             "expected a body with Content-Type: application/json".into(),
         ));
     }
+    crate::error::reject_nul(body)?;
     serde_json::from_slice(body).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => ApiError::Unprocessable(e.to_string()),
         _ => ApiError::BadRequest(format!("malformed JSON: {e}")),

@@ -118,7 +118,7 @@ impl Store {
         is_default: bool,
         now_ms: i64,
     ) -> StoreResult<DepartmentId> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         if is_default {
             sqlx::query("UPDATE departments SET is_default = 0 WHERE agency_id = $1")
                 .bind(agency)
@@ -186,7 +186,7 @@ impl Store {
         if departments.iter().any(|d| !own.contains(d)) {
             return Err(StoreError::NotFound);
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM broker_departments WHERE agency_id = $1 AND broker_id = $2")
             .bind(agency)
             .bind(broker)

@@ -166,12 +166,10 @@ impl Store {
         .bind(lead)
         .fetch_optional(&mut *conn)
         .await?;
+        // Another broker's lead answers as a missing one: its id tells the caller nothing.
         match row {
-            None => Err(StoreError::NotFound),
             Some((client, Some(b))) if b == broker => Ok(client),
-            Some(_) => Err(StoreError::Conflict(
-                "this lead is attended by another broker".into(),
-            )),
+            _ => Err(StoreError::NotFound),
         }
     }
 
@@ -206,7 +204,7 @@ impl Store {
         note: &str,
         now_ms: i64,
     ) -> StoreResult<Concluded> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let client = Self::owned_lead(&mut tx, agency, lead, broker).await?;
         sqlx::query(
             "INSERT INTO contact_logs (agency_id, lead_id, client_id, broker_id, kind, note, created_at_ms) \
@@ -238,7 +236,7 @@ impl Store {
         e: &LeadEdit,
         now_ms: i64,
     ) -> StoreResult<Concluded> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let client = Self::owned_lead(&mut tx, agency, lead, broker).await?;
         sqlx::query(
             "UPDATE leads SET comment = COALESCE($3, comment), appraisal_address = COALESCE($4, appraisal_address), \

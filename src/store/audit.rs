@@ -56,7 +56,7 @@ impl Store {
 
     /// Several entries in one transaction (one disk flush): presence changes arrive in bursts.
     pub async fn audit_many(&self, entries: &[AuditEntry<'_>], at_ms: i64) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         for e in entries {
             insert_audit(&mut tx, e, at_ms).await?;
         }

@@ -190,7 +190,7 @@ impl Store {
             return Err(StoreError::Conflict("this campaign has expired".into()));
         }
         let days = self.quarantine_days(agency).await?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         super::write_first(&mut tx, "campaigns", campaign).await?;
         Ok((info, days, tx))
     }

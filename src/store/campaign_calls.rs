@@ -124,7 +124,7 @@ impl Store {
     ) -> StoreResult<OutcomeRecorded> {
         self.check_participant(agency, campaign, broker, now_ms, false)
             .await?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let state = if outcome.positive() {
             "done"
         } else {

@@ -128,7 +128,7 @@ impl Store {
         by: i64,
         now_ms: i64,
     ) -> StoreResult<i64> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO campaigns (agency_id, name, expires_at_ms, property_id, development, description, created_by, created_at_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -155,7 +155,7 @@ impl Store {
         id: i64,
         d: &CampaignDef,
     ) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let r = sqlx::query(
             "UPDATE campaigns SET name = $3, expires_at_ms = $4, property_id = $5, development = $6, description = $7 \
              WHERE agency_id = $1 AND id = $2",

@@ -321,7 +321,7 @@ impl Store {
         now_ms: i64,
     ) -> StoreResult<u64> {
         let mut n = 0;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         for chunk in clients.chunks(500) {
             let mut sql = Sql::new("UPDATE clients SET worked_at_ms = ");
             let at = match worked {

@@ -58,7 +58,7 @@ impl Store {
     }
 
     async fn ingest_once(&self, l: &NewLead, now_ms: i64) -> StoreResult<IngestOutcome> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         // An error (or a replay) returns before the commit: the transaction rolls back.
         let out = self.ingest_in(&mut tx, l, now_ms).await?;
         if !out.replayed {
@@ -80,9 +80,9 @@ impl Store {
                 .map(|_| Err(StoreError::Unavailable(e.to_string())))
                 .collect::<Vec<_>>()
         };
-        let mut tx = match self.pool().begin().await {
+        let mut tx = match self.begin_write().await {
             Ok(t) => t,
-            Err(e) => return unavailable(&StoreError::from(e)),
+            Err(e) => return unavailable(&e),
         };
         let mut out = Vec::with_capacity(leads.len());
         for l in leads {

@@ -115,6 +115,9 @@ pub struct Store {
     backend: Backend,
 }
 
+/// How long an SQLite writer waits for another's transaction to end before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -141,6 +144,19 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // A writer waits this long for the write lock instead of failing with
+                        // "database is locked" (set here rather than trusting a driver default).
+                        let ms = SQLITE_BUSY_TIMEOUT.as_millis();
+                        sqlx::query(&format!("PRAGMA busy_timeout = {ms}"))
+                            .execute(conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(url)
             .await
             .context("connecting to the database")?;
@@ -173,6 +189,18 @@ impl Store {
         &self.pool
     }
 
+    /// Starts a transaction that will write; every write transaction in the store starts here.
+    /// On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken (waiting up to the busy
+    /// timeout) before the first statement, so a transaction that reads before it writes never
+    /// fails upgrading its read to a write ("database is locked") when another writer committed
+    /// in between. On PostgreSQL it is a plain `BEGIN`; rows are locked as they are written.
+    pub async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     pub async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
@@ -201,8 +229,8 @@ pub(crate) fn one_row(r: AnyQueryResult) -> StoreResult<()> {
 }
 
 /// Starts a transaction that reads before it writes with a write on one row of `table`, which
-/// serialises it with others on that row: on SQLite it takes the write lock at once (a read
-/// upgraded later could fail with SQLITE_BUSY), on PostgreSQL it locks the row.
+/// serialises it with others on that row: on PostgreSQL it locks the row (SQLite's
+/// [`Store::begin_write`] already holds the database's write lock).
 pub(crate) async fn write_first(
     conn: &mut sqlx::AnyConnection,
     table: &'static str,

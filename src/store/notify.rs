@@ -87,7 +87,7 @@ impl Store {
         agency: AgencyId,
         rules: &[NotificationRule],
     ) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM notification_rules WHERE agency_id = $1")
             .bind(agency)
             .execute(&mut *tx)
@@ -154,7 +154,7 @@ impl Store {
         }
         users.sort_unstable();
         users.dedup();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         for u in &users {
             sqlx::query(
                 "INSERT INTO notifications (agency_id, user_id, event, lead_id, client_id, text, created_at_ms) \

@@ -72,7 +72,7 @@ impl Store {
         now_ms: i64,
         deadline_ms: i64,
     ) -> StoreResult<Vec<Option<OfferRecord>>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         fence(&mut tx, agency, shard_epoch).await?;
         let mut out = Vec::with_capacity(drafts.len());
         for d in drafts {
@@ -138,7 +138,7 @@ impl Store {
         broker: BrokerId,
         now_ms: i64,
     ) -> StoreResult<Result<Accepted, OfferRejection>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         fence(&mut tx, agency, shard_epoch).await?;
         let won: Option<(i64, i64, i64)> = sqlx::query_as(
             "UPDATE offers SET state = 'accepted', decided_at_ms = $4, outcome_reason = 'accepted' \
@@ -227,7 +227,7 @@ impl Store {
         reason: &str,
         now_ms: i64,
     ) -> StoreResult<Result<Closed, OfferRejection>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         fence(&mut tx, agency, shard_epoch).await?;
         let closed = close_one(&mut tx, agency, offer, broker, state, reason, now_ms).await?;
         let Some(closed) = closed else {
@@ -256,7 +256,7 @@ impl Store {
         reason: &str,
         now_ms: i64,
     ) -> StoreResult<Vec<Option<Closed>>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         fence(&mut tx, agency, shard_epoch).await?;
         let mut out = Vec::with_capacity(offers.len());
         for offer in offers {
@@ -286,7 +286,7 @@ impl Store {
         reason: &str,
         now_ms: i64,
     ) -> StoreResult<Option<i64>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         fence(&mut tx, agency, shard_epoch).await?;
         let round: Option<i64> = sqlx::query_scalar(
             "UPDATE leads SET round = round + 1 WHERE agency_id = $1 AND id = $2 AND state = 'waiting' RETURNING round",
@@ -323,7 +323,7 @@ impl Store {
         reason: &str,
         now_ms: i64,
     ) -> StoreResult<Option<(i64, AttendanceKind)>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         if let Some(e) = shard_epoch {
             fence(&mut tx, agency, e).await?;
         }
@@ -363,7 +363,7 @@ impl Store {
         reason: &str,
         now_ms: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE users SET online = 0, missed_in_row = 0 WHERE agency_id = $1 AND id = $2",
         )

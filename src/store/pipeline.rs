@@ -153,7 +153,7 @@ impl Store {
                 .collect(),
         };
         for agency in bare {
-            let mut tx = self.pool().begin().await?;
+            let mut tx = self.begin_write().await?;
             match insert_type(&mut tx, agency, &def, true, now_ms).await {
                 // Another node seeded it first.
                 Err(StoreError::Duplicate(_)) => continue,
@@ -171,7 +171,7 @@ impl Store {
         def: &LeadTypeDef,
         now_ms: i64,
     ) -> StoreResult<i64> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = insert_type(&mut tx, agency, def, false, now_ms)
             .await
             .map_err(|e| match e {
@@ -252,7 +252,7 @@ impl Store {
         to: &str,
         now_ms: i64,
     ) -> StoreResult<String> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let (type_id, from): (Option<i64>, Option<String>) =
             sqlx::query_as("SELECT type_id, status FROM leads WHERE agency_id = $1 AND id = $2")
                 .bind(agency)

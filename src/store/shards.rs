@@ -96,7 +96,7 @@ impl Store {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let rows: Vec<(i64, i64)> = sqlx::query_as(&format!(
             "SELECT agency_id, id FROM offers WHERE state = 'pending' AND deadline_ms < $1 \
              ORDER BY deadline_ms LIMIT $2{lock}"

@@ -68,7 +68,7 @@ impl Store {
         brokers: &[BrokerId],
         now_ms: i64,
     ) -> StoreResult<i64> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let sup: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM users WHERE agency_id = $1 AND id = $2 AND role IN ('manager', 'admin', 'broker') AND active = 1",
         )
@@ -172,7 +172,7 @@ impl Store {
         now_ms: i64,
     ) -> StoreResult<Distributed> {
         let days = self.quarantine_days(agency).await?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         // Distributions run one at a time per agency: each sees what the previous one gave.
         super::write_first(&mut tx, "agencies", agency).await?;
         let brokers: Vec<(i64, i64)> = sqlx::query_as(
@@ -297,7 +297,7 @@ impl Store {
         comment: Option<&str>,
         now_ms: i64,
     ) -> StoreResult<OutcomeRecorded> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let mine: Option<i64> = sqlx::query_scalar(
             "SELECT c.id FROM clients c WHERE c.agency_id = $1 AND c.id = $2 AND (c.broker_id = $3 OR EXISTS \
              (SELECT 1 FROM team_clients tc WHERE tc.client_id = c.id AND tc.broker_id = $3))",

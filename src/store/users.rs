@@ -82,9 +82,9 @@ impl Store {
         .fetch_one(self.pool())
         .await
         .map_err(|e| match StoreError::from(e) {
-            StoreError::Duplicate(_) => {
-                StoreError::Conflict("that e-mail is already in use".into())
-            }
+            // E-mails are unique across agencies (sign-in is by e-mail alone). The answer is
+            // the same wherever the address is taken and names nothing about its holder.
+            StoreError::Duplicate(_) => StoreError::Conflict("this e-mail cannot be used".into()),
             other => other,
         })
     }

@@ -127,7 +127,7 @@ both!(unknown_and_foreign_ids_are_not_found, |app| async move {
             json!({"kind": "call", "note": "x"}),
         )
         .await;
-    assert_eq!(r.status(), 409, "not this broker's lead");
+    assert_eq!(r.status(), 404, "not this broker's lead: as if missing");
     let r = app
         .post("/api/v1/offers/424242/accept", &a.token, json!({}))
         .await;

@@ -27,3 +27,7 @@ mod tenant_isolation;
 mod tokens;
 mod wallboard;
 mod ws_protocol;
+
+mod concurrent_writes;
+mod leaks;
+mod nul_input;
