@@ -11,6 +11,7 @@ pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod model;
+pub mod net_guard;
 pub mod phone;
 pub mod presence;
 pub mod push;

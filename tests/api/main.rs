@@ -17,6 +17,7 @@ mod lifecycle;
 mod notifications;
 mod pipeline;
 mod push;
+mod push_guard;
 mod recovery;
 mod roulette;
 mod search;
