@@ -105,6 +105,8 @@ async fn main() -> anyhow::Result<()> {
         subject: String::new(),
         vapid_private_key: Secret::new(""),
         queue: 1,
+        allowed_hosts: Vec::new(),
+        allow_insecure_endpoints: false,
     };
     let push = Push::start(&push_settings, store.clone(), clock, &sup).await?;
     let dispatcher = Dispatcher::spawn(

@@ -12,6 +12,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod model;
 pub mod passwords;
+pub mod net_guard;
 pub mod phone;
 pub mod presence;
 pub mod push;

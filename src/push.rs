@@ -4,8 +4,13 @@
 //! seconds left, so a push service never delivers an offer that has already ended. Payloads
 //! carry the offer id and a short text — never the client's phone. Subscriptions the push
 //! service answers 404 or 410 for are deleted.
+//!
+//! Endpoints come from users, so every request goes through `net_guard`: https only, a public
+//! address (checked again when connecting, so a changed DNS answer cannot reach an internal
+//! service), the configured push hosts, no redirects, short timeouts.
 
 use crate::model::{AgencyId, BrokerId, OfferId};
+use crate::net_guard::{Policy, PublicOnly, Refusal};
 use crate::settings::PushSettings;
 use crate::store::{PushSubscription, Store};
 use crate::supervise::Supervisor;
@@ -33,12 +38,19 @@ pub struct PushJob {
 pub struct Push {
     tx: Option<mpsc::Sender<PushJob>>,
     public_key: Arc<str>,
+    policy: Arc<Policy>,
 }
+
+/// A push service gets this long to accept a connection, and this long for the whole request:
+/// one sender serves every broker, so a slow endpoint must not hold the others up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 struct Worker {
     store: Store,
     clock: Clock,
     http: reqwest::Client,
+    policy: Arc<Policy>,
     private_key: String,
     subject: String,
 }
@@ -52,20 +64,37 @@ impl Push {
         sup: &Supervisor,
     ) -> anyhow::Result<Self> {
         let (private_key, public_key) = keys(settings, &store, clock.now_ms()).await?;
+        let policy = Arc::new(Policy {
+            allow_insecure: settings.allow_insecure_endpoints,
+            allowed_hosts: settings.allowed_hosts.clone(),
+        });
+        if policy.allow_insecure {
+            tracing::warn!(
+                "push.allow_insecure_endpoints is on: push endpoints may be http and internal \
+                 addresses (for tests only; never in production)"
+            );
+        }
         if !settings.enabled {
             return Ok(Self {
                 tx: None,
                 public_key: public_key.into(),
+                policy,
             });
         }
         let (tx, rx) = mpsc::channel(settings.queue.max(1));
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()?;
+        let mut http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .no_proxy();
+        if !policy.allow_insecure {
+            http = http.dns_resolver(Arc::new(PublicOnly));
+        }
         let worker = Worker {
             store,
             clock,
-            http,
+            http: http.build()?,
+            policy: policy.clone(),
             private_key,
             subject: settings.subject.clone(),
         };
@@ -75,7 +104,23 @@ impl Push {
         Ok(Self {
             tx: Some(tx),
             public_key: public_key.into(),
+            policy,
         })
+    }
+
+    /// Whether a browser's endpoint may be stored: https, on an allowed host, resolving only to
+    /// public addresses. The same rules are applied again at every send.
+    pub async fn check_endpoint(&self, endpoint: &str) -> Result<(), Refusal> {
+        self.policy.check_endpoint(endpoint).await.map(drop)
+    }
+
+    /// Whether a browser's keys can be encrypted to (the point is on the P-256 curve): a test
+    /// message is encrypted once, so a bad key is refused at registration, not at every offer.
+    pub fn keys_usable(p256dh: &str, auth: &str) -> bool {
+        let info = SubscriptionInfo::new("https://push.invalid/", p256dh, auth);
+        let mut msg = WebPushMessageBuilder::new(&info);
+        msg.set_payload(ContentEncoding::Aes128Gcm, b"{}");
+        msg.build().is_ok()
     }
 
     /// The application server key a browser subscribes with (base64url, uncompressed point).
@@ -162,6 +207,9 @@ impl Worker {
     }
 
     async fn send(&self, sub: &PushSubscription, job: &PushJob, ttl: u32) -> anyhow::Result<u16> {
+        // Rows stored before these rules, or a stricter allowlist since: checked again here;
+        // a host name's addresses are checked by the resolver as the connection is made.
+        let endpoint = self.policy.check_url(&sub.endpoint)?;
         let info = SubscriptionInfo::new(
             sub.endpoint.as_str(),
             sub.p256dh.as_str(),
@@ -175,9 +223,7 @@ impl Worker {
         .to_string();
         // RFC 8292: `aud` is the endpoint's origin. web-push derives it from scheme and host
         // only, which drops a non-default port, so it is set here.
-        let origin = reqwest::Url::parse(&sub.endpoint)?
-            .origin()
-            .ascii_serialization();
+        let origin = endpoint.origin().ascii_serialization();
         let mut sig = VapidSignatureBuilder::from_base64(&self.private_key, &info)?;
         sig.add_claim("sub", self.subject.as_str());
         sig.add_claim("aud", origin.as_str());
@@ -186,7 +232,7 @@ impl Worker {
         msg.set_payload(ContentEncoding::Aes128Gcm, payload.as_bytes());
         msg.set_vapid_signature(sig.build()?);
         let request = web_push::request_builder::build_request::<Vec<u8>>(msg.build()?);
-        let mut out = self.http.post(request.uri().to_string());
+        let mut out = self.http.post(endpoint);
         for (name, value) in request.headers() {
             out = out.header(name.as_str(), value.as_bytes());
         }

@@ -67,6 +67,10 @@ pub struct PushSettings {
     pub subject: String,
     pub vapid_private_key: Secret,
     pub queue: usize,
+    /// Push service hosts an endpoint must be on (suffix match); empty: any public host.
+    pub allowed_hosts: Vec<String>,
+    /// Tests only: accept http endpoints on any address, loopback included. Logged when on.
+    pub allow_insecure_endpoints: bool,
 }
 
 /// Cluster mode (docs/CLUSTER.md): set `url` and the node shares presence, the bus and
@@ -170,6 +174,7 @@ impl Settings {
                 .list_separator(",")
                 .with_list_parse_key("server.allowed_origins")
                 .with_list_parse_key("server.trusted_proxies")
+                .with_list_parse_key("push.allowed_hosts")
                 .try_parsing(true),
         );
         if let Some(host) = &overrides.host {

@@ -1,5 +1,6 @@
 //! Web push subscriptions: the browser fetches the server's key, subscribes, and posts the
-//! subscription here; one per device.
+//! subscription here; one per device and broker. Endpoints are checked by `net_guard` (https,
+//! public addresses, the configured push hosts) and keys must be the sizes RFC 8291 gives.
 
 use super::required;
 use crate::auth::AuthUser;
@@ -10,7 +11,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
+
+/// Longer than any push service's endpoint (FCM, Mozilla, WNS and Apple stay under 1,000).
+const ENDPOINT_MAX: usize = 2000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -54,15 +60,26 @@ pub async fn create_push_subscription(
     Json(s): Json<SubscriptionIn>,
 ) -> Result<StatusCode, ApiError> {
     user.require(&[Role::Broker])?;
-    let endpoint = required("endpoint", &s.endpoint, 2000)?;
-    if !(endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
+    let endpoint = required("endpoint", &s.endpoint, ENDPOINT_MAX)?;
+    // RFC 8291: the browser's key is an uncompressed P-256 point, the auth secret 16 bytes.
+    let (p256dh, point) = key("keys.p256dh", &s.keys.p256dh, 65)?;
+    if point.first() != Some(&0x04) {
         return Err(ApiError::invalid(
-            "endpoint",
-            "the endpoint must be an http(s) URL",
+            "keys.p256dh",
+            "keys.p256dh must be an uncompressed P-256 point (0x04 first)",
         ));
     }
-    let p256dh = required("keys.p256dh", &s.keys.p256dh, 200)?;
-    let auth = required("keys.auth", &s.keys.auth, 100)?;
+    let (auth, _) = key("keys.auth", &s.keys.auth, 16)?;
+    if !crate::push::Push::keys_usable(&p256dh, &auth) {
+        return Err(ApiError::invalid(
+            "keys.p256dh",
+            "keys.p256dh is not a point on the P-256 curve",
+        ));
+    }
+    app.push
+        .check_endpoint(&endpoint)
+        .await
+        .map_err(|refusal| ApiError::invalid("endpoint", refusal.to_string()))?;
     app.store
         .save_push_subscription(
             user.agency(),
@@ -74,6 +91,20 @@ pub async fn create_push_subscription(
         )
         .await?;
     Ok(StatusCode::CREATED)
+}
+
+/// A base64url key of exactly `bytes` bytes (padding accepted): the text to store, without
+/// padding, and the bytes.
+fn key(field: &'static str, v: &str, bytes: usize) -> Result<(String, Vec<u8>), ApiError> {
+    let trimmed = required(field, v, 200)?;
+    let bare = trimmed.trim_end_matches('=');
+    match URL_SAFE_NO_PAD.decode(bare) {
+        Ok(raw) if raw.len() == bytes => Ok((bare.to_string(), raw)),
+        _ => Err(ApiError::invalid(
+            field,
+            format!("{field} must be {bytes} bytes in base64url"),
+        )),
+    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

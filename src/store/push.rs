@@ -35,7 +35,9 @@ impl Store {
         )
     }
 
-    /// Adds (or moves to this broker) a device's subscription.
+    /// Adds a device's subscription for this broker, or renews its keys. Rows are per
+    /// (broker, endpoint): the same endpoint registered by someone else (a shared browser
+    /// profile) is their own row and never moves or changes this one.
     pub async fn save_push_subscription(
         &self,
         agency: AgencyId,
@@ -47,8 +49,7 @@ impl Store {
     ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO push_subscriptions (agency_id, broker_id, endpoint, p256dh, auth, created_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (endpoint) DO UPDATE SET agency_id = $1, broker_id = $2, \
-             p256dh = $4, auth = $5",
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (broker_id, endpoint) DO UPDATE SET p256dh = $4, auth = $5",
         )
         .bind(agency)
         .bind(broker)
@@ -61,6 +62,7 @@ impl Store {
         Ok(())
     }
 
+    /// The broker's subscriptions, to send an offer to each.
     pub async fn push_subscriptions(
         &self,
         agency: AgencyId,
@@ -75,6 +77,7 @@ impl Store {
         .await?)
     }
 
+    /// Drops a subscription the push service said is gone (404/410).
     pub async fn delete_push_subscription(&self, id: i64) -> StoreResult<()> {
         sqlx::query("DELETE FROM push_subscriptions WHERE id = $1")
             .bind(id)
@@ -83,6 +86,8 @@ impl Store {
         Ok(())
     }
 
+    /// The caller's own subscription for this endpoint (a browser unsubscribing); someone
+    /// else's row for the same endpoint stays. Not found when the caller has none.
     pub async fn delete_push_subscription_by_endpoint(
         &self,
         agency: AgencyId,

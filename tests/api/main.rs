@@ -18,6 +18,7 @@ mod lifecycle;
 mod notifications;
 mod pipeline;
 mod push;
+mod push_guard;
 mod recovery;
 mod roulette;
 mod search;

@@ -1,6 +1,7 @@
 //! Web push for real: a local HTTP endpoint plays the push service; the test owns the
 //! subscription's key pair, decrypts what arrives (RFC 8291, aes128gcm) and checks the VAPID
-//! header (RFC 8292: ES256, `aud`, `exp`) and the TTL.
+//! header (RFC 8292: ES256, `aud`, `exp`) and the TTL. The push service is on 127.0.0.1 over
+//! http, so these apps run with the test-only `push.allow_insecure_endpoints`.
 
 use crate::helpers::*;
 use axum::extract::{Path, State};
@@ -11,14 +12,19 @@ use jwt_simple::prelude::*;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-struct Delivery {
-    path: String,
-    headers: HeaderMap,
-    body: Vec<u8>,
+pub struct Delivery {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// An app whose push sender accepts the local push service below.
+pub async fn spawn_insecure_push_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |s| s.push.allow_insecure_endpoints = true).await
 }
 
 /// Answers 201 on /push/{id} and 410 on /gone/{id}, and hands every request to the test.
-async fn push_service() -> (String, mpsc::Receiver<Delivery>) {
+pub async fn push_service() -> (String, mpsc::Receiver<Delivery>) {
     let (tx, rx) = mpsc::channel(16);
     async fn take(
         State(tx): State<mpsc::Sender<Delivery>>,
@@ -48,7 +54,7 @@ async fn push_service() -> (String, mpsc::Receiver<Delivery>) {
     (origin, rx)
 }
 
-async fn next_delivery(rx: &mut mpsc::Receiver<Delivery>) -> Delivery {
+pub async fn next_delivery(rx: &mut mpsc::Receiver<Delivery>) -> Delivery {
     tokio::time::timeout(std::time::Duration::from_secs(15), rx.recv())
         .await
         .expect("a push within the wait")
@@ -56,7 +62,7 @@ async fn next_delivery(rx: &mut mpsc::Receiver<Delivery>) -> Delivery {
 }
 
 async fn offers_reach_background_pages_by_web_push(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn_insecure_push_app(backend).await;
     app.settings(json!({"answer_seconds": 40})).await;
     let (origin, mut deliveries) = push_service().await;
     let a = app.broker("A", &[app.sales]).await;
