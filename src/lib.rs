@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod demo;
 pub mod dispatch;
 pub mod error;
+pub mod fuzzing;
 pub mod http;
 pub mod ingest;
 pub mod metrics;

@@ -9,12 +9,33 @@ pub fn normalize(input: &str) -> Result<String, &'static str> {
     if trimmed.len() > 32 {
         return Err("phone is too long");
     }
-    let parsed = phonenumber::parse(Some(phonenumber::country::Id::BR), trimmed)
-        .map_err(|_| "not a phone number")?;
+    // Digits and the separators people type; letters would be read as a keypad (vanity numbers).
+    if !trimmed
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+    {
+        return Err("not a phone number");
+    }
+    let e164 = to_e164(Some(phonenumber::country::Id::BR), trimmed)?;
+    // Stored numbers are looked up by their E.164 form: it must read back as itself, or the
+    // same client typed two ways would be two clients.
+    match to_e164(None, &e164) {
+        Ok(again) if again == e164 => Ok(e164),
+        _ => Err("not a valid phone number"),
+    }
+}
+
+fn to_e164(country: Option<phonenumber::country::Id>, s: &str) -> Result<String, &'static str> {
+    let parsed = phonenumber::parse(country, s).map_err(|_| "not a phone number")?;
     if !phonenumber::is_valid(&parsed) {
         return Err("not a valid phone number");
     }
-    Ok(parsed.format().mode(phonenumber::Mode::E164).to_string())
+    let out = parsed.format().mode(phonenumber::Mode::E164).to_string();
+    let digits = out.strip_prefix('+').unwrap_or("");
+    if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("not a valid phone number");
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -36,5 +57,17 @@ mod tests {
         assert!(normalize("").is_err());
         assert!(normalize("abc").is_err());
         assert!(normalize("123").is_err());
+    }
+
+    #[test]
+    fn what_is_stored_reads_back_as_itself() {
+        // Found by the phone fuzz target: a carrier-code number that did not read back, and
+        // letters read as a keypad into 16 digits.
+        assert!(normalize("(090) 0484-2160").is_err());
+        assert!(normalize("+8 20u0255 01kmess0i").is_err());
+        for typed in ["(11) 98765-4321", "+55 21 99876-5432", "(11) 3333-4444"] {
+            let e164 = normalize(typed).expect("valid");
+            assert_eq!(normalize(&e164).as_deref(), Ok(e164.as_str()));
+        }
     }
 }

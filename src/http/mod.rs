@@ -3,8 +3,8 @@
 mod attendances;
 mod campaign_calls;
 mod campaigns;
-mod crm;
-mod lead_input;
+pub(crate) mod crm;
+pub(crate) mod lead_input;
 mod leads;
 mod manager;
 mod offers;

@@ -15,6 +15,7 @@ mod campaigns;
 mod crm_helpers;
 mod ingest;
 mod lifecycle;
+mod malformed;
 mod notifications;
 mod pipeline;
 mod push;
