@@ -230,6 +230,14 @@ async fn handle_text(app: &AppState, user: &User, conn_id: u64, text: &str) -> O
         }
         ClientMsg::Accept { offer_id } => answer(app, user, offer_id, Answer::Accept, None).await,
         ClientMsg::Refuse { offer_id, reason } => {
+            // As over HTTP: refused at the edge, and PostgreSQL cannot store it anyway.
+            if reason.as_deref().is_some_and(|r| r.contains('\0')) {
+                return Some(ServerMsg::error(
+                    "bad_message",
+                    "reason must not contain the NUL character",
+                    Some(offer_id),
+                ));
+            }
             let reason = reason.map(|r| r.chars().take(200).collect());
             answer(app, user, offer_id, Answer::Refuse, reason).await
         }
@@ -257,7 +265,15 @@ async fn answer(
                 AnswerError::Rejected(OfferRejection::DeadlinePassed) => "deadline_passed",
                 AnswerError::Store(_) | AnswerError::Stopped | AnswerError::Moving => "unavailable",
             };
-            Some(ServerMsg::error(code, e.to_string(), Some(offer)))
+            let message = match &e {
+                // The cause is for the log; the broker is told what to do.
+                AnswerError::Store(err) => {
+                    tracing::warn!(offer, error = %err, "saving an answer failed");
+                    "could not save your answer; try again".to_string()
+                }
+                other => other.to_string(),
+            };
+            Some(ServerMsg::error(code, message, Some(offer)))
         }
     }
 }
