@@ -145,8 +145,7 @@ impl App {
         let cancel = state.shutdown.clone();
         let router = crate::http::router(state.clone());
         tracing::info!(port = self.port, backend = ?state.store.backend(), "roleta is listening");
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(cancel.clone().cancelled_owned())
+        crate::serve::run(self.listener, router, &state)
             .await
             .context("serving")?;
         cancel.cancel();

@@ -20,6 +20,7 @@ mod push;
 mod recovery;
 mod roulette;
 mod search;
+mod serving;
 mod silent_cases;
 mod teams;
 mod wallboard;
