@@ -18,6 +18,7 @@ pub mod phone;
 pub mod presence;
 pub mod push;
 pub mod roster;
+mod serve;
 pub mod settings;
 pub mod startup;
 pub mod state;

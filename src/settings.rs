@@ -18,6 +18,7 @@ pub struct Settings {
     pub redis: RedisSettings,
     pub log: LogSettings,
     pub auth: AuthSettings,
+    pub metrics: MetricsSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -30,6 +31,23 @@ pub struct ServerSettings {
     pub session_hours: i64,
     /// Peers whose `X-Forwarded-For` is believed (the cluster's nginx); exact addresses.
     pub trusted_proxies: Vec<String>,
+    /// A request head (and the next one on a kept-alive connection) must arrive within this.
+    pub header_read_timeout_seconds: u64,
+    /// An HTTP request must be answered within this (503 beyond); `/ws` is not cut by it.
+    pub request_timeout_seconds: u64,
+    /// A `/ws` request must be answered (101 or an error) within this.
+    pub ws_handshake_timeout_seconds: u64,
+    /// Open connections one client address may hold; 0 turns the cap off.
+    pub max_connections_per_address: usize,
+}
+
+/// Where Prometheus scrapes: a listener of its own, and/or `/metrics` with a bearer token.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricsSettings {
+    /// `host:port` of a listener serving only `/metrics`, without a token. Empty: none.
+    pub listen: String,
+    /// Bearer token `/metrics` on the main listener asks for. Empty: 404 there.
+    pub token: Secret,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -149,13 +149,9 @@ impl App {
         let cancel = state.shutdown.clone();
         let router = crate::http::router(state.clone());
         tracing::info!(port = self.port, backend = ?state.store.backend(), "roleta is listening");
-        axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(cancel.clone().cancelled_owned())
-        .await
-        .context("serving")?;
+        crate::serve::run(self.listener, router, &state)
+            .await
+            .context("serving")?;
         cancel.cancel();
         state.tracker.close();
         let grace = Duration::from_secs(state.settings.server.shutdown_grace_seconds);

@@ -19,11 +19,32 @@ mod wallboard;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::DefaultBodyLimit;
-use axum::routing::any;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
 use axum::Router;
+use std::time::Duration;
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+
+/// Pages load scripts, styles, images and sockets from this origin only, never inside a frame,
+/// never inline. `connect-src 'self'` covers the page's own `ws:`/`wss:` (CSP level 3).
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
+worker-src 'self'; manifest-src 'self'; object-src 'none'; frame-ancestors 'none'; \
+base-uri 'none'; form-action 'self'";
+
+/// Headers every response carries, whatever produced it.
+const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
+    (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::REFERRER_POLICY, "no-referrer"),
+];
 
 pub fn router(state: AppState) -> Router {
     let static_dir = if std::path::Path::new("static").is_dir() {
@@ -31,7 +52,15 @@ pub fn router(state: AppState) -> Router {
     } else {
         std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/static"))
     };
-    Router::new()
+    let server = &state.settings.server;
+    let request_timeout = Duration::from_secs(server.request_timeout_seconds.max(1));
+    let handshake_timeout = Duration::from_secs(server.ws_handshake_timeout_seconds.max(1));
+    // The WebSocket is merged after the request timeout: it bounds the handshake only.
+    let ws = crate::ws::router().layer(TimeoutLayer::with_status_code(
+        StatusCode::SERVICE_UNAVAILABLE,
+        handshake_timeout,
+    ));
+    let router = Router::new()
         .merge(session::router())
         .merge(leads::router())
         .merge(attendances::router())
@@ -45,14 +74,49 @@ pub fn router(state: AppState) -> Router {
         .merge(push::router())
         .merge(wallboard::router())
         .merge(openapi::router())
-        .merge(crate::ws::router())
         .route("/api/{*rest}", any(|| async { ApiError::NotFound }))
         .fallback_service(ServeDir::new(static_dir))
-        .layer(DefaultBodyLimit::max(
-            state.settings.server.body_limit_bytes,
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            request_timeout,
         ))
+        .merge(ws)
+        .layer(axum::middleware::from_fn(refuse_empty_segments))
+        .layer(DefaultBodyLimit::max(server.body_limit_bytes));
+    with_security_headers(router)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The metrics-only listener (`[metrics] listen`): `/metrics` without a token, nothing else.
+pub fn metrics_router(state: AppState) -> Router {
+    let timeout = Duration::from_secs(state.settings.server.request_timeout_seconds.max(1));
+    Router::new()
+        .route("/metrics", get(ops::render_metrics))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            timeout,
+        ))
+        .with_state(state)
+}
+
+fn with_security_headers(mut router: Router<AppState>) -> Router<AppState> {
+    for (name, value) in SECURITY_HEADERS {
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    router
+}
+
+/// A path with an empty segment (`//js`) answers 404: the static files' trailing-slash redirect
+/// would otherwise send the browser to `//js/`, another host.
+async fn refuse_empty_segments(req: Request, next: Next) -> Response {
+    if req.uri().path().contains("//") {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    }
+    next.run(req).await
 }
 
 /// Trims and bounds a required text field.

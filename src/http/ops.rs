@@ -6,8 +6,8 @@ use crate::error::{ApiError, Json};
 use crate::model::Role;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Serialize;
@@ -44,9 +44,39 @@ pub async fn get_ready(State(app): State<AppState>) -> Result<&'static str, ApiE
     Ok("ready")
 }
 
-/// Prometheus text format.
-#[utoipa::path(get, path = "/metrics", responses((status = 200, content_type = "text/plain")))]
-pub async fn get_metrics(State(app): State<AppState>) -> impl IntoResponse {
+/// Prometheus text format, for a scraper holding the `metrics.token` bearer token. Without a
+/// configured token it is not served here (404): use the `metrics.listen` listener.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    responses(
+        (status = 200, content_type = "text/plain"),
+        (status = 401, description = "missing or wrong bearer token"),
+        (status = 404, description = "no metrics token configured")
+    )
+)]
+pub async fn get_metrics(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let token = app.settings.metrics.token.expose();
+    if token.is_empty() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !same_secret(given.as_bytes(), token.as_bytes()) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+        )
+            .into_response();
+    }
+    render_metrics(State(app)).await
+}
+
+/// The metrics page itself, without any check (the metrics-only listener serves it as is).
+pub async fn render_metrics(State(app): State<AppState>) -> Response {
     let waiting = app.store.count_waiting_leads().await.unwrap_or(-1);
     crate::metrics::set_gauges(app.hub.online_count(), waiting, app.hub.connection_count());
     let body = crate::metrics::handle()
@@ -57,6 +87,13 @@ pub async fn get_metrics(State(app): State<AppState>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         body,
     )
+        .into_response()
+}
+
+/// Compares digests: how long it takes tells nothing about the token's bytes.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(a) == Sha256::digest(b)
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

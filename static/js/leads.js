@@ -84,7 +84,7 @@ $('leads').addEventListener('change', async (e) => {
 
 async function loadTypes() {
   const types = await api('GET', '/api/v1/lead-types');
-  $('types').innerHTML = types.map((t) => `<div class="card" data-type="${esc(t.name)}" style="margin:.5rem 0">
+  $('types').innerHTML = types.map((t) => `<div class="card u-my-5" data-type="${esc(t.name)}">
     <div class="cell-main">${esc(t.name)} ${t.is_default ? '<span class="tag">padrão</span>' : ''}</div>
     <div class="cell-sub">Status: ${t.statuses.map((s) => `${s.name === t.initial_status ? '<b>' : ''}${esc(s.name)}${s.name === t.initial_status ? '</b> (inicial)' : ''}${s.is_final ? ' (final)' : ''}`).join(' · ')}</div>
     <div class="cell-sub">Transições: ${t.transitions.map((x) => `${esc(x.from)} → ${esc(x.to)}`).join(' · ') || 'nenhuma'}</div></div>`).join('');

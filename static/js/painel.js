@@ -11,7 +11,7 @@ function render() {
   const now = Date.now() + offset;
   $('board').innerHTML = snapshot.departments.map((d) => `
     <section class="card dept" data-dept="${esc(d.name)}">
-      <h2>${esc(d.name)} <span class="muted" style="font-size:.85rem">${d.online.length} on-line</span></h2>
+      <h2>${esc(d.name)} <span class="muted u-small">${d.online.length} on-line</span></h2>
       <div class="chips" aria-label="Corretores on-line">${d.online.map((n) => `<span class="chip">${esc(n)}</span>`).join('') || '<span class="muted">ninguém on-line</span>'}</div>
       <div class="kpis">
         <div class="kpi"><div class="v" data-k="waiting">${d.waiting}</div><div class="l">aguardando${d.oldest_waiting_ms ? ` · ${ago(now - d.oldest_waiting_ms)}` : ''}</div></div>
@@ -19,13 +19,13 @@ function render() {
         <div class="kpi"><div class="v" data-k="refused">${d.last_hour.refused}</div><div class="l">recusados (1 h)</div></div>
         <div class="kpi"><div class="v" data-k="expired">${d.last_hour.expired}</div><div class="l">expirados (1 h)</div></div>
       </div>
-      <div class="muted" style="font-size:.85rem">Tempo até atender: p50 <b data-k="p50">${d.time_to_accept_p50_ms == null ? '—' : ago(d.time_to_accept_p50_ms)}</b>
+      <div class="muted u-small">Tempo até atender: p50 <b data-k="p50">${d.time_to_accept_p50_ms == null ? '—' : ago(d.time_to_accept_p50_ms)}</b>
         · p90 <b data-k="p90">${d.time_to_accept_p90_ms == null ? '—' : ago(d.time_to_accept_p90_ms)}</b></div>
-      <h3 style="font-size:.9rem;margin:.8rem 0 .2rem">Ofertas em andamento</h3>
+      <h3 class="u-h-small">Ofertas em andamento</h3>
       <div class="flights" data-k="flights">${d.in_flight.map((f) => `<div class="flight"><span>${esc(f.broker)}</span><span class="secs">${Math.max(0, Math.ceil((f.deadline_ms - now) / 1000))} s</span></div>`).join('') || '<span class="muted">nenhuma</span>'}</div>
-      <h3 style="font-size:.9rem;margin:.8rem 0 .2rem">Última hora</h3>
+      <h3 class="u-h-small">Última hora</h3>
       <canvas class="chart" data-chart="${d.id}" role="img" aria-label="Ofertas e atendimentos por minuto na última hora"></canvas>
-      <div class="legend"><span><i style="background:#c9d6f6"></i>ofertas</span><span><i style="background:#1c8c4e"></i>atendidos</span></div>
+      <div class="legend"><span><i class="swatch-offers"></i>ofertas</span><span><i class="swatch-accepted"></i>atendidos</span></div>
     </section>`).join('');
   for (const d of snapshot.departments) draw(document.querySelector(`[data-chart="${d.id}"]`), d.minutes);
 }

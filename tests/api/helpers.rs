@@ -15,6 +15,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const PASSWORD: &str = "senha-segura-1";
+/// The bearer token `/metrics` asks for in tests (`metrics.token`).
+pub const METRICS_TOKEN: &str = "metrics-test-token";
 const WAIT: Duration = Duration::from_secs(15);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +110,7 @@ pub fn settings_for(db_url: &str) -> Settings {
     s.demo.seed = false;
     s.dispatch.actors = 2;
     s.server.shutdown_grace_seconds = 5;
+    s.metrics.token = Secret::new(METRICS_TOKEN);
     s
 }
 

@@ -143,6 +143,7 @@ both!(
         let text = app
             .http
             .get(format!("{}/metrics", app.base))
+            .bearer_auth(crate::helpers::METRICS_TOKEN)
             .send()
             .await
             .unwrap()

@@ -23,6 +23,7 @@ mod push_guard;
 mod recovery;
 mod roulette;
 mod search;
+mod serving;
 mod silent_cases;
 mod teams;
 mod tenant_isolation;

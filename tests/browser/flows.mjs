@@ -43,6 +43,7 @@ const server = spawn(bin, ['--port', String(port), '--database-url', `sqlite://$
   cwd: root, env: { ...process.env, ROLETA__LOG__FILTER: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'],
 });
 let browser;
+const cspViolations = [];
 
 async function postLead(name, phone) {
   const r = await fetch(`${base}/api/v1/leads`, {
@@ -85,6 +86,16 @@ try {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
       '--no-first-run', '--disable-component-update', '--disable-sync'],
   });
+  // Every page of every context reports Content-Security-Policy violations (Chromium logs each
+  // one on the console); the last step fails if there was any.
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (...args) => {
+    const ctx = await newContext(...args);
+    ctx.on('page', (p) => p.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) cspViolations.push(`${p.url()}: ${m.text()}`);
+    }));
+    return ctx;
+  };
 
   let manager; let ana; let bruno;
   await step('the login page signs a manager in and shows field errors from the server', async () => {
@@ -371,6 +382,10 @@ try {
     await manager.click('#rules button[type=submit]');
     await manager.waitForSelector('#rules .form-notice.notice:has-text("salvas")');
     await shot(manager, '11-leads');
+  });
+
+  await step('no page broke the Content-Security-Policy', async () => {
+    expect(cspViolations.length === 0, `CSP violations:\n${cspViolations.join('\n')}`);
   });
 } catch (err) {
   // A step's failure is already reported; anything else (the browser not starting) is one too.
