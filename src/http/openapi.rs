@@ -10,8 +10,13 @@ use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::OpenApi;
 
+mod rules;
+use rules::{ErrorBody, ErrorDetail, SharedResponses};
+
 #[derive(OpenApi)]
 #[openapi(
+    modifiers(&SharedResponses),
+    components(schemas(ErrorBody, ErrorDetail)),
     info(
         title = "Roleta",
         description = "Real-time lead roulette. The broker WebSocket at /ws is described in docs/PROTOCOL.md."
