@@ -33,6 +33,8 @@ fn the_load_generator_offers_every_lead_once() {
         ])
         .env("ROLETA__LOG__FILTER", "warn")
         .env("ROLETA__PUSH__ENABLED", "false")
+        // 300 brokers from one loopback address: the per-address cap is for the open internet.
+        .env("ROLETA__SERVER__MAX_CONNECTIONS_PER_ADDRESS", "0")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -197,6 +197,9 @@ impl Node {
                 &self.redis_url,
             ])
             .env("ROLETA__REDIS__NODE_ID", &self.name)
+            // Behind nginx every client has its address: the cap is set at the proxy instead.
+            .env("ROLETA__SERVER__MAX_CONNECTIONS_PER_ADDRESS", "0")
+            .env("ROLETA__SERVER__TRUSTED_PROXIES", "127.0.0.1")
             .env("ROLETA__REDIS__PREFIX", &self.prefix)
             .env("ROLETA__REDIS__HEARTBEAT_MS", HEARTBEAT_MS.to_string())
             .env("ROLETA__REDIS__LEASE_MS", LEASE_MS.to_string())
