@@ -94,24 +94,22 @@ impl Passwords {
         &self,
         work: impl FnOnce(&Argon2<'static>) -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let permit = match tokio::time::timeout(
-            self.inner.wait,
-            self.inner.permits.clone().acquire_owned(),
-        )
-        .await
-        {
-            Ok(Ok(permit)) => permit,
-            _ => {
-                metrics::counter!(BUSY).increment(1);
-                return Err(ApiError::RetryLater {
+        let permit =
+            match tokio::time::timeout(self.inner.wait, self.inner.permits.clone().acquire_owned())
+                .await
+            {
+                Ok(Ok(permit)) => permit,
+                _ => {
+                    metrics::counter!(BUSY).increment(1);
+                    return Err(ApiError::RetryLater {
                     busy: true,
                     message:
                         "O servidor está ocupado verificando senhas. Tente novamente em instantes."
                             .into(),
                     retry_after_secs: self.inner.wait.as_secs().max(1),
                 });
-            }
-        };
+                }
+            };
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;

@@ -262,18 +262,22 @@ impl Throttle {
     /// Keeps the keyed state bounded: a tracked task drops idle limiter keys, expired blocks
     /// and remembered credentials, and lockout rows whose window and lock are over.
     pub fn start(&self, store: Store, sup: &crate::supervise::Supervisor) {
-        sup.spawn("throttle-prune", (self.clone(), store), |(this, store), cancel| {
-            Box::pin(async move {
-                let mut tick = tokio::time::interval(PRUNE_EVERY);
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-                loop {
-                    tokio::select! {
-                        _ = cancel.cancelled() => break,
-                        _ = tick.tick() => this.prune(store).await,
+        sup.spawn(
+            "throttle-prune",
+            (self.clone(), store),
+            |(this, store), cancel| {
+                Box::pin(async move {
+                    let mut tick = tokio::time::interval(PRUNE_EVERY);
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                    loop {
+                        tokio::select! {
+                            _ = cancel.cancelled() => break,
+                            _ = tick.tick() => this.prune(store).await,
+                        }
                     }
-                }
-            })
-        });
+                })
+            },
+        );
     }
 
     async fn prune(&self, store: &Store) {
