@@ -38,7 +38,9 @@ style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
 worker-src 'self'; manifest-src 'self'; object-src 'none'; frame-ancestors 'none'; \
 base-uri 'none'; form-action 'self'";
 
-/// Headers every response carries, whatever produced it.
+/// Headers every response carries, whatever produced it. (The session cookie is HttpOnly and
+/// SameSite=Strict; it gets `Secure` once Roleta can tell a request came over HTTPS, which it
+/// cannot yet: it speaks plain HTTP, TLS ends in front of it.)
 const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
     (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),

@@ -384,6 +384,20 @@ try {
     await shot(manager, '11-leads');
   });
 
+  await step('the login and manager pages fit a phone screen', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'pt-BR', isMobile: true, hasTouch: true });
+    const p = await ctx.newPage();
+    await p.goto(`${base}/`);
+    await shot(p, '12-phone-login');
+    await p.fill('#email', 'gestor@demo.roleta');
+    await p.fill('#password', PASSWORD);
+    await p.click('button[type=submit]');
+    await p.waitForURL(/gestor\.html/);
+    await p.waitForSelector('body[data-ready="1"]');
+    await shot(p, '13-phone-gestor');
+    await ctx.close();
+  });
+
   await step('no page broke the Content-Security-Policy', async () => {
     expect(cspViolations.length === 0, `CSP violations:\n${cspViolations.join('\n')}`);
   });
