@@ -15,6 +15,7 @@ mod crm_helpers;
 mod ingest;
 mod lifecycle;
 mod notifications;
+mod openapi;
 mod pipeline;
 mod push;
 mod recovery;
