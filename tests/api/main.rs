@@ -17,6 +17,7 @@ mod ingest;
 mod lifecycle;
 mod malformed;
 mod notifications;
+mod openapi;
 mod pipeline;
 mod push;
 mod push_guard;
