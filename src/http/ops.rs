@@ -58,7 +58,7 @@ pub async fn get_ready(State(app): State<AppState>) -> Result<&'static str, ApiE
 pub async fn get_metrics(State(app): State<AppState>, headers: HeaderMap) -> Response {
     let token = app.settings.metrics.token.expose();
     if token.is_empty() {
-        return StatusCode::NOT_FOUND.into_response();
+        return ApiError::NotFound.into_response();
     }
     let given = headers
         .get(header::AUTHORIZATION)
@@ -67,8 +67,8 @@ pub async fn get_metrics(State(app): State<AppState>, headers: HeaderMap) -> Res
         .unwrap_or("");
     if !same_secret(given.as_bytes(), token.as_bytes()) {
         return (
-            StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer")],
+            ApiError::Unauthorized,
         )
             .into_response();
     }
