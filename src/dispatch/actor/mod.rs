@@ -121,22 +121,6 @@ impl Actor {
         tracing::debug!("dispatcher actor stopped");
     }
 
-    /// After a panic the engines may be half-way through a decision: drop them and load each
-    /// agency again from the store, which is the authority (offers, refusals, rotation).
-    async fn rebuild(&mut self) {
-        let agencies: Vec<AgencyId> = self.agencies.keys().copied().collect();
-        self.agencies.clear();
-        self.summaries.clear();
-        self.timers.clear();
-        self.timer_keys.clear();
-        for agency in agencies {
-            if self.ensure_loaded(agency).await.is_ok() {
-                self.pump(agency).await;
-            }
-        }
-        tracing::warn!("dispatcher actor rebuilt its agencies from the store");
-    }
-
     fn next_wake(&self) -> Option<tokio::time::Instant> {
         let now = self.clock.now_ms();
         self.agencies

@@ -8,6 +8,22 @@ use crate::store::StoreResult;
 use std::collections::HashMap;
 
 impl Actor {
+    /// After a panic the engines may be half-way through a decision: drop them and load each
+    /// agency again from the store, which is the authority (offers, refusals, rotation).
+    pub(super) async fn rebuild(&mut self) {
+        let agencies: Vec<AgencyId> = self.agencies.keys().copied().collect();
+        self.agencies.clear();
+        self.summaries.clear();
+        self.timers.clear();
+        self.timer_keys.clear();
+        for agency in agencies {
+            if self.ensure_loaded(agency).await.is_ok() {
+                self.pump(agency).await;
+            }
+        }
+        tracing::warn!("dispatcher actor rebuilt its agencies from the store");
+    }
+
     /// Builds the agency's engine from the store the first time it is needed: settings,
     /// waiting leads, pending offers (timers re-armed), refusals and rotation order.
     pub(super) async fn ensure_loaded(&mut self, agency: AgencyId) -> StoreResult<()> {
