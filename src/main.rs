@@ -41,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
         database_url: cli.database_url,
         redis_url: cli.redis_url,
         no_demo: cli.no_demo,
+        ..Default::default()
     })?;
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -19,6 +19,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub auth: AuthSettings,
     pub metrics: MetricsSettings,
+    pub platform: PlatformSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -39,6 +40,20 @@ pub struct ServerSettings {
     pub ws_handshake_timeout_seconds: u64,
     /// Open connections one client address may hold; 0 turns the cap off.
     pub max_connections_per_address: usize,
+    /// PEM certificate chain and private key for built-in HTTPS; both empty: plain HTTP.
+    pub tls_cert: String,
+    pub tls_key: String,
+    /// With TLS on, a second plain-HTTP port that only redirects to https; 0: none.
+    pub http_redirect_port: u16,
+    /// Folder served instead of the pages built into the binary (development); empty: built in.
+    pub static_dir: String,
+}
+
+/// The platform API for a CRM vendor hosting many agencies (`/api/v1/platform/…`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct PlatformSettings {
+    /// SHA-256 (hex) of the platform token; empty turns the platform API off (404).
+    pub token_sha256: Secret,
 }
 
 /// Where Prometheus scrapes: a listener of its own, and/or `/metrics` with a bearer token.
@@ -175,6 +190,9 @@ pub struct Overrides {
     pub database_url: Option<String>,
     pub redis_url: Option<String>,
     pub no_demo: bool,
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
+    pub static_dir: Option<String>,
 }
 
 impl Settings {
@@ -206,6 +224,15 @@ impl Settings {
         }
         if let Some(url) = &overrides.redis_url {
             builder = builder.set_override("redis.url", url.as_str())?;
+        }
+        for (key, value) in [
+            ("server.tls_cert", &overrides.tls_cert),
+            ("server.tls_key", &overrides.tls_key),
+            ("server.static_dir", &overrides.static_dir),
+        ] {
+            if let Some(v) = value {
+                builder = builder.set_override(key, v.as_str())?;
+            }
         }
         if overrides.no_demo {
             builder = builder.set_override("demo.seed", false)?;
