@@ -40,7 +40,8 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
+/// The token of an `Authorization: Bearer …` header, trimmed.
+pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
     parts
         .headers
         .get(header::AUTHORIZATION)?
@@ -138,6 +139,11 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
+/// What a lead source of a suspended agency is told (docs/PLATFORM.md); the lead is not kept.
+pub const SUSPENDED_SOURCE: &str = "A imobiliária desta chave está suspensa: nenhum lead é \
+aceito até que ela seja reativada. Guarde o lead e envie de novo depois, ou fale com o \
+fornecedor do sistema.";
+
 /// A lead source authenticated by its agency API key (`Authorization: Bearer rk_…` or
 /// `X-Api-Key: rk_…`).
 pub struct SourceKey(pub ApiKeyOwner);
@@ -161,6 +167,10 @@ impl FromRequestParts<AppState> for SourceKey {
             Err(other) => return Err(other.into()),
         };
         state.throttle.credential_valid(&hash);
+        if owner.suspended {
+            // A known key: 403, not 401, so the source knows to stop rather than fix its key.
+            return Err(ApiError::Forbidden(SUSPENDED_SOURCE.into()));
+        }
         Ok(SourceKey(owner))
     }
 }

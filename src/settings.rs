@@ -56,6 +56,24 @@ pub struct PlatformSettings {
     pub token_sha256: Secret,
 }
 
+impl PlatformSettings {
+    /// The token's SHA-256 as bytes: `None` when the platform API is off (empty), an error
+    /// naming the setting when it is not 64 hexadecimal characters.
+    pub fn token_digest(&self) -> Result<Option<[u8; 32]>, String> {
+        let hex = self.token_sha256.expose().trim();
+        if hex.is_empty() {
+            return Ok(None);
+        }
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(hex, &mut out).map_err(|_| {
+            "platform.token_sha256 must be the SHA-256 of the token in hex (64 characters: \
+             printf %s \"$TOKEN\" | sha256sum)"
+                .to_string()
+        })?;
+        Ok(Some(out))
+    }
+}
+
 /// Where Prometheus scrapes: a listener of its own, and/or `/metrics` with a bearer token.
 #[derive(Debug, Clone, Deserialize)]
 pub struct MetricsSettings {

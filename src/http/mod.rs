@@ -11,6 +11,7 @@ mod offers;
 pub mod openapi;
 mod ops;
 mod pipeline;
+mod platform;
 mod push;
 mod session;
 mod teams;
@@ -75,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(push::router())
         .merge(wallboard::router())
+        .merge(platform::router())
         .merge(openapi::router())
         .route("/api/{*rest}", any(|| async { ApiError::NotFound }))
         .fallback_service(ServeDir::new(static_dir))

@@ -21,6 +21,7 @@ mod offer_reads;
 mod offers;
 mod outcomes;
 mod pipeline;
+mod platform;
 mod properties;
 mod push;
 mod shards;
@@ -44,6 +45,7 @@ pub use notify::{Notification, NotificationRule, Subject, EVENTS, RECIPIENTS};
 pub use offers::*;
 pub use outcomes::OutcomeRecorded;
 pub use pipeline::*;
+pub use platform::*;
 pub use properties::*;
 pub use push::*;
 pub use teams::*;
@@ -61,6 +63,13 @@ pub enum StoreError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// Input the store itself checks (paths that bypass the HTTP edge, like the command line,
+    /// get the same answer): the field at fault and what is wrong with it, for a person.
+    #[error("{message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     /// A unique constraint refused the write (a concurrent writer got there first).
     #[error("{0}")]
     Duplicate(String),

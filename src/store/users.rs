@@ -57,6 +57,8 @@ pub struct ApiKeyInfo {
 pub struct ApiKeyOwner {
     pub agency_id: AgencyId,
     pub source: String,
+    /// The agency is suspended (docs/PLATFORM.md): the key is known, its leads refused.
+    pub suspended: bool,
 }
 
 impl Store {
@@ -234,12 +236,17 @@ impl Store {
     }
 
     pub async fn api_key_owner(&self, key_hash: &str) -> StoreResult<ApiKeyOwner> {
-        let (agency_id, source): (i64, String) = sqlx::query_as(
-            "SELECT agency_id, source FROM api_keys WHERE key_hash = $1 AND revoked_at_ms IS NULL",
+        let (agency_id, source, suspended_at): (i64, String, Option<i64>) = sqlx::query_as(
+            "SELECT k.agency_id, k.source, a.suspended_at_ms FROM api_keys k \
+             JOIN agencies a ON a.id = k.agency_id WHERE k.key_hash = $1 AND k.revoked_at_ms IS NULL",
         )
         .bind(key_hash)
         .fetch_one(self.pool())
         .await?;
-        Ok(ApiKeyOwner { agency_id, source })
+        Ok(ApiKeyOwner {
+            agency_id,
+            source,
+            suspended: suspended_at.is_some(),
+        })
     }
 }
