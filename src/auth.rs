@@ -36,6 +36,29 @@ pub fn new_token(prefix: &str) -> String {
     format!("{prefix}{}", hex::encode(bytes))
 }
 
+/// Characters of a one-time password: no 0/o, 1/l/i, nor upper case, so it can be read out
+/// over the phone or copied from a screen without a mix-up.
+const OTP_ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";
+/// 16 characters of 31: 79 bits.
+const OTP_LENGTH: usize = 16;
+
+/// A random password for someone else to hand over (a reset, a new agency's manager), in groups
+/// of four: `k7mq-2xhv-…`. The user must replace it at their first sign-in.
+pub fn one_time_password() -> String {
+    use rand::Rng;
+    let mut rng = rand::rngs::OsRng;
+    let mut out = String::with_capacity(OTP_LENGTH + OTP_LENGTH / 4);
+    for i in 0..OTP_LENGTH {
+        if i > 0 && i % 4 == 0 {
+            out.push('-');
+        }
+        out.push(char::from(
+            OTP_ALPHABET[rng.gen_range(0..OTP_ALPHABET.len())],
+        ));
+    }
+    out
+}
+
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
@@ -172,5 +195,26 @@ impl FromRequestParts<AppState> for SourceKey {
             return Err(ApiError::Forbidden(SUSPENDED_SOURCE.into()));
         }
         Ok(SourceKey(owner))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_time_passwords_are_long_unambiguous_and_differ() {
+        let a = one_time_password();
+        assert_eq!(a.len(), 19, "{a}");
+        let chars: Vec<char> = a.chars().filter(|&c| c != '-').collect();
+        assert_eq!(chars.len(), OTP_LENGTH);
+        assert!(
+            chars.iter().all(|c| OTP_ALPHABET.contains(&(*c as u8))),
+            "{a}"
+        );
+        assert!(!a.contains(['0', 'o', '1', 'l', 'i']), "{a}");
+        // ≥ 64 bits: 31^16 > 2^79.
+        assert!((OTP_LENGTH as f64) * (OTP_ALPHABET.len() as f64).log2() >= 64.0);
+        assert_ne!(a, one_time_password());
     }
 }

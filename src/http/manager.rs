@@ -260,7 +260,15 @@ pub async fn create_user(
     }
     let id = app
         .store
-        .create_user(agency, &email, &name, u.role, &hash, app.clock.now_ms())
+        .create_user(
+            agency,
+            &email,
+            &name,
+            u.role,
+            &hash,
+            false,
+            app.clock.now_ms(),
+        )
         .await?;
     if !u.departments.is_empty() {
         app.store

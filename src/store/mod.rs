@@ -28,6 +28,7 @@ mod shards;
 mod sql;
 mod teams;
 mod tokens;
+mod user_lifecycle;
 mod users;
 mod wallboard;
 
