@@ -117,6 +117,9 @@ impl From<crate::store::StoreError> for ApiError {
             crate::store::StoreError::Conflict(m) | crate::store::StoreError::Duplicate(m) => {
                 ApiError::Conflict(m)
             }
+            crate::store::StoreError::Invalid { field, message } => {
+                ApiError::invalid(field, message)
+            }
             crate::store::StoreError::Unavailable(m) => ApiError::Unavailable(m),
             crate::store::StoreError::Fenced { .. } => ApiError::Unavailable(
                 "this agency's roulette is moving to another node; try again".into(),

@@ -71,6 +71,9 @@ pub async fn update_roulette_settings(
     let agency = user.agency();
     let mut s = app.store.roulette_settings(agency).await?;
     if let Some(v) = i.roulette_enabled {
+        if v {
+            super::crm::require_roulette_in_plan(&app, agency).await?;
+        }
         s.roulette_enabled = v;
     }
     if let Some(v) = i.answer_seconds {
@@ -257,7 +260,15 @@ pub async fn create_user(
     }
     let id = app
         .store
-        .create_user(agency, &email, &name, u.role, &hash, app.clock.now_ms())
+        .create_user(
+            agency,
+            &email,
+            &name,
+            u.role,
+            &hash,
+            false,
+            app.clock.now_ms(),
+        )
         .await?;
     if !u.departments.is_empty() {
         app.store

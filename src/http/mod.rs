@@ -1,5 +1,6 @@
 //! The HTTP edge: every route is found here, merged from each module's `router()`.
 
+mod assets;
 mod attendances;
 mod campaign_calls;
 mod campaigns;
@@ -12,6 +13,7 @@ mod offers;
 pub mod openapi;
 mod ops;
 mod pipeline;
+mod platform;
 mod push;
 mod session;
 mod teams;
@@ -48,11 +50,6 @@ const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
 ];
 
 pub fn router(state: AppState) -> Router {
-    let static_dir = if std::path::Path::new("static").is_dir() {
-        std::path::PathBuf::from("static")
-    } else {
-        std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/static"))
-    };
     let server = &state.settings.server;
     let request_timeout = Duration::from_secs(server.request_timeout_seconds.max(1));
     let handshake_timeout = Duration::from_secs(server.ws_handshake_timeout_seconds.max(1));
@@ -74,9 +71,10 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(push::router())
         .merge(wallboard::router())
+        .merge(platform::router())
         .merge(openapi::router())
-        .route("/api/{*rest}", any(|| async { ApiError::NotFound }))
-        .fallback_service(ServeDir::new(static_dir))
+        .route("/api/{*rest}", any(|| async { ApiError::NotFound }));
+    let router = with_pages(router, &server.static_dir)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             request_timeout,
@@ -94,6 +92,24 @@ pub fn router(state: AppState) -> Router {
 }
 
 pub use https::{redirect_router, Https};
+
+/// The pages: built into the binary, or read from `static_dir` on every request (development;
+/// never cached, so an edited file shows on the next reload).
+fn with_pages(router: Router<AppState>, static_dir: &str) -> Router<AppState> {
+    if static_dir.trim().is_empty() {
+        assets::warm();
+        router.fallback(assets::serve)
+    } else {
+        router.fallback_service(
+            tower::ServiceBuilder::new()
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-cache"),
+                ))
+                .service(ServeDir::new(static_dir.trim())),
+        )
+    }
+}
 
 /// The metrics-only listener (`[metrics] listen`): `/metrics` without a token, nothing else.
 pub fn metrics_router(state: AppState) -> Router {

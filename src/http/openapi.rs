@@ -2,8 +2,8 @@
 //! `/api/openapi.json`.
 
 use super::{
-    attendances, campaign_calls, campaigns, leads, manager, offers, ops, pipeline, push, session,
-    teams, tokens, wallboard,
+    attendances, campaign_calls, campaigns, leads, manager, offers, ops, pipeline, platform, push,
+    session, teams, tokens, wallboard,
 };
 use crate::state::AppState;
 use axum::routing::get;
@@ -92,6 +92,12 @@ use rules::{ErrorBody, ErrorDetail, SharedResponses};
         teams::my_clients,
         teams::client_contact,
         teams::contacts_report,
+        platform::create_agency,
+        platform::list_agencies,
+        platform::get_agency,
+        platform::suspend_agency,
+        platform::reactivate_agency,
+        platform::set_features,
     )
 )]
 pub struct ApiDoc;

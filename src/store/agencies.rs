@@ -68,9 +68,12 @@ impl Store {
         .await?)
     }
 
+    /// The settings as they apply: the roulette is off while the agency's plan leaves it out
+    /// (the platform's `feature_roulette`), whatever the manager's switch says — which an
+    /// update then keeps as it was.
     pub async fn roulette_settings(&self, agency: AgencyId) -> StoreResult<RouletteSettings> {
         let r: SettingsRow = sqlx::query_as(
-            "SELECT roulette_enabled, answer_seconds, max_missed_in_row, everyone_refused, \
+            "SELECT CASE WHEN feature_roulette = 1 THEN roulette_enabled ELSE 0 END AS roulette_enabled, answer_seconds, max_missed_in_row, everyone_refused, \
              retry_pause_seconds, fallback_broker_id, lead_number_template FROM agencies WHERE id = $1",
         )
         .bind(agency)
@@ -94,7 +97,7 @@ impl Store {
         s: &RouletteSettings,
     ) -> StoreResult<()> {
         let r = sqlx::query(
-            "UPDATE agencies SET roulette_enabled = $2, answer_seconds = $3, max_missed_in_row = $4, \
+            "UPDATE agencies SET roulette_enabled = CASE WHEN feature_roulette = 1 THEN $2 ELSE roulette_enabled END, answer_seconds = $3, max_missed_in_row = $4, \
              everyone_refused = $5, retry_pause_seconds = $6, fallback_broker_id = $7, \
              lead_number_template = $8 WHERE id = $1",
         )

@@ -246,7 +246,7 @@ impl TestApp {
             roleta::auth::new_token("").get(..8).expect("t")
         );
         let id = store
-            .create_user(agency, &email, name, role, &password_hash(), now)
+            .create_user(agency, &email, name, role, &password_hash(), false, now)
             .await
             .expect("user");
         let token = roleta::auth::new_token("rs_");

@@ -24,6 +24,7 @@ both!(
                 "Vera Vizinha",
                 Role::Broker,
                 "x",
+                false,
                 now,
             )
             .await
@@ -35,6 +36,7 @@ both!(
                 "Nina Nossa",
                 Role::Broker,
                 "x",
+                false,
                 now,
             )
             .await

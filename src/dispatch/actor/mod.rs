@@ -6,6 +6,7 @@
 mod decisions;
 mod endings;
 mod recovery;
+mod standing;
 
 use super::engine::{Engine, EngineSettings};
 use super::{AgencyStats, Command};
@@ -144,15 +145,7 @@ impl Actor {
                 Some(agency)
             }
             Command::SettingsChanged { agency } => {
-                match self.store.roulette_settings(agency).await {
-                    Ok(s) => {
-                        if let Some(a) = self.agencies.get_mut(&agency) {
-                            a.engine.set_settings(engine_settings(&s));
-                            a.settings = s;
-                        }
-                    }
-                    Err(e) => tracing::warn!(agency, error = %e, "reloading settings failed"),
-                }
+                self.settings_changed(agency).await;
                 Some(agency)
             }
             Command::Load { agency } => {
@@ -223,6 +216,10 @@ impl Actor {
 
     /// A write was refused by the fence: another node dispatches the agency now. Stop at once.
     pub(super) async fn fenced(&mut self, agency: AgencyId) {
+        if self.refuse_suspended(agency).await.is_err() {
+            // Suspended by another process (the command line): the fence refused on purpose.
+            return self.suspended(agency);
+        }
         let epoch = self.agencies.get(&agency).map_or(0, |a| a.epoch);
         tracing::warn!(agency, epoch, "fenced: another node took this agency over");
         crate::metrics::fenced();

@@ -35,6 +35,8 @@ impl Actor {
                 "another node dispatches this agency".into(),
             ));
         }
+        // Not logged: a suspended agency is left alone on purpose.
+        self.refuse_suspended(agency).await?;
         let r = self.load(agency).await;
         if let Err(e) = &r {
             tracing::warn!(agency, error = %e, "loading the agency's roulette failed");
