@@ -18,6 +18,7 @@ mod lifecycle;
 mod malformed;
 mod notifications;
 mod openapi;
+mod pages;
 mod pipeline;
 mod push;
 mod push_guard;
