@@ -27,6 +27,7 @@ pub mod state;
 pub mod store;
 pub mod supervise;
 pub mod throttle;
+pub mod tls;
 pub mod ws;
 
 pub use clock::Clock;

@@ -92,9 +92,15 @@ impl App {
                 }
             }
         }
+        // The server's own pages: https with built-in TLS (the port speaks nothing else).
         let mut origins = settings.server.allowed_origins.clone();
+        let scheme = crate::tls::scheme(&settings.server);
         for host in [settings.server.host.as_str(), "localhost", "127.0.0.1"] {
-            origins.push(format!("http://{host}:{port}"));
+            origins.push(format!("{scheme}://{host}:{port}"));
+            if matches!((scheme, port), ("https", 443) | ("http", 80)) {
+                // Browsers leave the default port out of `Origin`.
+                origins.push(format!("{scheme}://{host}"));
+            }
         }
         let ingest = crate::ingest::Ingestor::start(store.clone(), clock, &sup);
         let passwords = crate::passwords::Passwords::new(&settings.auth)?;

@@ -5,6 +5,7 @@ mod attendances;
 mod campaign_calls;
 mod campaigns;
 pub(crate) mod crm;
+mod https;
 pub(crate) mod lead_input;
 mod leads;
 mod manager;
@@ -40,9 +41,7 @@ style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
 worker-src 'self'; manifest-src 'self'; object-src 'none'; frame-ancestors 'none'; \
 base-uri 'none'; form-action 'self'";
 
-/// Headers every response carries, whatever produced it. (The session cookie is HttpOnly and
-/// SameSite=Strict; it gets `Secure` once Roleta can tell a request came over HTTPS, which it
-/// cannot yet: it speaks plain HTTP, TLS ends in front of it.)
+/// Headers every response carries, whatever produced it. Over HTTPS, HSTS too (`https.rs`).
 const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
     (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -84,9 +83,15 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(refuse_empty_segments))
         .layer(DefaultBodyLimit::max(server.body_limit_bytes));
     with_security_headers(router)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            https::strict_transport,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
+
+pub use https::{redirect_router, Https};
 
 /// The pages: built into the binary, or read from `static_dir` on every request (development;
 /// never cached, so an edited file shows on the next reload).
