@@ -4,7 +4,7 @@
 use crate::auth::{self, AuthUser, SESSION_COOKIE};
 use crate::error::{ApiError, Json};
 use crate::state::AppState;
-use crate::store::{StoreError, User};
+use crate::store::{AgencyFeatures, StoreError, User};
 use crate::throttle::ClientAddr;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -39,9 +39,14 @@ pub struct LoginOut {
 /// Longest e-mail a user can have (`POST /api/v1/users` bounds it the same).
 const EMAIL_MAX: usize = 254;
 
+/// What a user of a suspended agency is told at sign-in (docs/PLATFORM.md).
+const SUSPENDED_SIGN_IN: &str = "O acesso desta imobiliária ao Roleta está suspenso. \
+Fale com o responsável pela sua imobiliária.";
+
 /// Signs in with e-mail and password; sets the session cookie and returns the token.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginIn,
     responses((status = 200, body = LoginOut), (status = 401, description = "wrong e-mail or password"),
+        (status = 403, description = "the password is right but the user's agency is suspended"),
         (status = 429, description = "too many attempts from this address or for this account, or the account is locked for a while; see Retry-After"),
         (status = 503, description = "every password check is busy; see Retry-After")))]
 pub async fn login(
@@ -79,6 +84,10 @@ pub async fn login(
         return Err(app.throttle.password_failed(&app.store, &email).await);
     };
     app.throttle.password_ok(&app.store, &email).await?;
+    // Told only once the password is right: a stranger learns nothing about the agency.
+    if app.store.agency_standing(user.agency_id).await?.suspended {
+        return Err(ApiError::Forbidden(SUSPENDED_SIGN_IN.into()));
+    }
     let token = auth::new_token("rs_");
     let now = app.clock.now_ms();
     let hours = app.settings.server.session_hours.max(1);
@@ -193,6 +202,9 @@ pub async fn change_password(
 pub struct MeOut {
     user: User,
     departments: Vec<i64>,
+    /// What the agency's plan includes (docs/PLATFORM.md): the pages hide what it leaves out.
+    /// The manager's own switches are in the roulette and CRM settings.
+    features: AgencyFeatures,
 }
 
 #[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = MeOut), (status = 401)))]
@@ -201,9 +213,11 @@ pub async fn get_me(State(app): State<AppState>, user: AuthUser) -> Result<Json<
         .store
         .broker_departments(user.agency(), user.user.id)
         .await?;
+    let features = app.store.agency_standing(user.agency()).await?.features;
     // The extractor read the user from the store for this request: it is current.
     Ok(Json(MeOut {
         user: user.user,
         departments,
+        features,
     }))
 }

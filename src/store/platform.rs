@@ -249,8 +249,8 @@ impl Store {
         .await?;
         super::pipeline::seed_defaults(&mut tx, agency, now_ms).await?;
         let manager: i64 = sqlx::query_scalar(
-            "INSERT INTO users (agency_id, email, name, role, password_hash, created_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO users (agency_id, email, name, role, password_hash, must_change_password, \
+             created_at_ms) VALUES ($1, $2, $3, $4, $5, 1, $6) RETURNING id",
         )
         .bind(agency)
         .bind(&manager_email)

@@ -184,11 +184,14 @@ impl Store {
         .await?)
     }
 
-    /// The active user behind a session or personal token, unless it has expired.
+    /// The active user behind a session or personal token, unless it has expired or the
+    /// user's agency is suspended (its sessions are deleted then; this also refuses one a
+    /// sign-in racing the suspension made).
     pub async fn user_for_token(&self, token_hash: &str, now_ms: i64) -> StoreResult<User> {
         let r: UserRow = sqlx::query_as(
             "SELECT u.id, u.agency_id, u.email, u.name, u.role, u.online, u.active, \
              u.must_change_password, u.deactivated_at_ms FROM sessions s JOIN users u ON u.id = s.user_id AND u.agency_id = s.agency_id \
+             JOIN agencies a ON a.id = u.agency_id AND a.suspended_at_ms IS NULL \
              WHERE s.token_hash = $1 AND (s.expires_at_ms IS NULL OR s.expires_at_ms > $2) AND u.active = 1",
         )
         .bind(token_hash)

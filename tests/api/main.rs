@@ -19,6 +19,8 @@ mod malformed;
 mod notifications;
 mod openapi;
 mod pipeline;
+mod platform;
+mod platform_suspension;
 mod push;
 mod push_guard;
 mod recovery;

@@ -1,0 +1,490 @@
+//! The platform API a CRM vendor drives (docs/PLATFORM.md): off without a token, a wrong token
+//! refused and throttled, an agency created whole with a manager who must change the one-time
+//! password, nothing written on a duplicate, and the plan's feature switches.
+
+use crate::both;
+use crate::helpers::{spawn_app_with, Backend, TestApp, PLATFORM_TOKEN};
+use roleta::settings::Secret;
+use serde_json::{json, Value};
+
+impl TestApp {
+    pub async fn platform(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut r = self
+            .http
+            .request(method, format!("{}/api/v1/platform{path}", self.base))
+            .bearer_auth(PLATFORM_TOKEN);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        r.send().await.expect("request")
+    }
+
+    /// Creates an agency through the platform API: (agency id, the whole answer).
+    pub async fn platform_agency(&self, name: &str, email: &str) -> (i64, Value) {
+        let r = self
+            .platform(
+                reqwest::Method::POST,
+                "/agencies",
+                Some(json!({"name": name, "manager_email": email, "manager_name": "Gestora"})),
+            )
+            .await;
+        assert_eq!(r.status(), 201, "{:?}", r.text().await);
+        let v: Value = r.json().await.unwrap();
+        (v["agency"]["id"].as_i64().unwrap(), v)
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+async fn error_of(r: reqwest::Response) -> Value {
+    r.json::<Value>().await.unwrap()["error"].clone()
+}
+
+async fn platform_off(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.platform.token_sha256 = Secret::new("")).await;
+    for (method, path) in [
+        (reqwest::Method::GET, "/agencies"),
+        (reqwest::Method::POST, "/agencies"),
+        (reqwest::Method::GET, "/agencies/1"),
+        (reqwest::Method::POST, "/agencies/1/suspend"),
+        (reqwest::Method::PUT, "/agencies/1/features"),
+    ] {
+        let r = app.platform(method.clone(), path, Some(json!({}))).await;
+        assert_eq!(r.status(), 404, "{method} {path}");
+        assert_eq!(error_of(r).await["code"], "not_found");
+        // Without any token too: nothing tells the platform API exists.
+        let r = app
+            .http
+            .request(
+                method.clone(),
+                format!("{}/api/v1/platform{path}", app.base),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{method} {path} without a token");
+    }
+    assert_eq!(app.state.store.count_agencies().await.unwrap(), 1);
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_platform_token_every_platform_route_is_404_sqlite() {
+    platform_off(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_platform_token_every_platform_route_is_404_postgres() {
+    platform_off(Backend::Postgres).await;
+}
+
+async fn wrong_token(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.auth.token_failures_burst = 3).await;
+    let url = format!("{}/api/v1/platform/agencies", app.base);
+    let r = app.http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 401, "no token");
+    for i in 0..3 {
+        let r = app
+            .http
+            .get(&url)
+            .bearer_auth("guess")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "wrong token {i}");
+        assert_eq!(error_of(r).await["code"], "unauthorized");
+    }
+    // The address's budget of unknown tokens is spent: it waits, whatever it sends.
+    let r = app
+        .http
+        .get(&url)
+        .bearer_auth("guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    let r = app
+        .http
+        .get(&url)
+        .bearer_auth(PLATFORM_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        429,
+        "the right token waits too once the address is blocked"
+    );
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_platform_token_is_401_and_counts_towards_the_throttle_sqlite() {
+    wrong_token(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_platform_token_is_401_and_counts_towards_the_throttle_postgres() {
+    wrong_token(Backend::Postgres).await;
+}
+
+both!(
+    a_created_agency_works_and_its_manager_must_change_the_one_time_password,
+    |app| async move {
+        let r = app
+            .platform(
+                reqwest::Method::POST,
+                "/agencies",
+                Some(json!({"name": " Imobiliária Exemplo ", "manager_email": "Gestora@Exemplo.com.br",
+                    "manager_name": "Gestora Exemplo"})),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let created: Value = r.json().await.unwrap();
+        let agency = created["agency"]["id"].as_i64().unwrap();
+        assert_eq!(created["agency"]["name"], "Imobiliária Exemplo");
+        assert_eq!(
+            created["agency"]["features"],
+            json!({"roulette": true, "campaigns": true})
+        );
+        assert_eq!(created["agency"]["users"], 1);
+        assert!(created["agency"]["suspended_at_ms"].is_null());
+        assert_eq!(created["manager"]["email"], "gestora@exemplo.com.br");
+        let otp = created["one_time_password"].as_str().unwrap().to_string();
+        assert!(otp.len() >= 16, "{otp}");
+
+        // The one-time password signs in, and says it must be changed.
+        let r = app.login("gestora@exemplo.com.br", &otp).await;
+        assert_eq!(r.status(), 200);
+        let login: Value = r.json().await.unwrap();
+        assert_eq!(login["user"]["must_change_password"], true);
+        assert_eq!(login["user"]["role"], "manager");
+        let token = login["token"].as_str().unwrap().to_string();
+        let r = app
+            .put(
+                "/api/v1/me/password",
+                &token,
+                json!({"current_password": otp, "new_password": "uma-senha-nova-1"}),
+            )
+            .await;
+        assert_eq!(r.status(), 204);
+        let me: Value = app.get("/api/v1/me", &token).await.json().await.unwrap();
+        assert_eq!(me["user"]["must_change_password"], false);
+        assert_eq!(me["features"], json!({"roulette": true, "campaigns": true}));
+        assert_eq!(
+            app.login("gestora@exemplo.com.br", &otp).await.status(),
+            401
+        );
+
+        // Ready to work: a default department, the default pipeline, campaigns on, a source.
+        let deps: Value = app
+            .get("/api/v1/departments", &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(deps.as_array().unwrap().len(), 1, "{deps}");
+        assert_eq!(deps[0]["name"], "Vendas");
+        assert_eq!(deps[0]["is_default"], 1);
+        let types = app.get("/api/v1/lead-types", &token).await;
+        assert_eq!(types.status(), 200);
+        assert_eq!(
+            types
+                .json::<Value>()
+                .await
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(app.get("/api/v1/campaigns", &token).await.status(), 200);
+        let key = app.new_api_key(agency, "site").await;
+        let r = app
+            .http
+            .post(format!("{}/api/v1/leads", app.base))
+            .bearer_auth(&key)
+            .json(&json!({"name": "Primeiro Cliente", "phone": "11987650101"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+        assert_eq!(r.json::<Value>().await.unwrap()["state"], "waiting");
+
+        // Listed and read back, beside the agency the tests start with.
+        let list: Value = app
+            .platform(reqwest::Method::GET, "/agencies", None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let ids: Vec<i64> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(ids, vec![app.agency, agency]);
+        let one = app
+            .platform(reqwest::Method::GET, &format!("/agencies/{agency}"), None)
+            .await;
+        assert_eq!(one.status(), 200);
+        assert_eq!(one.json::<Value>().await.unwrap()["active_users"], 1);
+        let none = app
+            .platform(reqwest::Method::GET, "/agencies/999999", None)
+            .await;
+        assert_eq!(none.status(), 404);
+    }
+);
+
+both!(
+    a_taken_email_or_name_is_409_and_writes_nothing,
+    |app| async move {
+        app.platform_agency("Primeira", "dona@primeira.com.br")
+            .await;
+        let count = |sql: &'static str| async move { app.scalar(sql).await };
+        let before = (
+            count("SELECT COUNT(*) FROM agencies").await,
+            count("SELECT COUNT(*) FROM departments").await,
+            count("SELECT COUNT(*) FROM lead_types").await,
+            count("SELECT COUNT(*) FROM users").await,
+        );
+        for (body, what) in [
+            (
+                json!({"name": "Segunda", "manager_email": " DONA@primeira.com.br"}),
+                "e-mail",
+            ),
+            (
+                json!({"name": "primeira ", "manager_email": "outra@segunda.com.br"}),
+                "nome",
+            ),
+        ] {
+            let r = app
+                .platform(reqwest::Method::POST, "/agencies", Some(body))
+                .await;
+            assert_eq!(r.status(), 409, "{what}");
+            let e = error_of(r).await;
+            assert_eq!(e["code"], "conflict");
+            assert!(e["message"].as_str().unwrap().contains("já"), "{e}");
+        }
+        for (body, field) in [
+            (json!({"name": "  ", "manager_email": "a@b.com.br"}), "name"),
+            (
+                json!({"name": "Terceira", "manager_email": "sem-arroba"}),
+                "manager_email",
+            ),
+            (
+                json!({"name": "x".repeat(201), "manager_email": "a@b.com.br"}),
+                "name",
+            ),
+        ] {
+            let r = app
+                .platform(reqwest::Method::POST, "/agencies", Some(body))
+                .await;
+            assert_eq!(r.status(), 422, "{field}");
+            assert_eq!(error_of(r).await["field"], field);
+        }
+        let after = (
+            count("SELECT COUNT(*) FROM agencies").await,
+            count("SELECT COUNT(*) FROM departments").await,
+            count("SELECT COUNT(*) FROM lead_types").await,
+            count("SELECT COUNT(*) FROM users").await,
+        );
+        assert_eq!(before, after, "nothing half-written");
+    }
+);
+
+both!(
+    campaigns_left_out_of_the_plan_answer_403_and_the_managers_switch_comes_back,
+    |app| async move {
+        let (agency, created) = app
+            .platform_agency("Com Plano", "gestao@plano.com.br")
+            .await;
+        let otp = created["one_time_password"].as_str().unwrap();
+        let token: String = app
+            .login("gestao@plano.com.br", otp)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .into();
+        assert_eq!(app.get("/api/v1/campaigns", &token).await.status(), 200);
+
+        let r = app
+            .platform(
+                reqwest::Method::PUT,
+                &format!("/agencies/{agency}/features"),
+                Some(json!({"campaigns": false})),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.json::<Value>().await.unwrap()["features"],
+            json!({"roulette": true, "campaigns": false})
+        );
+        let me: Value = app.get("/api/v1/me", &token).await.json().await.unwrap();
+        assert_eq!(me["features"]["campaigns"], false);
+        let r = app.get("/api/v1/campaigns", &token).await;
+        assert_eq!(r.status(), 403);
+        assert!(error_of(r).await["message"]
+            .as_str()
+            .unwrap()
+            .contains("plano"));
+        let r = app.get("/api/v1/me/campaigns", &token).await;
+        assert_eq!(r.status(), 403);
+        let crm: Value = app
+            .get("/api/v1/settings/crm", &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(crm["active_offer_enabled"], false);
+        let r = app
+            .put(
+                "/api/v1/settings/crm",
+                &token,
+                json!({"active_offer_enabled": true, "quarantine_days": 10}),
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            403,
+            "the manager cannot switch on what the plan leaves out"
+        );
+        // Saving other settings meanwhile keeps the manager's switch for later.
+        let r = app
+            .put(
+                "/api/v1/settings/crm",
+                &token,
+                json!({"active_offer_enabled": false, "quarantine_days": 20}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        // Another agency is untouched: the test agency's manager switches campaigns on.
+        let r = app
+            .put(
+                "/api/v1/settings/crm",
+                &app.manager,
+                json!({"active_offer_enabled": true, "quarantine_days": 10}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            app.get("/api/v1/campaigns", &app.manager).await.status(),
+            200
+        );
+
+        app.platform(
+            reqwest::Method::PUT,
+            &format!("/agencies/{agency}/features"),
+            Some(json!({"campaigns": true})),
+        )
+        .await;
+        assert_eq!(app.get("/api/v1/campaigns", &token).await.status(), 200);
+        let crm: Value = app
+            .get("/api/v1/settings/crm", &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            crm,
+            json!({"active_offer_enabled": true, "quarantine_days": 20})
+        );
+    }
+);
+
+both!(
+    with_the_roulette_out_of_the_plan_leads_are_registered_and_not_offered,
+    |app| async move {
+        let b = app.broker("Corretora", &[app.sales]).await;
+        let mut ws = app.online(&b).await;
+        let r = app
+            .platform(
+                reqwest::Method::PUT,
+                &format!("/agencies/{}/features", app.agency),
+                Some(json!({"roulette": false})),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let r = app
+            .post_lead(json!({"name": "Sem Roleta", "phone": "11987650201"}))
+            .await;
+        assert_eq!(r.status(), 202);
+        let lead: Value = r.json().await.unwrap();
+        assert_eq!(lead["state"], "unrouted", "registered, not offered");
+        // The manager sees it off and cannot switch it on.
+        let s: Value = app
+            .get("/api/v1/settings/roulette", &app.manager)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(s["roulette_enabled"], false);
+        let r = app
+            .put(
+                "/api/v1/settings/roulette",
+                &app.manager,
+                json!({"roulette_enabled": true}),
+            )
+            .await;
+        assert_eq!(r.status(), 403);
+        assert!(error_of(r).await["message"]
+            .as_str()
+            .unwrap()
+            .contains("roleta"));
+        // Saving the form as the page does (the box unticked) keeps the manager's choice.
+        app.settings(json!({"roulette_enabled": false, "answer_seconds": 45}))
+            .await;
+        // The lead waits in the list, without a broker, to be forwarded by hand.
+        let id = lead["lead_id"].as_i64().unwrap();
+        let view: Value = app
+            .get(&format!("/api/v1/leads/{id}"), &app.manager)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(view["state"], "unrouted");
+        assert!(view["broker_id"].is_null());
+        let offers = app
+            .scalar(&format!("SELECT COUNT(*) FROM offers WHERE lead_id = {id}"))
+            .await;
+        assert_eq!(offers, 0);
+
+        // Back in the plan: the manager's switch (on) counts again, new leads are offered.
+        app.platform(
+            reqwest::Method::PUT,
+            &format!("/agencies/{}/features", app.agency),
+            Some(json!({"roulette": true})),
+        )
+        .await;
+        let s: Value = app
+            .get("/api/v1/settings/roulette", &app.manager)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(s["roulette_enabled"], true);
+        assert_eq!(s["answer_seconds"], 45);
+        app.lead("Com Roleta", "11987650202").await;
+        let offer = ws.offer().await;
+        assert_eq!(offer["lead"]["client_name"], "Com Roleta");
+        ws.refuse(&offer).await;
+    }
+);
