@@ -20,6 +20,7 @@ mod notifications;
 mod openapi;
 mod pipeline;
 mod platform;
+mod platform_features;
 mod platform_suspension;
 mod push;
 mod push_guard;
