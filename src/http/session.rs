@@ -3,9 +3,11 @@
 
 use crate::auth::{self, AuthUser, SESSION_COOKIE};
 use crate::error::{ApiError, Json};
+use crate::presence::Sockets;
 use crate::state::AppState;
 use crate::store::{AgencyFeatures, StoreError, User};
 use crate::throttle::ClientAddr;
+use crate::ws::protocol::close;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse};
@@ -36,17 +38,23 @@ pub struct LoginOut {
     user: User,
 }
 
+/// The machine code of a sign-in refused because the account was deactivated.
+pub const ACCOUNT_DEACTIVATED: &str = "account_deactivated";
+
 /// Longest e-mail a user can have (`POST /api/v1/users` bounds it the same).
 const EMAIL_MAX: usize = 254;
 
-/// What a user of a suspended agency is told at sign-in (docs/PLATFORM.md).
+/// What a user of a suspended agency is told at sign-in (docs/PLATFORM.md), with the code
+/// `agency_suspended`.
 const SUSPENDED_SIGN_IN: &str = "O acesso desta imobiliária ao Roleta está suspenso. \
 Fale com o responsável pela sua imobiliária.";
 
-/// Signs in with e-mail and password; sets the session cookie and returns the token.
+/// Signs in with e-mail and password; sets the session cookie and returns the token. When
+/// `user.must_change_password` is true, every call but `PUT /api/v1/me/password`,
+/// `GET /api/v1/me` and logout answers 403 `password_change_required` until it is changed.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginIn,
     responses((status = 200, body = LoginOut), (status = 401, description = "wrong e-mail or password"),
-        (status = 403, description = "the password is right but the user's agency is suspended"),
+        (status = 403, description = "the password is right, but `account_deactivated`: the account was deactivated, or `agency_suspended`: the user's agency is suspended (docs/PLATFORM.md)"),
         (status = 429, description = "too many attempts from this address or for this account, or the account is locked for a while; see Retry-After"),
         (status = 503, description = "every password check is busy; see Retry-After")))]
 pub async fn login(
@@ -84,9 +92,20 @@ pub async fn login(
         return Err(app.throttle.password_failed(&app.store, &email).await);
     };
     app.throttle.password_ok(&app.store, &email).await?;
-    // Told only once the password is right: a stranger learns nothing about the agency.
+    // Said only to whoever knows the password: to anyone else it is a wrong password.
+    if !user.active {
+        return Err(ApiError::Refused {
+            status: StatusCode::FORBIDDEN,
+            code: ACCOUNT_DEACTIVATED,
+            message: "Esta conta foi desativada. Fale com o gestor da sua imobiliária.".into(),
+        });
+    }
     if app.store.agency_standing(user.agency_id).await?.suspended {
-        return Err(ApiError::Forbidden(SUSPENDED_SIGN_IN.into()));
+        return Err(ApiError::Refused {
+            status: StatusCode::FORBIDDEN,
+            code: "agency_suspended",
+            message: SUSPENDED_SIGN_IN.into(),
+        });
     }
     let token = auth::new_token("rs_");
     let now = app.clock.now_ms();
@@ -144,10 +163,11 @@ pub struct PasswordIn {
 const PASSWORD_MAX: usize = 256;
 
 /// Changes one's own password: every other session and personal token of the user is signed
-/// out; the one making this request stays signed in.
+/// out (their WebSockets closed with 4003); the one making this request stays signed in. A
+/// password that had to be changed (`must_change_password`) no longer has to.
 #[utoipa::path(put, path = "/api/v1/me/password", request_body = PasswordIn,
     responses((status = 204), (status = 401),
-        (status = 422, description = "the current password is wrong, or the new one is too short or too long"),
+        (status = 422, description = "the current password is wrong, or the new one is too short, too long or the same"),
         (status = 429, description = "too many attempts, or the account is locked for a while; see Retry-After"),
         (status = 503, description = "every password check is busy; see Retry-After")))]
 pub async fn change_password(
@@ -160,13 +180,13 @@ pub async fn change_password(
     if length < 8 {
         return Err(ApiError::invalid(
             "new_password",
-            "the password needs at least 8 characters",
+            "A senha precisa ter pelo menos 8 caracteres.",
         ));
     }
     if length > PASSWORD_MAX {
         return Err(ApiError::invalid(
             "new_password",
-            format!("the password may have at most {PASSWORD_MAX} characters"),
+            format!("A senha pode ter no máximo {PASSWORD_MAX} caracteres."),
         ));
     }
     let email = user.user.email.to_lowercase();
@@ -174,12 +194,18 @@ pub async fn change_password(
         .before_password(&app.store, addr, &email)
         .await?;
     let (agency, id) = (user.agency(), user.user.id);
+    if body.new_password == body.current_password {
+        return Err(ApiError::invalid(
+            "new_password",
+            "A nova senha precisa ser diferente da atual.",
+        ));
+    }
     let stored = app.store.password_hash(agency, id).await?;
     if !app.passwords.verify(body.current_password, stored).await? {
         return Err(
             match app.throttle.password_failed(&app.store, &email).await {
                 ApiError::Unauthorized => {
-                    ApiError::invalid("current_password", "the current password is wrong")
+                    ApiError::invalid("current_password", "A senha atual não confere.")
                 }
                 other => other,
             },
@@ -190,6 +216,13 @@ pub async fn change_password(
     app.store
         .set_password(agency, id, &hash, Some(&user.token_hash))
         .await?;
+    // The broker pages opened with the other sessions close now, on every node.
+    let others = Sockets::User {
+        agency,
+        user: id,
+        except_session: Some(user.token_hash.clone()),
+    };
+    app.roster.close_sockets(others, close::SIGNED_OUT);
     tracing::info!(
         user = id,
         agency,

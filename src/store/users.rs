@@ -50,6 +50,9 @@ impl From<UserRow> for User {
     }
 }
 
+/// The answer wherever an e-mail is taken (this agency or another): it names nobody.
+pub const EMAIL_TAKEN: &str = "Este e-mail não pode ser usado; escolha outro.";
+
 pub(super) const USER_COLS: &str =
     "id, agency_id, email, name, role, online, active, must_change_password, deactivated_at_ms";
 
@@ -98,12 +101,13 @@ impl Store {
         .map_err(|e| match StoreError::from(e) {
             // E-mails are unique across agencies (sign-in is by e-mail alone). The answer is
             // the same wherever the address is taken and names nothing about its holder.
-            StoreError::Duplicate(_) => StoreError::Conflict("this e-mail cannot be used".into()),
+            StoreError::Duplicate(_) => StoreError::Conflict(EMAIL_TAKEN.into()),
             other => other,
         })
     }
 
-    /// The user and password hash for a login attempt.
+    /// The user and password hash for a login attempt, active or not (a deactivated user who
+    /// gives the right password is told so).
     pub async fn user_for_login(&self, email: &str) -> StoreResult<(User, String)> {
         #[derive(sqlx::FromRow)]
         struct Row {
@@ -112,7 +116,7 @@ impl Store {
             password_hash: String,
         }
         let r: Row = sqlx::query_as(&format!(
-            "SELECT {USER_COLS}, password_hash FROM users WHERE email = $1 AND active = 1"
+            "SELECT {USER_COLS}, password_hash FROM users WHERE email = $1"
         ))
         .bind(email)
         .fetch_one(self.pool())

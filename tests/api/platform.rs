@@ -38,6 +38,22 @@ impl TestApp {
         (v["agency"]["id"].as_i64().unwrap(), v)
     }
 
+    /// Signs the new agency's manager in with the one-time password and sets their own, as
+    /// they must before anything else; their session token.
+    pub async fn first_sign_in(&self, email: &str, one_time_password: &str) -> String {
+        let r = self.login(email, one_time_password).await;
+        assert_eq!(r.status(), 200);
+        let token: String = r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .into();
+        let body =
+            json!({"current_password": one_time_password, "new_password": "senha-escolhida-1"});
+        let r = self.put("/api/v1/me/password", &token, body).await;
+        assert_eq!(r.status(), 204);
+        token
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
         self.http
             .post(format!("{}/api/v1/auth/login", self.base))
@@ -174,6 +190,10 @@ both!(
         assert_eq!(login["user"]["must_change_password"], true);
         assert_eq!(login["user"]["role"], "manager");
         let token = login["token"].as_str().unwrap().to_string();
+        // Nothing else until it is changed.
+        let r = app.get("/api/v1/departments", &token).await;
+        assert_eq!(r.status(), 403);
+        assert_eq!(error_of(r).await["code"], "password_change_required");
         let r = app
             .put(
                 "/api/v1/me/password",

@@ -13,15 +13,7 @@ both!(
             .platform_agency("Com Plano", "gestao@plano.com.br")
             .await;
         let otp = created["one_time_password"].as_str().unwrap();
-        let token: String = app
-            .login("gestao@plano.com.br", otp)
-            .await
-            .json::<Value>()
-            .await
-            .unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .into();
+        let token = app.first_sign_in("gestao@plano.com.br", otp).await;
         assert_eq!(app.get("/api/v1/campaigns", &token).await.status(), 200);
 
         let r = app

@@ -83,10 +83,11 @@ both!(
             "{out}"
         );
 
-        // The popup closes at once; the lead waits, held by nobody.
+        // The popup closes at once, then the socket (4004); the lead waits, held by nobody.
         let closed = ws.recv_type("offer_closed").await;
         assert_eq!(closed["offer_id"], offer["offer_id"]);
         assert_eq!(closed["outcome"], "cancelled");
+        assert_eq!(ws.close_code().await, 4004);
         let state = app.scalar(&format!("SELECT COUNT(*) FROM leads WHERE id = {held} AND state = 'waiting' AND broker_id IS NULL")).await;
         assert_eq!(state, 1);
 
@@ -282,3 +283,29 @@ both!(
         assert_eq!(waiting, 1);
     }
 );
+
+/// Suspended from the command line, no close reaches the server's sockets: each finds its
+/// session gone at its next ping and closes with the suspension's code.
+async fn sockets_close_at_the_next_ping(backend: crate::helpers::Backend) {
+    let app = crate::helpers::spawn_app_with(backend, |s| s.ws.ping_interval_seconds = 1).await;
+    let b = app.broker("corretora", &[app.sales]).await;
+    let mut ws = app.online(&b).await;
+    let now = app.state.clock.now_ms();
+    app.state
+        .store
+        .suspend_agency(app.agency, now)
+        .await
+        .unwrap();
+    assert_eq!(ws.close_code().await, 4004);
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspended_from_the_command_line_sockets_close_at_the_next_ping_sqlite() {
+    sockets_close_at_the_next_ping(crate::helpers::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspended_from_the_command_line_sockets_close_at_the_next_ping_postgres() {
+    sockets_close_at_the_next_ping(crate::helpers::Backend::Postgres).await;
+}
