@@ -244,10 +244,12 @@ impl TestApp {
     pub async fn user_in(&self, agency: i64, name: &str, role: Role) -> (i64, String) {
         let store = &self.state.store;
         let now = self.state.clock.now_ms();
+        // As the API stores it: in lower case.
         let email = format!(
             "{name}.{}@teste.roleta",
             roleta::auth::new_token("").get(..8).expect("t")
-        );
+        )
+        .to_lowercase();
         let id = store
             .create_user(agency, &email, name, role, &password_hash(), false, now)
             .await
