@@ -84,6 +84,28 @@ pub fn session_cookie(parts: &Parts) -> Option<&str> {
         .find_map(|kv| kv.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
 }
 
+/// The machine code of the 403 a user with a password to change gets everywhere else.
+pub const PASSWORD_CHANGE_REQUIRED: &str = "password_change_required";
+
+pub fn password_change_required() -> ApiError {
+    ApiError::Refused {
+        status: axum::http::StatusCode::FORBIDDEN,
+        code: PASSWORD_CHANGE_REQUIRED,
+        message: "Troque a sua senha provisória antes de continuar.".into(),
+    }
+}
+
+/// What a user whose password must be changed may still call: change it, see who they are,
+/// sign out.
+fn allowed_before_password_change(method: &Method, path: &str) -> bool {
+    matches!(
+        (method, path),
+        (&Method::PUT, "/api/v1/me/password")
+            | (&Method::GET, "/api/v1/me")
+            | (&Method::POST, "/api/v1/auth/logout")
+    )
+}
+
 /// A signed-in person.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
@@ -154,6 +176,11 @@ impl FromRequestParts<AppState> for AuthUser {
             Err(other) => return Err(other.into()),
         };
         state.throttle.credential_valid(&hash);
+        if user.must_change_password
+            && !allowed_before_password_change(&parts.method, parts.uri.path())
+        {
+            return Err(password_change_required());
+        }
         Ok(AuthUser {
             user,
             via_cookie,

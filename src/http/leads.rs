@@ -272,8 +272,8 @@ pub async fn assign_lead(
         .user(agency, a.broker_id)
         .await
         .map_err(|_| ApiError::invalid("broker_id", "no such broker"))?;
-    if broker.role != Role::Broker {
-        return Err(ApiError::invalid("broker_id", "not a broker"));
+    if broker.role != Role::Broker || !broker.active {
+        return Err(ApiError::invalid("broker_id", "not an active broker"));
     }
     app.store.lead(agency, id, app.clock.now_ms()).await?;
     let reason = format!("forwarded by {}", user.user.name);

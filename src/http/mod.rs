@@ -6,6 +6,7 @@ mod campaign_calls;
 mod campaigns;
 pub(crate) mod crm;
 mod https;
+mod departments;
 pub(crate) mod lead_input;
 mod leads;
 mod manager;
@@ -18,6 +19,8 @@ mod push;
 mod session;
 mod teams;
 mod tokens;
+mod user_access;
+mod users;
 mod wallboard;
 
 use crate::error::ApiError;
@@ -64,6 +67,8 @@ pub fn router(state: AppState) -> Router {
         .merge(attendances::router())
         .merge(offers::router())
         .merge(manager::router())
+        .merge(departments::router())
+        .merge(users::router())
         .merge(pipeline::router())
         .merge(campaigns::router())
         .merge(campaign_calls::router())

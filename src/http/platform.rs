@@ -205,11 +205,18 @@ pub async fn suspend_agency(
         ?suspension,
         "agency suspended through the platform API"
     );
-    // The store already stopped its roulette (the fence refuses it); this closes the popups of
-    // offers that were out at once and drops its engine.
+    // The store already stopped its roulette (the fence refuses it); this drops its engine and
+    // closes the popups of offers that were out. The stats round trip on the same queue waits
+    // for that, so each popup's `offer_closed` is queued before its socket closes.
     if let Err(e) = app.dispatcher.settings_changed(id).await {
         tracing::warn!(agency = id, error = %e, "the dispatcher was not told of the suspension");
+    } else if let Err(e) = app.dispatcher.stats(id).await {
+        tracing::warn!(agency = id, error = %e, "the dispatcher did not answer after the suspension");
     }
+    // Every node closes the agency's sockets (code 4004, docs/PROTOCOL.md); one a close does
+    // not reach finds its session gone at its next ping.
+    app.roster
+        .close_agency_sockets(id, crate::ws::protocol::close::AGENCY_SUSPENDED);
     Ok(Json(SuspendedOut {
         agency: app.store.agency_summary(id).await?,
         suspension,

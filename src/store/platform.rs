@@ -1,12 +1,12 @@
 //! The platform's side of agencies (docs/PLATFORM.md): creating one ready to work, with its
 //! first manager, in one transaction; listing and finding them; the features each agency's plan
-//! includes; suspending and reactivating one. The platform API (`src/http/platform.rs`) and the
-//! `roleta agency …` command line both call these: nothing here needs more than the store, and
-//! every rule (names, e-mails, what suspension ends) is kept here, not by the callers.
+//! includes (suspending and reactivating one is `suspension.rs`). The platform API
+//! (`src/http/platform.rs`) and the `roleta agency …` command line both call these: nothing
+//! here needs more than the store, and every rule (names, e-mails) is kept here, not by the
+//! callers.
 
-use super::closing::close_one;
-use super::{insert_audit, AuditEntry, Backend, Store, StoreError, StoreResult};
-use crate::model::{AgencyId, OfferState, Role};
+use super::{Backend, Store, StoreError, StoreResult};
+use crate::model::{AgencyId, Role};
 use serde::{Deserialize, Serialize};
 
 /// What an agency's plan includes. Off wins over the manager's own switch (the roulette's
@@ -89,24 +89,10 @@ pub struct AgencyStanding {
     pub features: AgencyFeatures,
 }
 
-/// What a suspension ended, for the caller to report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Suspension {
-    /// Sessions and personal tokens of its users, all deleted.
-    pub sessions_ended: u64,
-    /// Offers that were out: cancelled, their leads back to waiting.
-    pub offers_cancelled: u64,
-    /// Leads that wait in its roulette until it is reactivated.
-    pub leads_waiting: i64,
-}
-
 /// The department every new agency starts with (the manager renames it or adds others).
 pub const FIRST_DEPARTMENT: &str = "Vendas";
 const NAME_MAX: usize = 200;
 const EMAIL_MAX: usize = 254;
-
-/// The audit's reason on the offers a suspension cancels.
-pub const SUSPENDED_REASON: &str = "agency suspended";
 
 fn invalid(field: &'static str, message: impl Into<String>) -> StoreError {
     StoreError::Invalid {
@@ -344,115 +330,5 @@ impl Store {
         .execute(self.pool())
         .await?;
         super::one_row(r)
-    }
-
-    /// Suspends the agency, deleting nothing but its users' sessions. In one transaction:
-    /// the agency is marked suspended (a second call keeps the first time); every session and
-    /// personal token of its users is deleted, so each of their requests answers 401 from now
-    /// on and sign-in is refused; its pending offers are cancelled (reason
-    /// [`SUSPENDED_REASON`]) and their leads go back to waiting, keeping their arrival time;
-    /// and its dispatch shard's epoch is raised, so a dispatcher still holding the agency
-    /// (this process or another) has its next write refused, and no offer can be written for
-    /// it while it stays suspended (the fence checks suspension). Its lead sources are refused
-    /// with 403 as soon as this commits. Leads, clients, attendances and history stay.
-    /// A running server should also be told (`Dispatcher::settings_changed`) so the brokers'
-    /// popups close at once; without it they close when the sockets do.
-    /// `NotFound` if no agency.
-    pub async fn suspend_agency(&self, agency: AgencyId, now_ms: i64) -> StoreResult<Suspension> {
-        let mut tx = self.begin_write().await?;
-        // The shard row first: a dispatch write under way holds it, and this waits for it to
-        // commit, so no offer it makes is missed below.
-        sqlx::query(
-            "INSERT INTO shards (agency_id, epoch, owner, claimed_at_ms) \
-             SELECT id, 1, NULL, $2 FROM agencies WHERE id = $1 \
-             ON CONFLICT (agency_id) DO UPDATE SET epoch = shards.epoch + 1, owner = NULL",
-        )
-        .bind(agency)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
-        let r = sqlx::query(
-            "UPDATE agencies SET suspended_at_ms = COALESCE(suspended_at_ms, $2) WHERE id = $1",
-        )
-        .bind(agency)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
-        super::one_row(r)?;
-        let sessions_ended = sqlx::query("DELETE FROM sessions WHERE agency_id = $1")
-            .bind(agency)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        let pending: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM offers WHERE agency_id = $1 AND state = 'pending' ORDER BY id",
-        )
-        .bind(agency)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut offers_cancelled = 0;
-        for offer in pending {
-            let closed = close_one(
-                &mut tx,
-                agency,
-                offer,
-                None,
-                OfferState::Cancelled,
-                SUSPENDED_REASON,
-                now_ms,
-            )
-            .await?;
-            offers_cancelled += u64::from(closed.is_some());
-        }
-        let entry = AuditEntry {
-            agency,
-            decision: "agency_suspended",
-            reason: "suspended by the platform",
-            ..Default::default()
-        };
-        insert_audit(&mut tx, &entry, now_ms).await?;
-        let leads_waiting: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM leads WHERE agency_id = $1 AND state = 'waiting'",
-        )
-        .bind(agency)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Suspension {
-            sessions_ended,
-            offers_cancelled,
-            leads_waiting,
-        })
-    }
-
-    /// Lifts a suspension (a working agency stays as it is). Its users sign in again and its
-    /// sources are accepted again; a running server should be told
-    /// (`Dispatcher::settings_changed`) so its waiting leads go out as soon as brokers are
-    /// online. Sessions ended by the suspension stay ended. `NotFound` if no agency.
-    pub async fn reactivate_agency(&self, agency: AgencyId, now_ms: i64) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        let was: Option<Option<i64>> =
-            sqlx::query_scalar("SELECT suspended_at_ms FROM agencies WHERE id = $1")
-                .bind(agency)
-                .fetch_optional(&mut *tx)
-                .await?;
-        match was {
-            None => return Err(StoreError::NotFound),
-            Some(None) => return Ok(()),
-            Some(Some(_)) => {}
-        }
-        sqlx::query("UPDATE agencies SET suspended_at_ms = NULL WHERE id = $1")
-            .bind(agency)
-            .execute(&mut *tx)
-            .await?;
-        let entry = AuditEntry {
-            agency,
-            decision: "agency_reactivated",
-            reason: "reactivated by the platform",
-            ..Default::default()
-        };
-        insert_audit(&mut tx, &entry, now_ms).await?;
-        tx.commit().await?;
-        Ok(())
     }
 }

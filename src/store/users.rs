@@ -50,6 +50,9 @@ impl From<UserRow> for User {
     }
 }
 
+/// The answer wherever an e-mail is taken (this agency or another): it names nobody.
+pub const EMAIL_TAKEN: &str = "Este e-mail não pode ser usado; escolha outro.";
+
 pub(super) const USER_COLS: &str =
     "id, agency_id, email, name, role, online, active, must_change_password, deactivated_at_ms";
 
@@ -98,12 +101,13 @@ impl Store {
         .map_err(|e| match StoreError::from(e) {
             // E-mails are unique across agencies (sign-in is by e-mail alone). The answer is
             // the same wherever the address is taken and names nothing about its holder.
-            StoreError::Duplicate(_) => StoreError::Conflict("this e-mail cannot be used".into()),
+            StoreError::Duplicate(_) => StoreError::Conflict(EMAIL_TAKEN.into()),
             other => other,
         })
     }
 
-    /// The user and password hash for a login attempt.
+    /// The user and password hash for a login attempt, active or not (a deactivated user who
+    /// gives the right password is told so).
     pub async fn user_for_login(&self, email: &str) -> StoreResult<(User, String)> {
         #[derive(sqlx::FromRow)]
         struct Row {
@@ -112,7 +116,7 @@ impl Store {
             password_hash: String,
         }
         let r: Row = sqlx::query_as(&format!(
-            "SELECT {USER_COLS}, password_hash FROM users WHERE email = $1 AND active = 1"
+            "SELECT {USER_COLS}, password_hash FROM users WHERE email = $1"
         ))
         .bind(email)
         .fetch_one(self.pool())
@@ -184,11 +188,14 @@ impl Store {
         .await?)
     }
 
-    /// The active user behind a session or personal token, unless it has expired.
+    /// The active user behind a session or personal token, unless it has expired or the
+    /// user's agency is suspended (its sessions are deleted then; this also refuses one a
+    /// sign-in racing the suspension made).
     pub async fn user_for_token(&self, token_hash: &str, now_ms: i64) -> StoreResult<User> {
         let r: UserRow = sqlx::query_as(
             "SELECT u.id, u.agency_id, u.email, u.name, u.role, u.online, u.active, \
              u.must_change_password, u.deactivated_at_ms FROM sessions s JOIN users u ON u.id = s.user_id AND u.agency_id = s.agency_id \
+             JOIN agencies a ON a.id = u.agency_id AND a.suspended_at_ms IS NULL \
              WHERE s.token_hash = $1 AND (s.expires_at_ms IS NULL OR s.expires_at_ms > $2) AND u.active = 1",
         )
         .bind(token_hash)

@@ -8,6 +8,7 @@ mod actors;
 mod harness;
 #[path = "../api/invariants.rs"]
 mod invariants;
+mod lifecycle;
 #[path = "../common/pg.rs"]
 mod pg;
 

@@ -179,6 +179,14 @@ impl Actor {
                 self.ensure_loaded(agency).await.ok()?;
                 Some(agency)
             }
+            Command::Reload { agency } => {
+                // Not loaded: the next use reads it fresh anyway.
+                if self.agencies.contains_key(&agency) {
+                    self.drop_agency(agency);
+                    self.ensure_loaded(agency).await.ok()?;
+                }
+                Some(agency)
+            }
             Command::Disown { agency, done } => {
                 if let Some(a) = self.agencies.get(&agency) {
                     let epoch = a.epoch;
@@ -318,8 +326,16 @@ impl Actor {
                 return;
             }
         };
+        // A deactivated user (or one who is no longer a broker) is out at once, wherever their
+        // sockets still are; on a store error the presence decides, as before.
+        let removed = !self
+            .store
+            .broker_routable(agency, broker)
+            .await
+            .unwrap_or(true);
         let status = self.roster.status(&self.store, agency, broker).await;
-        let (online, toggled_off) = (status.online, status.toggled_off);
+        let online = status.online && !removed;
+        let toggled_off = status.toggled_off || removed;
         let Some(a) = self.agencies.get_mut(&agency) else {
             return;
         };
@@ -329,6 +345,8 @@ impl Actor {
         if was != online {
             let (decision, reason) = if online {
                 ("broker_online", "toggle on with a live connection")
+            } else if removed {
+                ("broker_offline", "deactivated or no longer a broker")
             } else if toggled_off {
                 ("broker_offline", "toggled off")
             } else {
@@ -348,7 +366,11 @@ impl Actor {
         // Going offline on purpose hands the open offer back at once; a dropped connection
         // keeps it until its deadline so a quick reconnect still sees it.
         if let Some(offer) = holding.filter(|_| !online && toggled_off) {
-            let reason = "broker went offline";
+            let reason = if removed {
+                "broker deactivated"
+            } else {
+                "broker went offline"
+            };
             let _ = self
                 .end_offer(agency, offer, None, OfferState::Cancelled, reason)
                 .await;

@@ -28,13 +28,10 @@ const SOURCE: &[&str] = &["POST /api/v1/leads"];
 /// Called by the CRM vendor with the platform token (docs/PLATFORM.md): every path under it.
 const PLATFORM_PREFIX: &str = "/api/v1/platform/";
 
-/// Reads open to every signed-in role: no role is checked, and a GET never meets the cookie's
-/// origin check, so these cannot answer 403.
-const ANY_ROLE_READS: &[&str] = &[
-    "GET /api/v1/me",
-    "GET /api/v1/departments",
-    "GET /api/v1/notifications",
-];
+/// Open to every signed-in user, even one who must change their password first; no role is
+/// checked, and a GET never meets the cookie's origin check, so these cannot answer 403.
+/// (Every other operation answers 403 `password_change_required` to such a user.)
+const ANY_ROLE_READS: &[&str] = &["GET /api/v1/me"];
 
 /// Answers that read nothing from the store, so a database outage cannot turn them into 503.
 const NO_STORE: &[&str] = &["GET /healthz", "GET /metrics", "GET /api/v1/push/key"];
@@ -50,7 +47,9 @@ pub struct ErrorBody {
 #[allow(dead_code)] // describes what `ApiError` writes; never built
 pub struct ErrorDetail {
     /// A stable word: `bad_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
-    /// `invalid`, `too_large`, `unsupported_media_type`, `too_many_requests`, `unavailable`.
+    /// `invalid`, `too_large`, `unsupported_media_type`, `too_many_requests`, `unavailable`;
+    /// on a 403, `password_change_required` (choose a new password with
+    /// PUT /api/v1/me/password first) or, at sign-in, `account_deactivated`.
     code: String,
     /// What went wrong, for a person.
     message: String,
@@ -189,7 +188,8 @@ fn apply(key: &str, op: &mut Operation) {
     if !public && !source && !platform && !ANY_ROLE_READS.contains(&key) {
         add(
             "403",
-            "the user's role may not do this (or a cookie request from a foreign Origin)",
+            "the user's role may not do this, a cookie request came from a foreign Origin, or \
+             (`password_change_required`) the user must change their password first",
         );
     }
     if in_path {
