@@ -3,6 +3,7 @@
 
 use crate::auth::{self, AuthUser, SESSION_COOKIE};
 use crate::error::{ApiError, Json};
+use crate::http::Https;
 use crate::presence::Sockets;
 use crate::state::AppState;
 use crate::store::{AgencyFeatures, StoreError, User};
@@ -60,6 +61,7 @@ Fale com o responsável pela sua imobiliária.";
 pub async fn login(
     State(app): State<AppState>,
     ClientAddr(addr): ClientAddr,
+    Https(https): Https,
     Json(body): Json<LoginIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let email = body.email.trim().to_lowercase();
@@ -121,10 +123,7 @@ pub async fn login(
             Some(expires),
         )
         .await?;
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        hours * 3600
-    );
+    let cookie = session_cookie(&token, hours * 3600, https);
     Ok((
         AppendHeaders([(header::SET_COOKIE, cookie)]),
         Json(LoginOut {
@@ -135,6 +134,13 @@ pub async fn login(
     ))
 }
 
+/// The session cookie: never readable by scripts, never sent cross-site, and `Secure` when the
+/// request came over HTTPS (so the browser never sends it over plain HTTP afterwards).
+fn session_cookie(token: &str, max_age_secs: i64, https: bool) -> String {
+    let secure = if https { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_secs}{secure}")
+}
+
 /// A valid Argon2id hash of a random string, for failed look-ups.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Y3cZ8CwkdmJpLkOHRNc6bjKUR0S6zXyZgVn9qvFxV8";
 
@@ -142,10 +148,11 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 #[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204), (status = 401)))]
 pub async fn logout(
     State(app): State<AppState>,
+    Https(https): Https,
     user: AuthUser,
 ) -> Result<impl IntoResponse, ApiError> {
     app.store.delete_session(&user.token_hash).await?;
-    let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    let cookie = session_cookie("", 0, https);
     Ok((
         StatusCode::NO_CONTENT,
         AppendHeaders([(header::SET_COOKIE, cookie)]),

@@ -3,6 +3,7 @@
 //! which both backends accept; times are epoch milliseconds and flags 0/1 integers so that no
 //! type differs between them. Every query names its agency: I8 is kept here, not in handlers.
 
+mod admin;
 mod agencies;
 mod attendances;
 mod audit;
@@ -139,6 +140,13 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations
 impl Store {
     /// Connects, creating the SQLite file's folder if needed, and applies the migrations.
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        let store = Self::open(url, max_connections).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without touching the schema (the command line checks it is current first).
+    pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Self> {
         use anyhow::Context;
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
@@ -183,17 +191,14 @@ impl Store {
                 .await
                 .context("enabling WAL")?;
         }
-        let migrator = match backend {
+        Ok(Self { pool, backend })
+    }
+
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator.run(&pool).await.context("applying migrations")?;
-        let store = Self { pool, backend };
-        store
-            .seed_agency_defaults(crate::clock::Clock::new().now_ms())
-            .await
-            .context("seeding the default lead pipeline")?;
-        Ok(store)
+        }
     }
 
     pub fn backend(&self) -> Backend {
