@@ -176,6 +176,8 @@ pub struct UserOut {
     user: User,
     /// Departments the user takes leads from (brokers only).
     departments: Vec<i64>,
+    /// Brokers only: "participa da roleta" and the absence period (`…/{id}/availability`).
+    availability: Option<crate::store::Availability>,
 }
 
 #[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = [UserOut])))]
@@ -187,6 +189,8 @@ pub async fn list_users(
     let agency = user.agency();
     let members = app.store.memberships(agency).await?;
     let users = app.store.users(agency).await?;
+    let now = app.clock.now_ms();
+    let mut roulette = app.store.availabilities(agency, now).await?;
     Ok(Json(
         users
             .into_iter()
@@ -196,9 +200,12 @@ pub async fn list_users(
                     .filter(|(b, _)| *b == u.id)
                     .map(|(_, d)| *d)
                     .collect();
+                let availability = (u.role == Role::Broker)
+                    .then(|| crate::store::Availability::take(&mut roulette, u.id, now));
                 UserOut {
                     user: u,
                     departments,
+                    availability,
                 }
             })
             .collect(),

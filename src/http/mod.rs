@@ -1,6 +1,7 @@
 //! The HTTP edge: every route is found here, merged from each module's `router()`.
 
 mod attendances;
+mod availability;
 mod campaign_calls;
 mod campaigns;
 pub(crate) mod crm;
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .merge(attendances::router())
         .merge(offers::router())
         .merge(manager::router())
+        .merge(availability::router())
         .merge(pipeline::router())
         .merge(campaigns::router())
         .merge(campaign_calls::router())

@@ -2,8 +2,8 @@
 //! `/api/openapi.json`.
 
 use super::{
-    attendances, campaign_calls, campaigns, leads, manager, offers, ops, pipeline, push, session,
-    teams, tokens, wallboard,
+    attendances, availability, campaign_calls, campaigns, leads, manager, offers, ops, pipeline,
+    push, session, teams, tokens, wallboard,
 };
 use crate::state::AppState;
 use axum::routing::get;
@@ -50,6 +50,9 @@ use rules::{ErrorBody, ErrorDetail, SharedResponses};
         manager::create_api_key,
         manager::revoke_api_key,
         manager::create_property,
+        availability::set_user_availability,
+        availability::get_user_availability,
+        availability::get_my_availability,
         ops::get_health,
         ops::get_ready,
         ops::get_metrics,

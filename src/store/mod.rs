@@ -6,6 +6,7 @@
 mod agencies;
 mod attendances;
 mod audit;
+mod availability;
 mod campaign_add;
 mod campaign_calls;
 mod campaigns;
@@ -33,6 +34,7 @@ mod wallboard;
 pub use agencies::*;
 pub use attendances::*;
 pub use audit::*;
+pub use availability::*;
 pub use campaign_add::*;
 pub use campaign_calls::*;
 pub use campaigns::*;

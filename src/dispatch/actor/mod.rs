@@ -321,12 +321,26 @@ impl Actor {
                 return;
             }
         };
+        // Re-read with every change, so a manager's "participa da roleta" or absence counts
+        // from the next offer on whichever node dispatches the agency.
+        let availability = match self
+            .store
+            .availability(agency, broker, self.clock.now_ms())
+            .await
+        {
+            Ok(a) => recovery::engine_availability(&a),
+            Err(e) => {
+                tracing::warn!(agency, broker, error = %e, "reading availability failed");
+                return;
+            }
+        };
         let status = self.roster.status(&self.store, agency, broker).await;
         let (online, toggled_off) = (status.online, status.toggled_off);
         let Some(a) = self.agencies.get_mut(&agency) else {
             return;
         };
         let was = a.engine.is_online(broker);
+        a.engine.set_availability(broker, availability);
         a.engine.set_broker(broker, online, deps);
         let holding = a.engine.holding(broker);
         if was != online {

@@ -2,10 +2,27 @@
 //! in line with the store when they disagree.
 
 use super::{engine_settings, Actor, Agency};
-use crate::dispatch::engine::{Engine, LiveLead};
+use crate::dispatch::engine::{self, Engine, LiveLead};
 use crate::model::{AgencyId, BrokerId, LeadId};
-use crate::store::StoreResult;
+use crate::store::{Availability, StoreResult};
 use std::collections::HashMap;
+
+/// The store's availability as the engine checks it (issue 12).
+pub(super) fn engine_availability(a: &Availability) -> engine::Availability {
+    engine::Availability {
+        excluded: !a.in_roulette,
+        absence: a.absence.as_ref().map(|x| engine::Absence {
+            from_ms: x.starts_at_ms,
+            until_ms: x.ends_at_ms,
+            reason: x.reason,
+            // `YYYY-MM-DD` → `DD/MM`
+            last_day: match (x.to.get(8..10), x.to.get(5..7)) {
+                (Some(d), Some(m)) => format!("{d}/{m}"),
+                _ => x.to.clone(),
+            },
+        }),
+    }
+}
 
 impl Actor {
     /// After a panic the engines may be half-way through a decision: drop them and load each
@@ -64,6 +81,12 @@ impl Actor {
                 owner: l.owner_id,
                 refused: refusals.remove(&l.id).unwrap_or_default(),
             });
+        }
+        // Every broker with a flag or an absence, online or not: an offline client's owner who
+        // is on holiday is named in the audit too, and an away fallback broker is not used.
+        let now = self.clock.now_ms();
+        for (broker, a) in self.store.availabilities(agency, now).await? {
+            engine.set_availability(broker, engine_availability(&a));
         }
         for (dept, broker, offer) in self.store.rotation_turns(agency).await? {
             engine.restore_turn(dept, broker, offer);
