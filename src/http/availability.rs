@@ -169,7 +169,10 @@ fn day(field: &'static str, s: Option<&str>) -> Result<Date, ApiError> {
             "Use uma data no formato AAAA-MM-DD (por exemplo 2026-01-05).",
         )
     };
-    let s = s.map(str::trim).ok_or_else(bad)?;
+    let s = match s.map(str::trim) {
+        None | Some("") => return Err(ApiError::invalid(field, "Informe a data (AAAA-MM-DD).")),
+        Some(s) => s,
+    };
     let b = s.as_bytes();
     let shaped = b.len() == 10
         && b[4] == b'-'
