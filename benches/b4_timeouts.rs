@@ -126,7 +126,7 @@ async fn main() -> anyhow::Result<()> {
     for (agency, brokers) in &agencies {
         dispatcher.load(*agency).await.ok();
         for b in brokers {
-            registrations.push(hub.register(*agency, *b, true, 1));
+            registrations.push(hub.register(*agency, *b, "bench", true, 1));
             dispatcher.broker_changed(*agency, *b).await.ok();
         }
     }

@@ -172,6 +172,7 @@ async fn main() -> anyhow::Result<()> {
                 &format!("Corretor {b}"),
                 roleta::model::Role::Broker,
                 "x",
+                false,
                 now,
             )
             .await?;

@@ -36,11 +36,35 @@ pub fn new_token(prefix: &str) -> String {
     format!("{prefix}{}", hex::encode(bytes))
 }
 
+/// Characters of a one-time password: no 0/o, 1/l/i, nor upper case, so it can be read out
+/// over the phone or copied from a screen without a mix-up.
+const OTP_ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";
+/// 16 characters of 31: 79 bits.
+const OTP_LENGTH: usize = 16;
+
+/// A random password for someone else to hand over (a reset, a new agency's manager), in groups
+/// of four: `k7mq-2xhv-…`. The user must replace it at their first sign-in.
+pub fn one_time_password() -> String {
+    use rand::Rng;
+    let mut rng = rand::rngs::OsRng;
+    let mut out = String::with_capacity(OTP_LENGTH + OTP_LENGTH / 4);
+    for i in 0..OTP_LENGTH {
+        if i > 0 && i % 4 == 0 {
+            out.push('-');
+        }
+        out.push(char::from(
+            OTP_ALPHABET[rng.gen_range(0..OTP_ALPHABET.len())],
+        ));
+    }
+    out
+}
+
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
+/// The token of an `Authorization: Bearer …` header, trimmed.
+pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
     parts
         .headers
         .get(header::AUTHORIZATION)?
@@ -58,6 +82,28 @@ pub fn session_cookie(parts: &Parts) -> Option<&str> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .find_map(|kv| kv.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+}
+
+/// The machine code of the 403 a user with a password to change gets everywhere else.
+pub const PASSWORD_CHANGE_REQUIRED: &str = "password_change_required";
+
+pub fn password_change_required() -> ApiError {
+    ApiError::Refused {
+        status: axum::http::StatusCode::FORBIDDEN,
+        code: PASSWORD_CHANGE_REQUIRED,
+        message: "Troque a sua senha provisória antes de continuar.".into(),
+    }
+}
+
+/// What a user whose password must be changed may still call: change it, see who they are,
+/// sign out.
+fn allowed_before_password_change(method: &Method, path: &str) -> bool {
+    matches!(
+        (method, path),
+        (&Method::PUT, "/api/v1/me/password")
+            | (&Method::GET, "/api/v1/me")
+            | (&Method::POST, "/api/v1/auth/logout")
+    )
 }
 
 /// A signed-in person.
@@ -130,6 +176,11 @@ impl FromRequestParts<AppState> for AuthUser {
             Err(other) => return Err(other.into()),
         };
         state.throttle.credential_valid(&hash);
+        if user.must_change_password
+            && !allowed_before_password_change(&parts.method, parts.uri.path())
+        {
+            return Err(password_change_required());
+        }
         Ok(AuthUser {
             user,
             via_cookie,
@@ -137,6 +188,11 @@ impl FromRequestParts<AppState> for AuthUser {
         })
     }
 }
+
+/// What a lead source of a suspended agency is told (docs/PLATFORM.md); the lead is not kept.
+pub const SUSPENDED_SOURCE: &str = "A imobiliária desta chave está suspensa: nenhum lead é \
+aceito até que ela seja reativada. Guarde o lead e envie de novo depois, ou fale com o \
+fornecedor do sistema.";
 
 /// A lead source authenticated by its agency API key (`Authorization: Bearer rk_…` or
 /// `X-Api-Key: rk_…`).
@@ -161,6 +217,31 @@ impl FromRequestParts<AppState> for SourceKey {
             Err(other) => return Err(other.into()),
         };
         state.throttle.credential_valid(&hash);
+        if owner.suspended {
+            // A known key: 403, not 401, so the source knows to stop rather than fix its key.
+            return Err(ApiError::Forbidden(SUSPENDED_SOURCE.into()));
+        }
         Ok(SourceKey(owner))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_time_passwords_are_long_unambiguous_and_differ() {
+        let a = one_time_password();
+        assert_eq!(a.len(), 19, "{a}");
+        let chars: Vec<char> = a.chars().filter(|&c| c != '-').collect();
+        assert_eq!(chars.len(), OTP_LENGTH);
+        assert!(
+            chars.iter().all(|c| OTP_ALPHABET.contains(&(*c as u8))),
+            "{a}"
+        );
+        assert!(!a.contains(['0', 'o', '1', 'l', 'i']), "{a}");
+        // ≥ 64 bits: 31^16 > 2^79.
+        assert!((OTP_LENGTH as f64) * (OTP_ALPHABET.len() as f64).log2() >= 64.0);
+        assert_ne!(a, one_time_password());
     }
 }

@@ -51,6 +51,7 @@ pub async fn seed(
                 "Gestora Demo",
                 Role::Manager,
                 &hash,
+                false,
                 now_ms,
             )
             .await?;
@@ -61,13 +62,14 @@ pub async fn seed(
                 "Recepção Demo",
                 Role::Receptionist,
                 &hash,
+                false,
                 now_ms,
             )
             .await?;
         let mut brokers = Vec::new();
         for (email, name) in BROKERS {
             let id = store
-                .create_user(agency, email, name, Role::Broker, &hash, now_ms)
+                .create_user(agency, email, name, Role::Broker, &hash, false, now_ms)
                 .await?;
             store
                 .set_broker_departments(agency, id, &[sales, rentals])

@@ -47,6 +47,15 @@ pub enum ApiError {
         message: String,
         retry_after_secs: u64,
     },
+    /// A refusal the client must tell apart from others of its status: `code` is the
+    /// machine-readable reason (`password_change_required`, `account_deactivated`, …) and
+    /// `message` what a person reads.
+    #[error("{message}")]
+    Refused {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -79,6 +88,7 @@ impl ApiError {
             ApiError::RetryLater { busy: false, .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
             }
+            ApiError::Refused { status, code, .. } => (*status, code),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -116,6 +126,9 @@ impl From<crate::store::StoreError> for ApiError {
             crate::store::StoreError::NotFound => ApiError::NotFound,
             crate::store::StoreError::Conflict(m) | crate::store::StoreError::Duplicate(m) => {
                 ApiError::Conflict(m)
+            }
+            crate::store::StoreError::Invalid { field, message } => {
+                ApiError::invalid(field, message)
             }
             crate::store::StoreError::Unavailable(m) => ApiError::Unavailable(m),
             crate::store::StoreError::Fenced { .. } => ApiError::Unavailable(

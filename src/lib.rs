@@ -2,6 +2,7 @@
 //! the online brokers of its department until one accepts. See docs/ARCHITECTURE.md.
 
 pub mod auth;
+pub mod cli;
 mod clock;
 pub mod cluster;
 pub mod demo;
@@ -20,11 +21,13 @@ pub mod push;
 pub mod roster;
 mod serve;
 pub mod settings;
+pub mod settings_check;
 pub mod startup;
 pub mod state;
 pub mod store;
 pub mod supervise;
 pub mod throttle;
+pub mod tls;
 pub mod ws;
 
 pub use clock::Clock;

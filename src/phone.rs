@@ -16,12 +16,16 @@ pub fn normalize(input: &str) -> Result<String, &'static str> {
     {
         return Err("not a phone number");
     }
-    let e164 = to_e164(Some(phonenumber::country::Id::BR), trimmed)?;
-    // Stored numbers are looked up by their E.164 form: it must read back as itself, or the
-    // same client typed two ways would be two clients.
-    match to_e164(None, &e164) {
-        Ok(again) if again == e164 => Ok(e164),
-        _ => Err("not a valid phone number"),
+    let br = Some(phonenumber::country::Id::BR);
+    let e164 = to_e164(br, trimmed)?;
+    // Stored numbers are looked up by their E.164 form: it must read back as itself — both as
+    // this function reads it (Brazil by default) and with no default country — or the same
+    // client typed two ways would be two clients. Then normalising the result gives the result.
+    let reads_back = |country| to_e164(country, &e164).is_ok_and(|again| again == e164);
+    if reads_back(br) && reads_back(None) {
+        Ok(e164)
+    } else {
+        Err("not a valid phone number")
     }
 }
 
@@ -65,6 +69,12 @@ mod tests {
         // letters read as a keypad into 16 digits.
         assert!(normalize("(090) 0484-2160").is_err());
         assert!(normalize("+8 20u0255 01kmess0i").is_err());
+        // Found by the 10-minute runs: accepted, but the result was refused when typed again.
+        for typed in ["+1009)-05555055 0", "+4 109(0125 2005"] {
+            if let Ok(e164) = normalize(typed) {
+                assert_eq!(normalize(&e164).as_deref(), Ok(e164.as_str()), "{typed}");
+            }
+        }
         for typed in ["(11) 98765-4321", "+55 21 99876-5432", "(11) 3333-4444"] {
             let e164 = normalize(typed).expect("valid");
             assert_eq!(normalize(&e164).as_deref(), Ok(e164.as_str()));

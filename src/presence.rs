@@ -6,20 +6,23 @@
 
 use crate::dispatch::Event;
 use crate::model::{AgencyId, BrokerId};
+use crate::ws::protocol::close;
 use crate::ws::protocol::ServerMsg;
 use crate::Clock;
 use dashmap::DashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tungstenite::Utf8Bytes;
 
 struct Conn {
     id: u64,
+    /// The hash of the session or personal token the connection was opened with.
+    session: String,
     tx: mpsc::Sender<Utf8Bytes>,
-    /// Cancelled when the connection must close as a slow consumer.
-    kick: CancellationToken,
+    /// Fired when the server closes the connection (slow consumer, signed out, …).
+    kick: Closer,
     /// Whether the page is in front (the page says so); background-only brokers get web push.
     visible: bool,
 }
@@ -40,7 +43,50 @@ struct Inner {
 pub struct Registration {
     pub conn_id: u64,
     pub rx: mpsc::Receiver<Utf8Bytes>,
-    pub kick: CancellationToken,
+    pub kick: Closer,
+}
+
+/// Tells one connection's task to close, and with which code (docs/PROTOCOL.md). The first
+/// reason given wins.
+#[derive(Clone, Default)]
+pub struct Closer {
+    token: CancellationToken,
+    why: Arc<OnceLock<(u16, &'static str)>>,
+}
+
+impl Closer {
+    pub fn close(&self, code: u16, reason: &'static str) {
+        let _ = self.why.set((code, reason));
+        self.token.cancel();
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    /// Waits until the connection is told to close; the code and reason to close with.
+    pub async fn closed(&self) -> (u16, &'static str) {
+        self.token.cancelled().await;
+        self.why
+            .get()
+            .copied()
+            .unwrap_or((close::SLOW, "slow consumer"))
+    }
+}
+
+/// Which connections to close ([`Hub::close`]; the cluster sends it to every node).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "of", rename_all = "snake_case")]
+pub enum Sockets {
+    /// Every connection of the agency's users.
+    Agency { agency: AgencyId },
+    /// Every connection of one user, except those opened with the session whose token hash
+    /// is `except_session` (the one that asked for it, after a password change).
+    User {
+        agency: AgencyId,
+        user: i64,
+        except_session: Option<String>,
+    },
 }
 
 /// Cheap to clone: a handle on the shared registry.
@@ -60,16 +106,18 @@ impl Hub {
         }
     }
 
+    /// A new connection of the broker, opened with the session whose token hash is `session`.
     pub fn register(
         &self,
         agency: AgencyId,
         broker: BrokerId,
+        session: &str,
         toggle: bool,
         capacity: usize,
     ) -> Registration {
         let conn_id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        let kick = CancellationToken::new();
+        let kick = Closer::default();
         let mut e = self.inner.brokers.entry(broker).or_insert_with(|| Entry {
             agency,
             toggle,
@@ -78,6 +126,7 @@ impl Hub {
         e.toggle = toggle;
         e.conns.push(Conn {
             id: conn_id,
+            session: session.to_string(),
             tx,
             kick: kick.clone(),
             visible: true,
@@ -90,6 +139,37 @@ impl Hub {
             e.conns.retain(|c| c.id != conn_id);
             e.conns.is_empty()
         });
+    }
+
+    /// Tells the chosen connections on this node to close with `code`; how many were told.
+    /// Each unregisters as it ends, which takes its broker out of the rotation.
+    pub fn close(&self, which: &Sockets, code: u16, reason: &'static str) -> usize {
+        let mut told = 0;
+        match which {
+            Sockets::Agency { agency } => {
+                for e in self.inner.brokers.iter().filter(|e| e.agency == *agency) {
+                    for c in &e.conns {
+                        c.kick.close(code, reason);
+                        told += 1;
+                    }
+                }
+            }
+            Sockets::User {
+                agency,
+                user,
+                except_session,
+            } => {
+                if let Some(e) = self.inner.brokers.get(user).filter(|e| e.agency == *agency) {
+                    for c in &e.conns {
+                        if except_session.as_deref() != Some(c.session.as_str()) {
+                            c.kick.close(code, reason);
+                            told += 1;
+                        }
+                    }
+                }
+            }
+        }
+        told
     }
 
     pub fn set_toggle(&self, broker: BrokerId, on: bool) {
@@ -197,7 +277,9 @@ impl Hub {
         for c in &e.conns {
             match c.tx.try_send(text.clone()) {
                 Ok(()) => sent += 1,
-                Err(mpsc::error::TrySendError::Full(_)) => c.kick.cancel(),
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    c.kick.close(close::SLOW, "slow consumer")
+                }
                 Err(mpsc::error::TrySendError::Closed(_)) => {}
             }
         }
@@ -221,26 +303,26 @@ mod tests {
     #[test]
     fn a_connection_that_does_not_read_is_kicked_when_its_queue_is_full() {
         let hub = Hub::new(Clock::new());
-        let slow = hub.register(1, 7, true, 2);
-        let mut fast = hub.register(1, 7, true, 8);
+        let slow = hub.register(1, 7, "s", true, 2);
+        let mut fast = hub.register(1, 7, "s", true, 8);
         for _ in 0..2 {
             assert_eq!(hub.deliver(7, &event()), 2);
         }
-        assert!(!slow.kick.is_cancelled());
+        assert!(!slow.kick.is_closed());
         while fast.rx.try_recv().is_ok() {}
         assert_eq!(
             hub.deliver(7, &event()),
             1,
             "only the connection with room gets it"
         );
-        assert!(slow.kick.is_cancelled(), "the full one is told to close");
-        assert!(!fast.kick.is_cancelled());
+        assert!(slow.kick.is_closed(), "the full one is told to close");
+        assert!(!fast.kick.is_closed());
     }
 
     #[test]
     fn online_needs_the_toggle_and_a_connection() {
         let hub = Hub::new(Clock::new());
-        let r = hub.register(1, 7, false, 4);
+        let r = hub.register(1, 7, "s", false, 4);
         assert!(!hub.is_online(7));
         hub.set_toggle(7, true);
         assert!(hub.is_online(7));

@@ -5,9 +5,10 @@
 use crate::cluster::Cluster;
 use crate::dispatch::Event;
 use crate::model::{AgencyId, BrokerId};
-use crate::presence::Hub;
+use crate::presence::{Hub, Sockets};
 use crate::push::{Push, PushJob};
 use crate::store::{LeadSummary, OfferRecord, Store};
+use crate::ws::protocol::close;
 use crate::ws::protocol::ServerMsg;
 use std::sync::Arc;
 
@@ -134,5 +135,34 @@ impl Roster {
             Roster::Local(hub) => hub.set_toggle(broker, on),
             Roster::Cluster(c) => c.set_toggle(agency, broker, on, reason.to_string()).await,
         }
+    }
+
+    /// Closes the chosen WebSockets with `code` (`ws::protocol::close`) on every node: this
+    /// node's at once, the others' over the bus. Each closed connection leaves the rotation as
+    /// any dropped one does. It closes sockets only: revoking what they were opened with (the
+    /// sessions) is the caller's, before, so that the socket's own check agrees.
+    pub fn close_sockets(&self, which: Sockets, code: u16) {
+        match self {
+            Roster::Local(hub) => {
+                hub.close(&which, code, close::reason(code));
+            }
+            Roster::Cluster(c) => c.close_sockets(which, code),
+        }
+    }
+
+    /// Every WebSocket of one user of the agency, on every node.
+    pub fn close_user_sockets(&self, agency: AgencyId, user: i64, code: u16) {
+        let which = Sockets::User {
+            agency,
+            user,
+            except_session: None,
+        };
+        self.close_sockets(which, code);
+    }
+
+    /// Every WebSocket of every user of the agency, on every node (an agency suspended:
+    /// `close::AGENCY_SUSPENDED`).
+    pub fn close_agency_sockets(&self, agency: AgencyId, code: u16) {
+        self.close_sockets(Sockets::Agency { agency }, code);
     }
 }

@@ -1,16 +1,22 @@
 //! The accept loop. HTTP/1.1 served by hyper with a header-read timeout (an idle or half-sent
 //! connection is closed, not kept forever), a cap on open connections per client address, each
 //! connection a task on the app's `TaskTracker`, graceful shutdown on the app's token, and the
-//! optional metrics-only listener. `axum::serve` has no header-read timeout, hence this file.
+//! optional metrics-only listener. With built-in HTTPS (src/tls.rs) the main listener speaks
+//! TLS — the handshake bounded by the same timeout and counted against the same cap — and an
+//! optional plain-HTTP port answers redirects to it. `axum::serve` has no header-read timeout,
+//! hence this file.
 
 use crate::settings::ServerSettings;
 use crate::state::AppState;
+use crate::supervise::Supervisor;
+use crate::tls::{Tls, TlsConnection};
 use anyhow::Context;
 use axum::extract::ConnectInfo;
 use axum::http::Request;
 use axum::Router;
 use dashmap::DashMap;
 use hyper::body::Incoming;
+use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use std::io::Write;
@@ -21,6 +27,7 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
@@ -31,25 +38,49 @@ connection: close\r\nretry-after: 5\r\n\r\n";
 
 /// Serves `router` on `listener` (and `/metrics` on its own listener when configured) until the
 /// app's shutdown token is cancelled; then stops accepting and lets open connections finish
-/// their current request for at most the shutdown grace period.
+/// their current request for at most the shutdown grace period. A certificate that cannot be
+/// used is an error here, before anything is accepted.
 pub async fn run(listener: TcpListener, router: Router, app: &AppState) -> anyhow::Result<()> {
     raise_descriptor_limit();
-    let limits = Limits::new(&app.settings.server);
+    let server = &app.settings.server;
+    let tls = Tls::from_settings(server)?;
+    let limits = Limits::new(server);
+    let spawn_loop = |l: TcpListener, router: Router, tls: Option<TlsAcceptor>| {
+        let (limits, tracker, stop) = (limits.clone(), app.tracker.clone(), app.shutdown.clone());
+        app.tracker
+            .spawn(async move { accept_loop(l, router, limits, tls, tracker, stop).await });
+    };
     let listen = app.settings.metrics.listen.trim();
     if !listen.is_empty() {
         let metrics = TcpListener::bind(listen)
             .await
             .with_context(|| format!("binding the metrics listener {listen}"))?;
         tracing::info!(addr = %metrics.local_addr()?, "metrics listener");
-        let router = crate::http::metrics_router(app.clone());
-        let (limits, tracker, stop) = (limits.clone(), app.tracker.clone(), app.shutdown.clone());
-        app.tracker
-            .spawn(async move { accept_loop(metrics, router, limits, tracker, stop).await });
+        spawn_loop(metrics, crate::http::metrics_router(app.clone()), None);
     }
+    if let Some(tls) = &tls {
+        tracing::info!(cert = %tls.cert_path().display(), "built-in HTTPS");
+        if server.http_redirect_port != 0 {
+            let addr = format!("{}:{}", server.host, server.http_redirect_port);
+            let plain = TcpListener::bind(&addr).await.with_context(|| {
+                format!("binding the redirect listener {addr} (server.http_redirect_port)")
+            })?;
+            tracing::info!(addr = %plain.local_addr()?, "plain HTTP answers a redirect to HTTPS");
+            let https_port = listener.local_addr()?.port();
+            spawn_loop(plain, crate::http::redirect_router(https_port), None);
+        }
+    }
+    let sup = Supervisor::with_health(
+        app.tracker.clone(),
+        app.shutdown.clone(),
+        app.health.clone(),
+    );
+    crate::tls::watch(tls.clone(), &sup);
     accept_loop(
         listener,
         router,
         limits,
+        tls.map(|t| t.acceptor()),
         app.tracker.clone(),
         app.shutdown.clone(),
     )
@@ -60,6 +91,7 @@ pub async fn run(listener: TcpListener, router: Router, app: &AppState) -> anyho
 /// The per-connection limits, read once from the settings.
 #[derive(Clone)]
 struct Limits {
+    /// Also the bound on a TLS handshake: a client must speak within it either way.
     header_read: Duration,
     per_address: PerAddress,
 }
@@ -77,10 +109,11 @@ async fn accept_loop(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    tls: Option<TlsAcceptor>,
     tracker: TaskTracker,
     stop: CancellationToken,
 ) {
-    let mut http = hyper::server::conn::http1::Builder::new();
+    let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read);
     loop {
@@ -100,48 +133,97 @@ async fn accept_loop(
             }
         };
         let Some(slot) = limits.per_address.enter(peer.ip()) else {
-            refuse(stream, peer);
+            // A TLS client could not read a plain-text answer: it is only closed.
+            refuse(stream, peer, tls.is_none());
             continue;
         };
         let _ = stream.set_nodelay(true);
-        // Handlers read the client's address with `ConnectInfo<SocketAddr>`.
-        let service = router
-            .clone()
-            .map_request(move |mut req: Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
-                req
-            });
         // The slot lives in the stream, so an upgraded WebSocket keeps counting until it closes.
-        let io = TokioIo::new(Counted {
+        let io = Counted {
             io: stream,
             _slot: slot,
-        });
-        let conn = http
-            .serve_connection(io, TowerToHyperService::new(service))
-            .with_upgrades();
-        let stop = stop.clone();
-        tracker.spawn(async move {
-            let mut conn = std::pin::pin!(conn);
-            let ended = tokio::select! {
-                r = conn.as_mut() => r,
-                _ = stop.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
-                }
-            };
-            if let Err(e) = ended {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
+        };
+        let (router, stop) = (router.clone(), stop.clone());
+        match &tls {
+            None => {
+                tracker.spawn(serve_connection(
+                    http.clone(),
+                    io,
+                    router,
+                    peer,
+                    false,
+                    stop,
+                ));
             }
-        });
+            Some(acceptor) => {
+                let (acceptor, bound, http) = (acceptor.clone(), limits.header_read, http.clone());
+                tracker.spawn(async move {
+                    let handshake = tokio::select! {
+                        _ = stop.cancelled() => return,
+                        r = tokio::time::timeout(bound, acceptor.accept(io)) => r,
+                    };
+                    match handshake {
+                        Ok(Ok(io)) => serve_connection(http, io, router, peer, true, stop).await,
+                        Ok(Err(e)) => {
+                            metrics::counter!("roleta_tls_handshake_failures_total").increment(1);
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                        }
+                        Err(_) => {
+                            metrics::counter!("roleta_tls_handshake_failures_total").increment(1);
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                        }
+                    }
+                });
+            }
+        }
     }
 }
 
-/// Answers 503 without reading anything and closes, at once: no task, no wait.
-fn refuse(stream: TcpStream, peer: SocketAddr) {
+/// One HTTP/1.1 connection over `io` (plain or TLS) until it ends, or until shutdown lets its
+/// current request finish.
+async fn serve_connection<I>(
+    http: http1::Builder,
+    io: I,
+    router: Router,
+    peer: SocketAddr,
+    tls: bool,
+    stop: CancellationToken,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    // Handlers read the client's address with `ConnectInfo<SocketAddr>`, and whether the
+    // connection is TLS from `TlsConnection`.
+    let service = router.map_request(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        if tls {
+            req.extensions_mut().insert(TlsConnection);
+        }
+        req
+    });
+    let conn = http
+        .serve_connection(TokioIo::new(io), TowerToHyperService::new(service))
+        .with_upgrades();
+    let mut conn = std::pin::pin!(conn);
+    let ended = tokio::select! {
+        r = conn.as_mut() => r,
+        _ = stop.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = ended {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
+}
+
+/// Answers 503 (on plain HTTP) without reading anything and closes, at once: no task, no wait.
+fn refuse(stream: TcpStream, peer: SocketAddr, answer: bool) {
     metrics::counter!("roleta_connections_refused_total").increment(1);
     tracing::debug!(%peer, "too many connections from this address");
     if let Ok(mut std) = stream.into_std() {
-        let _ = std.write(REFUSED);
+        if answer {
+            let _ = std.write(REFUSED);
+        }
     }
 }
 

@@ -1,13 +1,13 @@
 //! Typed, layered configuration: `config/default.toml` (embedded) → optional file →
 //! `ROLETA__SECTION__KEY` environment variables → command-line flags.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The defaults ship inside the binary so `roleta` runs from any directory.
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
@@ -22,7 +22,7 @@ pub struct Settings {
     pub platform: PlatformSettings,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct ServerSettings {
     pub host: String,
     pub port: u16,
@@ -50,14 +50,32 @@ pub struct ServerSettings {
 }
 
 /// The platform API for a CRM vendor hosting many agencies (`/api/v1/platform/…`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct PlatformSettings {
     /// SHA-256 (hex) of the platform token; empty turns the platform API off (404).
     pub token_sha256: Secret,
 }
 
+impl PlatformSettings {
+    /// The token's SHA-256 as bytes: `None` when the platform API is off (empty), an error
+    /// naming the setting when it is not 64 hexadecimal characters.
+    pub fn token_digest(&self) -> Result<Option<[u8; 32]>, String> {
+        let hex = self.token_sha256.expose().trim();
+        if hex.is_empty() {
+            return Ok(None);
+        }
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(hex, &mut out).map_err(|_| {
+            "platform.token_sha256 must be the SHA-256 of the token in hex (64 characters: \
+             printf %s \"$TOKEN\" | sha256sum)"
+                .to_string()
+        })?;
+        Ok(Some(out))
+    }
+}
+
 /// Where Prometheus scrapes: a listener of its own, and/or `/metrics` with a bearer token.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct MetricsSettings {
     /// `host:port` of a listener serving only `/metrics`, without a token. Empty: none.
     pub listen: String,
@@ -65,19 +83,19 @@ pub struct MetricsSettings {
     pub token: Secret,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct DatabaseSettings {
     pub url: Secret,
     pub max_connections: u32,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct DispatchSettings {
     pub actors: usize,
     pub queue_capacity: usize,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct WsSettings {
     pub read_buffer_bytes: usize,
     pub write_buffer_bytes: usize,
@@ -87,14 +105,14 @@ pub struct WsSettings {
     pub idle_timeout_seconds: u64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct DemoSettings {
     pub seed: bool,
     pub password: Secret,
     pub api_key: Secret,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct PushSettings {
     pub enabled: bool,
     pub subject: String,
@@ -108,7 +126,7 @@ pub struct PushSettings {
 
 /// Cluster mode (docs/CLUSTER.md): set `url` and the node shares presence, the bus and
 /// dispatch leases with the other nodes through Redis. Empty: one node, in process.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RedisSettings {
     pub url: Secret,
     /// This node's name in Redis; empty picks `node-<pid>-<random>`.
@@ -130,7 +148,7 @@ impl RedisSettings {
 
 /// Sign-in and credential limits (docs/SECURITY.md): the bound on Argon2 work, throttles per
 /// client address and per account, the lockout after wrong passwords, personal token lifetimes.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct AuthSettings {
     /// Password checks running at once; 0: one per core.
     pub argon2_permits: usize,
@@ -156,7 +174,7 @@ pub struct AuthSettings {
     pub token_max_days: i64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct LogSettings {
     pub filter: String,
 }
@@ -172,6 +190,13 @@ impl Secret {
     }
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+/// Printed settings (`roleta check-config`) show whether a secret is set, never its value.
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.0.is_empty() { "" } else { "[redacted]" })
     }
 }
 

@@ -92,9 +92,15 @@ impl App {
                 }
             }
         }
+        // The server's own pages: https with built-in TLS (the port speaks nothing else).
         let mut origins = settings.server.allowed_origins.clone();
+        let scheme = crate::tls::scheme(&settings.server);
         for host in [settings.server.host.as_str(), "localhost", "127.0.0.1"] {
-            origins.push(format!("http://{host}:{port}"));
+            origins.push(format!("{scheme}://{host}:{port}"));
+            if matches!((scheme, port), ("https", 443) | ("http", 80)) {
+                // Browsers leave the default port out of `Origin`.
+                origins.push(format!("{scheme}://{host}"));
+            }
         }
         let ingest = crate::ingest::Ingestor::start(store.clone(), clock, &sup);
         let passwords = crate::passwords::Passwords::new(&settings.auth)?;
@@ -148,7 +154,10 @@ impl App {
         let state = self.state.clone();
         let cancel = state.shutdown.clone();
         let router = crate::http::router(state.clone());
-        tracing::info!(port = self.port, backend = ?state.store.backend(), "roleta is listening");
+        tracing::info!(
+            "{}",
+            ready_line(&state.settings, self.port, state.store.backend())
+        );
         crate::serve::run(self.listener, router, &state)
             .await
             .context("serving")?;
@@ -168,6 +177,32 @@ impl App {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The one line a person reads at start: where to open Roleta, on which database, in which mode.
+pub fn ready_line(settings: &Settings, port: u16, backend: crate::store::Backend) -> String {
+    let tls = !settings.server.tls_cert.trim().is_empty();
+    let scheme = if tls { "https" } else { "http" };
+    let host = settings.server.host.trim();
+    let (shown, every) = match host {
+        "0.0.0.0" | "::" | "[::]" => ("localhost", " (and every other address of this machine)"),
+        other => (other, ""),
+    };
+    let shown = if shown.contains(':') && !shown.starts_with('[') {
+        format!("[{shown}]")
+    } else {
+        shown.to_string()
+    };
+    let db = match backend {
+        crate::store::Backend::Sqlite => "SQLite",
+        crate::store::Backend::Postgres => "PostgreSQL",
+    };
+    let mode = if settings.redis.enabled() {
+        "cluster node"
+    } else {
+        "single node"
+    };
+    format!("Roleta is ready at {scheme}://{shown}:{port}/{every} - {db}, {mode}")
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

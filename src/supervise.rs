@@ -74,6 +74,16 @@ impl Supervisor {
         }
     }
 
+    /// A supervisor for tasks started later (the accept loop's certificate watcher) whose
+    /// state shows in the same readiness as the node's other tasks.
+    pub fn with_health(tracker: TaskTracker, cancel: CancellationToken, health: Health) -> Self {
+        Self {
+            tracker,
+            cancel,
+            health,
+        }
+    }
+
     pub fn health(&self) -> Health {
         self.health.clone()
     }

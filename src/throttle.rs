@@ -1,15 +1,18 @@
 //! Who may try credentials how often. Keyed rate limits (`governor`, GCRA) per client address
 //! and per account for sign-in, a lockout after repeated wrong passwords (kept in the database,
 //! so every node of a cluster sees it), and a flood guard for unknown bearer tokens and API
-//! keys per client address. Also where a request's client address is decided.
+//! keys per client address. Also where a request's client address, and whether it came over
+//! HTTPS, are decided (both trust the same `server.trusted_proxies`).
 
 use crate::error::ApiError;
 use crate::settings::AuthSettings;
 use crate::state::AppState;
 use crate::store::{Store, StoreResult};
+use crate::tls::TlsConnection;
 use crate::Clock;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap};
 use dashmap::DashMap;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, NotUntil, Quota};
@@ -131,12 +134,7 @@ impl Throttle {
     /// The client's address: the peer, or — when the peer is a trusted proxy — the nearest
     /// untrusted address in `X-Forwarded-For` (read from the right, as proxies append).
     pub fn client_addr(&self, parts: &Parts) -> IpAddr {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| {
-                c.0.ip().to_canonical()
-            });
+        let peer = peer(&parts.extensions);
         let trusted = &self.inner.trusted;
         if !trusted.contains(&peer) {
             return peer;
@@ -161,6 +159,26 @@ impl Throttle {
             }
         }
         client
+    }
+
+    /// Whether the request came over HTTPS: a TLS connection of this server, or a peer in
+    /// `server.trusted_proxies` that says so with `X-Forwarded-Proto: https` (every value of
+    /// the header, so a client's own `https` appended to by a proxy does not count). Decides
+    /// the session cookie's `Secure` flag and HSTS.
+    pub fn over_https(&self, extensions: &Extensions, headers: &HeaderMap) -> bool {
+        if extensions.get::<TlsConnection>().is_some() {
+            return true;
+        }
+        if !self.inner.trusted.contains(&peer(extensions)) {
+            return false;
+        }
+        let mut protos = headers
+            .get_all("x-forwarded-proto")
+            .iter()
+            .flat_map(|v| v.to_str().unwrap_or("").split(','))
+            .map(str::trim)
+            .peekable();
+        protos.peek().is_some() && protos.all(|p| p.eq_ignore_ascii_case("https"))
     }
 
     /// Before a password is checked: the client address's and the account's attempt rates,
@@ -296,6 +314,15 @@ impl Throttle {
             tracing::warn!(error = %e, "pruning sign-in failures");
         }
     }
+}
+
+/// The TCP peer of the request (unspecified if the accept loop did not say, as in unit tests).
+fn peer(extensions: &Extensions) -> IpAddr {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| {
+            c.0.ip().to_canonical()
+        })
 }
 
 fn unknown_message(secs: u64) -> String {

@@ -8,6 +8,7 @@ use super::wire::{BusMsg, ReplyBody};
 use super::{Cluster, Waiting};
 use crate::dispatch::{AgencyStats, Answer, AnswerError, Command, Responder};
 use crate::model::AgencyId;
+use crate::presence::Sockets;
 use deadpool_redis::redis;
 use futures_util::StreamExt;
 use std::time::Duration;
@@ -36,6 +37,17 @@ impl Cluster {
         self.send_to(node, &BusMsg::Reply { req, body });
     }
 
+    /// Closes the chosen WebSockets on this node now and on every other node by broadcast.
+    pub(crate) fn close_sockets(&self, which: Sockets, code: u16) {
+        let reason = crate::ws::protocol::close::reason(code);
+        self.inner.hub.close(&which, code, reason);
+        self.broadcast(&BusMsg::Close {
+            which,
+            code,
+            from: self.inner.node.clone(),
+        });
+    }
+
     /// A command for an agency another node dispatches.
     pub(super) fn forward(&self, node: &str, agency: AgencyId, cmd: Command) {
         let from = self.inner.node.clone();
@@ -43,6 +55,7 @@ impl Cluster {
             Command::LeadArrived { lead, .. } => BusMsg::LeadArrived { agency, lead },
             Command::BrokerChanged { broker, .. } => BusMsg::BrokerChanged { agency, broker },
             Command::SettingsChanged { .. } => BusMsg::SettingsChanged { agency },
+            Command::Reload { .. } => BusMsg::Reload { agency },
             Command::Answer {
                 broker,
                 offer,
@@ -183,6 +196,14 @@ impl Cluster {
                     }
                 }
             }
+            BusMsg::Close { which, code, from } => {
+                // The node that sent it has closed its own already.
+                if from != self.inner.node {
+                    let reason = crate::ws::protocol::close::reason(code);
+                    self.inner.hub.close(&which, code, reason);
+                }
+            }
+            BusMsg::Reload { agency } => self.local_only(agency, Command::Reload { agency }).await,
             BusMsg::Released { agency } => {
                 tracing::debug!(agency, "an agency was released");
                 self.inner.lease_check.notify_one();

@@ -3,6 +3,7 @@
 
 use crate::dispatch::{AgencyStats, AnswerError};
 use crate::model::{AgencyId, BrokerId, LeadId, OfferId, OfferState};
+use crate::presence::Sockets;
 use crate::push::PushJob;
 use crate::store::OfferRejection;
 use serde::{Deserialize, Serialize};
@@ -53,6 +54,18 @@ pub(crate) enum BusMsg {
     Reply {
         req: u64,
         body: ReplyBody,
+    },
+    /// Close these WebSockets with `code` wherever they are (broadcast): a user deactivated or
+    /// signed out, an agency suspended. Lost on the way, each socket's own check of its
+    /// session at its next ping closes it anyway.
+    Close {
+        which: Sockets,
+        code: u16,
+        from: String,
+    },
+    /// Read the agency's roulette again from the store (departments moved leads).
+    Reload {
+        agency: AgencyId,
     },
     /// A draining node let the agency go (broadcast): take it now rather than at the next tick.
     Released {

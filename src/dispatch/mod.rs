@@ -107,6 +107,11 @@ pub(crate) enum Command {
     Load {
         agency: AgencyId,
     },
+    /// Drop what the actor holds for the agency and read it again from the store (leads moved
+    /// between departments).
+    Reload {
+        agency: AgencyId,
+    },
     Answer {
         agency: AgencyId,
         broker: BrokerId,
@@ -273,6 +278,14 @@ impl Dispatcher {
 
     pub async fn settings_changed(&self, agency: AgencyId) -> Result<(), AnswerError> {
         self.send(agency, Command::SettingsChanged { agency })
+            .await
+            .map(drop)
+    }
+
+    /// The store changed under the roulette (a department removed moved its waiting leads):
+    /// the agency's dispatcher reads it again, pending offers and their deadlines included.
+    pub async fn reload(&self, agency: AgencyId) -> Result<(), AnswerError> {
+        self.send(agency, Command::Reload { agency })
             .await
             .map(drop)
     }

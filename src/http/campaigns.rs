@@ -56,6 +56,16 @@ pub async fn update_crm_settings(
     Json(s): Json<CrmSettings>,
 ) -> Result<Json<CrmSettings>, ApiError> {
     user.require(MANAGERS)?;
+    if s.active_offer_enabled
+        && !app
+            .store
+            .agency_standing(user.agency())
+            .await?
+            .features
+            .campaigns
+    {
+        return Err(super::crm::campaigns_not_in_plan());
+    }
     if !(0..=365).contains(&s.quarantine_days) {
         return Err(ApiError::invalid(
             "quarantine_days",

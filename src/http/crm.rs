@@ -57,13 +57,38 @@ pub(crate) fn parse_when(field: &'static str, s: &str) -> Result<i64, ApiError> 
     Ok((at.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
-/// O6: refuses when the agency has not switched active-offer campaigns on.
+/// O6: refuses when the agency has not switched active-offer campaigns on, or its plan leaves
+/// them out (the platform's feature switch, docs/PLATFORM.md).
 pub(crate) async fn require_active_offer(app: &AppState, agency: i64) -> Result<(), ApiError> {
     if app.store.crm_settings(agency).await?.active_offer_enabled {
+        return Ok(());
+    }
+    if !app.store.agency_standing(agency).await?.features.campaigns {
+        return Err(campaigns_not_in_plan());
+    }
+    Err(ApiError::Forbidden(
+        "active offer campaigns are not enabled for this agency".into(),
+    ))
+}
+
+/// The answer while the agency's plan leaves active-offer campaigns out.
+pub(crate) fn campaigns_not_in_plan() -> ApiError {
+    ApiError::Forbidden(
+        "As campanhas de Oferta Ativa não fazem parte do plano desta imobiliária. \
+         Fale com o fornecedor do sistema para ativá-las."
+            .into(),
+    )
+}
+
+/// R1 within the plan: switching the roulette on needs the platform's roulette feature.
+pub(crate) async fn require_roulette_in_plan(app: &AppState, agency: i64) -> Result<(), ApiError> {
+    if app.store.agency_standing(agency).await?.features.roulette {
         Ok(())
     } else {
         Err(ApiError::Forbidden(
-            "active offer campaigns are not enabled for this agency".into(),
+            "A roleta não faz parte do plano desta imobiliária. \
+             Fale com o fornecedor do sistema para ativá-la."
+                .into(),
         ))
     }
 }

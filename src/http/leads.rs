@@ -41,7 +41,8 @@ async fn dispatch_if_waiting(app: &AppState, agency: i64, out: &IngestOutcome) {
 #[utoipa::path(post, path = "/api/v1/leads", request_body = LeadIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
     responses((status = 202, body = IngestOutcome), (status = 200, body = IngestOutcome, description = "a repeat"),
-        (status = 401), (status = 409, description = "key reused with another body"), (status = 422)))]
+        (status = 401), (status = 403, description = "the key's agency is suspended (docs/PLATFORM.md)"),
+        (status = 409, description = "key reused with another body"), (status = 422)))]
 pub async fn create_lead(
     State(app): State<AppState>,
     SourceKey(key): SourceKey,
@@ -271,8 +272,8 @@ pub async fn assign_lead(
         .user(agency, a.broker_id)
         .await
         .map_err(|_| ApiError::invalid("broker_id", "no such broker"))?;
-    if broker.role != Role::Broker {
-        return Err(ApiError::invalid("broker_id", "not a broker"));
+    if broker.role != Role::Broker || !broker.active {
+        return Err(ApiError::invalid("broker_id", "not an active broker"));
     }
     app.store.lead(agency, id, app.clock.now_ms()).await?;
     let reason = format!("forwarded by {}", user.user.name);

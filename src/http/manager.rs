@@ -1,20 +1,21 @@
-//! The manager's pages: roulette settings (R1, R9), departments, users and their departments,
-//! lead sources' API keys, and the property portfolio that interest profiles come from.
+//! The manager's pages: roulette settings (R1, R9), lead sources' API keys, and the property
+//! portfolio that interest profiles come from. Users are in `users.rs`, departments in
+//! `departments.rs`.
 
 use super::{optional, required};
 use crate::auth::{self, AuthUser};
 use crate::error::{ApiError, Json, Path};
 use crate::model::{EveryoneRefused, Role};
 use crate::state::AppState;
-use crate::store::{ApiKeyInfo, Department, Property, RouletteSettings, User};
+use crate::store::{ApiKeyInfo, Property, RouletteSettings};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, put};
+use axum::routing::{delete, get};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 
-const MANAGERS: &[Role] = &[Role::Manager, Role::Admin];
+pub(super) const MANAGERS: &[Role] = &[Role::Manager, Role::Admin];
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -22,12 +23,6 @@ pub fn router() -> Router<AppState> {
             "/api/v1/settings/roulette",
             get(get_roulette_settings).put(update_roulette_settings),
         )
-        .route(
-            "/api/v1/departments",
-            get(list_departments).post(create_department),
-        )
-        .route("/api/v1/users", get(list_users).post(create_user))
-        .route("/api/v1/users/{id}/departments", put(set_user_departments))
         .route("/api/v1/api-keys", get(list_api_keys).post(create_api_key))
         .route("/api/v1/api-keys/{id}", delete(revoke_api_key))
         .route("/api/v1/properties", axum::routing::post(create_property))
@@ -71,6 +66,9 @@ pub async fn update_roulette_settings(
     let agency = user.agency();
     let mut s = app.store.roulette_settings(agency).await?;
     if let Some(v) = i.roulette_enabled {
+        if v {
+            super::crm::require_roulette_in_plan(&app, agency).await?;
+        }
         s.roulette_enabled = v;
     }
     if let Some(v) = i.answer_seconds {
@@ -109,10 +107,10 @@ pub async fn update_roulette_settings(
             .user(agency, b)
             .await
             .map_err(|_| ApiError::invalid("fallback_broker_id", "no such broker"))?;
-        if u.role != Role::Broker {
+        if u.role != Role::Broker || !u.active {
             return Err(ApiError::invalid(
                 "fallback_broker_id",
-                "the fallback must be a broker",
+                "the fallback must be an active broker",
             ));
         }
         s.fallback_broker_id = Some(b);
@@ -134,175 +132,9 @@ pub async fn update_roulette_settings(
     Ok(Json(s))
 }
 
-#[utoipa::path(get, path = "/api/v1/departments", responses((status = 200, body = [Department])))]
-pub async fn list_departments(
-    State(app): State<AppState>,
-    user: AuthUser,
-) -> Result<Json<Vec<Department>>, ApiError> {
-    Ok(Json(app.store.departments(user.agency()).await?))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DepartmentIn {
-    name: String,
-    #[serde(default)]
-    is_default: bool,
-}
-
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Created {
-    id: i64,
-}
-
-#[utoipa::path(post, path = "/api/v1/departments", request_body = DepartmentIn, responses((status = 201, body = Created), (status = 409)))]
-pub async fn create_department(
-    State(app): State<AppState>,
-    user: AuthUser,
-    Json(d): Json<DepartmentIn>,
-) -> Result<impl IntoResponse, ApiError> {
-    user.require(MANAGERS)?;
-    let name = required("name", &d.name, 80)?;
-    let id = app
-        .store
-        .create_department(user.agency(), &name, d.is_default, app.clock.now_ms())
-        .await?;
-    Ok((StatusCode::CREATED, Json(Created { id })))
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct UserOut {
-    #[serde(flatten)]
-    user: User,
-    /// Departments the user takes leads from (brokers only).
-    departments: Vec<i64>,
-    /// Brokers only: "participa da roleta" and the absence period (`…/{id}/availability`).
-    availability: Option<crate::store::Availability>,
-}
-
-#[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = [UserOut])))]
-pub async fn list_users(
-    State(app): State<AppState>,
-    user: AuthUser,
-) -> Result<Json<Vec<UserOut>>, ApiError> {
-    user.require(&[Role::Manager, Role::Admin, Role::Receptionist])?;
-    let agency = user.agency();
-    let members = app.store.memberships(agency).await?;
-    let users = app.store.users(agency).await?;
-    let now = app.clock.now_ms();
-    let mut roulette = app.store.availabilities(agency, now).await?;
-    Ok(Json(
-        users
-            .into_iter()
-            .map(|u| {
-                let departments = members
-                    .iter()
-                    .filter(|(b, _)| *b == u.id)
-                    .map(|(_, d)| *d)
-                    .collect();
-                let availability = (u.role == Role::Broker)
-                    .then(|| crate::store::Availability::take(&mut roulette, u.id, now));
-                UserOut {
-                    user: u,
-                    departments,
-                    availability,
-                }
-            })
-            .collect(),
-    ))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UserIn {
-    email: String,
-    name: String,
-    role: Role,
-    /// At least 8 characters.
-    password: String,
-    #[serde(default)]
-    departments: Vec<i64>,
-}
-
-#[utoipa::path(post, path = "/api/v1/users", request_body = UserIn, responses((status = 201, body = Created), (status = 409), (status = 422)))]
-pub async fn create_user(
-    State(app): State<AppState>,
-    user: AuthUser,
-    Json(u): Json<UserIn>,
-) -> Result<impl IntoResponse, ApiError> {
-    user.require(MANAGERS)?;
-    if u.role == Role::Admin && user.user.role != Role::Admin {
-        return Err(ApiError::Forbidden(
-            "only an admin can create an admin".into(),
-        ));
-    }
-    let email = required("email", &u.email, 254)?.to_lowercase();
-    if !email.contains('@') {
-        return Err(ApiError::invalid("email", "not an e-mail address"));
-    }
-    let name = required("name", &u.name, 120)?;
-    if u.password.chars().count() < 8 {
-        return Err(ApiError::invalid(
-            "password",
-            "the password needs at least 8 characters",
-        ));
-    }
-    let hash = app.passwords.hash(u.password).await?;
-    let agency = user.agency();
-    let known: Vec<i64> = app
-        .store
-        .departments(agency)
-        .await?
-        .iter()
-        .map(|d| d.id)
-        .collect();
-    if u.departments.iter().any(|d| !known.contains(d)) {
-        return Err(ApiError::invalid(
-            "departments",
-            "no such department in this agency",
-        ));
-    }
-    let id = app
-        .store
-        .create_user(agency, &email, &name, u.role, &hash, app.clock.now_ms())
-        .await?;
-    if !u.departments.is_empty() {
-        app.store
-            .set_broker_departments(agency, id, &u.departments)
-            .await?;
-    }
-    Ok((StatusCode::CREATED, Json(Created { id })))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DepartmentsIn {
-    departments: Vec<i64>,
-}
-
-/// R9: which departments the broker takes leads from.
-#[utoipa::path(put, path = "/api/v1/users/{id}/departments", request_body = DepartmentsIn, responses((status = 204), (status = 404)))]
-pub async fn set_user_departments(
-    State(app): State<AppState>,
-    user: AuthUser,
-    Path(id): Path<i64>,
-    Json(d): Json<DepartmentsIn>,
-) -> Result<StatusCode, ApiError> {
-    user.require(MANAGERS)?;
-    let agency = user.agency();
-    let target = app.store.user(agency, id).await?;
-    if target.role != Role::Broker {
-        return Err(ApiError::invalid(
-            "id",
-            "only brokers belong to departments",
-        ));
-    }
-    app.store
-        .set_broker_departments(agency, id, &d.departments)
-        .await
-        .map_err(|_| ApiError::invalid("departments", "no such department in this agency"))?;
-    app.dispatcher.broker_changed(agency, id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    pub(super) id: i64,
 }
 
 #[utoipa::path(get, path = "/api/v1/api-keys", responses((status = 200, body = [ApiKeyInfo])))]

@@ -1,10 +1,13 @@
 //! The HTTP edge: every route is found here, merged from each module's `router()`.
 
+mod assets;
 mod attendances;
 mod availability;
 mod campaign_calls;
 mod campaigns;
 pub(crate) mod crm;
+mod departments;
+mod https;
 pub(crate) mod lead_input;
 mod leads;
 mod manager;
@@ -12,10 +15,13 @@ mod offers;
 pub mod openapi;
 mod ops;
 mod pipeline;
+mod platform;
 mod push;
 mod session;
 mod teams;
 mod tokens;
+mod user_access;
+mod users;
 mod wallboard;
 
 use crate::error::ApiError;
@@ -39,9 +45,7 @@ style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
 worker-src 'self'; manifest-src 'self'; object-src 'none'; frame-ancestors 'none'; \
 base-uri 'none'; form-action 'self'";
 
-/// Headers every response carries, whatever produced it. (The session cookie is HttpOnly and
-/// SameSite=Strict; it gets `Secure` once Roleta can tell a request came over HTTPS, which it
-/// cannot yet: it speaks plain HTTP, TLS ends in front of it.)
+/// Headers every response carries, whatever produced it. Over HTTPS, HSTS too (`https.rs`).
 const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
     (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -50,11 +54,6 @@ const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
 ];
 
 pub fn router(state: AppState) -> Router {
-    let static_dir = if std::path::Path::new("static").is_dir() {
-        std::path::PathBuf::from("static")
-    } else {
-        std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/static"))
-    };
     let server = &state.settings.server;
     let request_timeout = Duration::from_secs(server.request_timeout_seconds.max(1));
     let handshake_timeout = Duration::from_secs(server.ws_handshake_timeout_seconds.max(1));
@@ -69,6 +68,8 @@ pub fn router(state: AppState) -> Router {
         .merge(attendances::router())
         .merge(offers::router())
         .merge(manager::router())
+        .merge(departments::router())
+        .merge(users::router())
         .merge(availability::router())
         .merge(pipeline::router())
         .merge(campaigns::router())
@@ -77,9 +78,10 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(push::router())
         .merge(wallboard::router())
+        .merge(platform::router())
         .merge(openapi::router())
-        .route("/api/{*rest}", any(|| async { ApiError::NotFound }))
-        .fallback_service(ServeDir::new(static_dir))
+        .route("/api/{*rest}", any(|| async { ApiError::NotFound }));
+    let router = with_pages(router, &server.static_dir)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             request_timeout,
@@ -88,8 +90,32 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(refuse_empty_segments))
         .layer(DefaultBodyLimit::max(server.body_limit_bytes));
     with_security_headers(router)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            https::strict_transport,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+pub use https::{redirect_router, Https};
+
+/// The pages: built into the binary, or read from `static_dir` on every request (development;
+/// never cached, so an edited file shows on the next reload).
+fn with_pages(router: Router<AppState>, static_dir: &str) -> Router<AppState> {
+    if static_dir.trim().is_empty() {
+        assets::warm();
+        router.fallback(assets::serve)
+    } else {
+        router.fallback_service(
+            tower::ServiceBuilder::new()
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-cache"),
+                ))
+                .service(ServeDir::new(static_dir.trim())),
+        )
+    }
 }
 
 /// The metrics-only listener (`[metrics] listen`): `/metrics` without a token, nothing else.

@@ -2,8 +2,8 @@
 //! `/api/openapi.json`.
 
 use super::{
-    attendances, availability, campaign_calls, campaigns, leads, manager, offers, ops, pipeline,
-    push, session, teams, tokens, wallboard,
+    attendances, availability, campaign_calls, campaigns, departments, leads, manager, offers, ops,
+    pipeline, platform, push, session, teams, tokens, user_access, users, wallboard,
 };
 use crate::state::AppState;
 use axum::routing::get;
@@ -41,11 +41,17 @@ use rules::{ErrorBody, ErrorDetail, SharedResponses};
         offers::refuse_offer,
         manager::get_roulette_settings,
         manager::update_roulette_settings,
-        manager::list_departments,
-        manager::create_department,
-        manager::list_users,
-        manager::create_user,
-        manager::set_user_departments,
+        departments::list_departments,
+        departments::create_department,
+        departments::update_department,
+        departments::remove_department,
+        users::list_users,
+        users::create_user,
+        users::update_user,
+        users::set_user_departments,
+        user_access::deactivate_user,
+        user_access::reactivate_user,
+        user_access::reset_password,
         manager::list_api_keys,
         manager::create_api_key,
         manager::revoke_api_key,
@@ -95,6 +101,12 @@ use rules::{ErrorBody, ErrorDetail, SharedResponses};
         teams::my_clients,
         teams::client_contact,
         teams::contacts_report,
+        platform::create_agency,
+        platform::list_agencies,
+        platform::get_agency,
+        platform::suspend_agency,
+        platform::reactivate_agency,
+        platform::set_features,
     )
 )]
 pub struct ApiDoc;

@@ -3,9 +3,12 @@
 
 use crate::auth::{self, AuthUser, SESSION_COOKIE};
 use crate::error::{ApiError, Json};
+use crate::http::Https;
+use crate::presence::Sockets;
 use crate::state::AppState;
-use crate::store::{StoreError, User};
+use crate::store::{AgencyFeatures, StoreError, User};
 use crate::throttle::ClientAddr;
+use crate::ws::protocol::close;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse};
@@ -36,17 +39,29 @@ pub struct LoginOut {
     user: User,
 }
 
+/// The machine code of a sign-in refused because the account was deactivated.
+pub const ACCOUNT_DEACTIVATED: &str = "account_deactivated";
+
 /// Longest e-mail a user can have (`POST /api/v1/users` bounds it the same).
 const EMAIL_MAX: usize = 254;
 
-/// Signs in with e-mail and password; sets the session cookie and returns the token.
+/// What a user of a suspended agency is told at sign-in (docs/PLATFORM.md), with the code
+/// `agency_suspended`.
+const SUSPENDED_SIGN_IN: &str = "O acesso desta imobiliária ao Roleta está suspenso. \
+Fale com o responsável pela sua imobiliária.";
+
+/// Signs in with e-mail and password; sets the session cookie and returns the token. When
+/// `user.must_change_password` is true, every call but `PUT /api/v1/me/password`,
+/// `GET /api/v1/me` and logout answers 403 `password_change_required` until it is changed.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginIn,
     responses((status = 200, body = LoginOut), (status = 401, description = "wrong e-mail or password"),
+        (status = 403, description = "the password is right, but `account_deactivated`: the account was deactivated, or `agency_suspended`: the user's agency is suspended (docs/PLATFORM.md)"),
         (status = 429, description = "too many attempts from this address or for this account, or the account is locked for a while; see Retry-After"),
         (status = 503, description = "every password check is busy; see Retry-After")))]
 pub async fn login(
     State(app): State<AppState>,
     ClientAddr(addr): ClientAddr,
+    Https(https): Https,
     Json(body): Json<LoginIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let email = body.email.trim().to_lowercase();
@@ -79,6 +94,21 @@ pub async fn login(
         return Err(app.throttle.password_failed(&app.store, &email).await);
     };
     app.throttle.password_ok(&app.store, &email).await?;
+    // Said only to whoever knows the password: to anyone else it is a wrong password.
+    if !user.active {
+        return Err(ApiError::Refused {
+            status: StatusCode::FORBIDDEN,
+            code: ACCOUNT_DEACTIVATED,
+            message: "Esta conta foi desativada. Fale com o gestor da sua imobiliária.".into(),
+        });
+    }
+    if app.store.agency_standing(user.agency_id).await?.suspended {
+        return Err(ApiError::Refused {
+            status: StatusCode::FORBIDDEN,
+            code: "agency_suspended",
+            message: SUSPENDED_SIGN_IN.into(),
+        });
+    }
     let token = auth::new_token("rs_");
     let now = app.clock.now_ms();
     let hours = app.settings.server.session_hours.max(1);
@@ -93,10 +123,7 @@ pub async fn login(
             Some(expires),
         )
         .await?;
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        hours * 3600
-    );
+    let cookie = session_cookie(&token, hours * 3600, https);
     Ok((
         AppendHeaders([(header::SET_COOKIE, cookie)]),
         Json(LoginOut {
@@ -107,6 +134,13 @@ pub async fn login(
     ))
 }
 
+/// The session cookie: never readable by scripts, never sent cross-site, and `Secure` when the
+/// request came over HTTPS (so the browser never sends it over plain HTTP afterwards).
+fn session_cookie(token: &str, max_age_secs: i64, https: bool) -> String {
+    let secure = if https { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_secs}{secure}")
+}
+
 /// A valid Argon2id hash of a random string, for failed look-ups.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Y3cZ8CwkdmJpLkOHRNc6bjKUR0S6zXyZgVn9qvFxV8";
 
@@ -114,10 +148,11 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 #[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204), (status = 401)))]
 pub async fn logout(
     State(app): State<AppState>,
+    Https(https): Https,
     user: AuthUser,
 ) -> Result<impl IntoResponse, ApiError> {
     app.store.delete_session(&user.token_hash).await?;
-    let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    let cookie = session_cookie("", 0, https);
     Ok((
         StatusCode::NO_CONTENT,
         AppendHeaders([(header::SET_COOKIE, cookie)]),
@@ -135,10 +170,11 @@ pub struct PasswordIn {
 const PASSWORD_MAX: usize = 256;
 
 /// Changes one's own password: every other session and personal token of the user is signed
-/// out; the one making this request stays signed in.
+/// out (their WebSockets closed with 4003); the one making this request stays signed in. A
+/// password that had to be changed (`must_change_password`) no longer has to.
 #[utoipa::path(put, path = "/api/v1/me/password", request_body = PasswordIn,
     responses((status = 204), (status = 401),
-        (status = 422, description = "the current password is wrong, or the new one is too short or too long"),
+        (status = 422, description = "the current password is wrong, or the new one is too short, too long or the same"),
         (status = 429, description = "too many attempts, or the account is locked for a while; see Retry-After"),
         (status = 503, description = "every password check is busy; see Retry-After")))]
 pub async fn change_password(
@@ -151,13 +187,13 @@ pub async fn change_password(
     if length < 8 {
         return Err(ApiError::invalid(
             "new_password",
-            "the password needs at least 8 characters",
+            "A senha precisa ter pelo menos 8 caracteres.",
         ));
     }
     if length > PASSWORD_MAX {
         return Err(ApiError::invalid(
             "new_password",
-            format!("the password may have at most {PASSWORD_MAX} characters"),
+            format!("A senha pode ter no máximo {PASSWORD_MAX} caracteres."),
         ));
     }
     let email = user.user.email.to_lowercase();
@@ -165,12 +201,18 @@ pub async fn change_password(
         .before_password(&app.store, addr, &email)
         .await?;
     let (agency, id) = (user.agency(), user.user.id);
+    if body.new_password == body.current_password {
+        return Err(ApiError::invalid(
+            "new_password",
+            "A nova senha precisa ser diferente da atual.",
+        ));
+    }
     let stored = app.store.password_hash(agency, id).await?;
     if !app.passwords.verify(body.current_password, stored).await? {
         return Err(
             match app.throttle.password_failed(&app.store, &email).await {
                 ApiError::Unauthorized => {
-                    ApiError::invalid("current_password", "the current password is wrong")
+                    ApiError::invalid("current_password", "A senha atual não confere.")
                 }
                 other => other,
             },
@@ -181,6 +223,13 @@ pub async fn change_password(
     app.store
         .set_password(agency, id, &hash, Some(&user.token_hash))
         .await?;
+    // The broker pages opened with the other sessions close now, on every node.
+    let others = Sockets::User {
+        agency,
+        user: id,
+        except_session: Some(user.token_hash.clone()),
+    };
+    app.roster.close_sockets(others, close::SIGNED_OUT);
     tracing::info!(
         user = id,
         agency,
@@ -193,6 +242,9 @@ pub async fn change_password(
 pub struct MeOut {
     user: User,
     departments: Vec<i64>,
+    /// What the agency's plan includes (docs/PLATFORM.md): the pages hide what it leaves out.
+    /// The manager's own switches are in the roulette and CRM settings.
+    features: AgencyFeatures,
 }
 
 #[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = MeOut), (status = 401)))]
@@ -201,9 +253,11 @@ pub async fn get_me(State(app): State<AppState>, user: AuthUser) -> Result<Json<
         .store
         .broker_departments(user.agency(), user.user.id)
         .await?;
+    let features = app.store.agency_standing(user.agency()).await?.features;
     // The extractor read the user from the store for this request: it is current.
     Ok(Json(MeOut {
         user: user.user,
         departments,
+        features,
     }))
 }

@@ -178,7 +178,7 @@ pub async fn get_wallboard(
 }
 
 /// `text/event-stream`: an event `wallboard` with a fresh snapshot every second; ends when the
-/// server shuts down.
+/// server shuts down or the session ends (signed out, deactivated, token revoked).
 #[utoipa::path(get, path = "/api/v1/ops/stream", responses((status = 200, content_type = "text/event-stream")))]
 pub async fn stream_wallboard(
     State(app): State<AppState>,
@@ -186,19 +186,30 @@ pub async fn stream_wallboard(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     user.require(VIEWERS)?;
     let agency = user.agency();
+    let session = user.token_hash;
     let stop = app.shutdown.clone();
-    let ticks = futures_util::stream::unfold((app, true), move |(app, first)| async move {
-        if !first {
-            tokio::time::sleep(Duration::from_secs(1)).await;
+    let ticks = futures_util::stream::unfold((app, true), move |(app, first)| {
+        let session = session.clone();
+        async move {
+            if !first {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                // Signed out, deactivated or revoked meanwhile: the stream ends (a store that does
+                // not answer keeps it; the next tick checks again).
+                if let Err(crate::store::StoreError::NotFound) =
+                    app.store.user_for_token(&session, app.clock.now_ms()).await
+                {
+                    return None;
+                }
+            }
+            let event = match build(&app, agency).await {
+                Ok(board) => Event::default()
+                    .event("wallboard")
+                    .json_data(&board)
+                    .unwrap_or_default(),
+                Err(_) => Event::default().event("error").data("unavailable"),
+            };
+            Some((Ok(event), (app, false)))
         }
-        let event = match build(&app, agency).await {
-            Ok(board) => Event::default()
-                .event("wallboard")
-                .json_data(&board)
-                .unwrap_or_default(),
-            Err(_) => Event::default().event("error").data("unavailable"),
-        };
-        Some((Ok(event), (app, false)))
     });
     let stream = futures_util::StreamExt::take_until(ticks, stop.cancelled_owned());
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))

@@ -68,9 +68,12 @@ impl Store {
         .await?)
     }
 
+    /// The settings as they apply: the roulette is off while the agency's plan leaves it out
+    /// (the platform's `feature_roulette`), whatever the manager's switch says — which an
+    /// update then keeps as it was.
     pub async fn roulette_settings(&self, agency: AgencyId) -> StoreResult<RouletteSettings> {
         let r: SettingsRow = sqlx::query_as(
-            "SELECT roulette_enabled, answer_seconds, max_missed_in_row, everyone_refused, \
+            "SELECT CASE WHEN feature_roulette = 1 THEN roulette_enabled ELSE 0 END AS roulette_enabled, answer_seconds, max_missed_in_row, everyone_refused, \
              retry_pause_seconds, fallback_broker_id, lead_number_template FROM agencies WHERE id = $1",
         )
         .bind(agency)
@@ -94,7 +97,7 @@ impl Store {
         s: &RouletteSettings,
     ) -> StoreResult<()> {
         let r = sqlx::query(
-            "UPDATE agencies SET roulette_enabled = $2, answer_seconds = $3, max_missed_in_row = $4, \
+            "UPDATE agencies SET roulette_enabled = CASE WHEN feature_roulette = 1 THEN $2 ELSE roulette_enabled END, answer_seconds = $3, max_missed_in_row = $4, \
              everyone_refused = $5, retry_pause_seconds = $6, fallback_broker_id = $7, \
              lead_number_template = $8 WHERE id = $1",
         )
@@ -111,6 +114,8 @@ impl Store {
         one_row(r)
     }
 
+    /// A new department; the name of a removed one brings that one back (with its history),
+    /// memberless. `Conflict` when an active department has the name.
     pub async fn create_department(
         &self,
         agency: AgencyId,
@@ -125,47 +130,79 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO departments (agency_id, name, is_default, created_at_ms) VALUES ($1, $2, $3, $4) RETURNING id",
+        let revived: Option<i64> = sqlx::query_scalar(
+            "UPDATE departments SET removed_at_ms = NULL, is_default = $3 \
+             WHERE agency_id = $1 AND name = $2 AND removed_at_ms IS NOT NULL RETURNING id",
         )
         .bind(agency)
         .bind(name)
         .bind(i64::from(is_default))
-        .bind(now_ms)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| match StoreError::from(e) {
-            StoreError::Duplicate(_) => StoreError::Conflict(format!("a department named {name:?} exists")),
-            other => other,
-        })?;
+        .fetch_optional(&mut *tx)
+        .await?;
+        let id = match revived {
+            Some(id) => id,
+            None => sqlx::query_scalar(
+                "INSERT INTO departments (agency_id, name, is_default, created_at_ms) VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(agency)
+            .bind(name)
+            .bind(i64::from(is_default))
+            .bind(now_ms)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Duplicate(_) => StoreError::Conflict(super::DEPARTMENT_TAKEN.into()),
+                other => other,
+            })?,
+        };
         tx.commit().await?;
         Ok(id)
     }
 
     pub async fn departments(&self, agency: AgencyId) -> StoreResult<Vec<Department>> {
         Ok(sqlx::query_as(
-            "SELECT id, name, is_default FROM departments WHERE agency_id = $1 ORDER BY id",
+            "SELECT id, name, is_default FROM departments WHERE agency_id = $1 AND removed_at_ms IS NULL ORDER BY id",
         )
         .bind(agency)
         .fetch_all(self.pool())
         .await?)
     }
 
-    /// Resolves a department by id or name within the agency; `None` gives the default one.
+    /// Resolves a department by id or name within the agency; `None` gives the default one,
+    /// and so does a removed department's id or name (a source still sending to it loses no
+    /// lead).
     pub async fn resolve_department(
         &self,
         agency: AgencyId,
         wanted: Option<&str>,
     ) -> StoreResult<Department> {
         let deps = self.departments(agency).await?;
-        let found = match wanted {
-            None => deps
-                .iter()
+        let default = || {
+            deps.iter()
                 .find(|d| d.is_default != 0)
-                .or_else(|| deps.first()),
-            Some(w) => deps
-                .iter()
-                .find(|d| d.id.to_string() == w || d.name.eq_ignore_ascii_case(w)),
+                .or_else(|| deps.first())
+        };
+        let matches =
+            |d: &Department, w: &str| d.id.to_string() == w || d.name.eq_ignore_ascii_case(w);
+        let found = match wanted {
+            None => default(),
+            Some(w) => match deps.iter().find(|d| matches(d, w)) {
+                Some(d) => Some(d),
+                None => {
+                    let removed: Vec<Department> = sqlx::query_as(
+                        "SELECT id, name, is_default FROM departments \
+                         WHERE agency_id = $1 AND removed_at_ms IS NOT NULL",
+                    )
+                    .bind(agency)
+                    .fetch_all(self.pool())
+                    .await?;
+                    if removed.iter().any(|d| matches(d, w)) {
+                        default()
+                    } else {
+                        None
+                    }
+                }
+            },
         };
         found.cloned().ok_or(StoreError::NotFound)
     }

@@ -96,9 +96,12 @@ pub(crate) async fn set_campaign_brokers(
 }
 
 impl Store {
+    /// O6 as it applies: off while the agency's plan leaves campaigns out (the platform's
+    /// `feature_campaigns`), whatever the manager's switch says.
     pub async fn crm_settings(&self, agency: AgencyId) -> StoreResult<CrmSettings> {
         let (on, days): (i64, i64) = sqlx::query_as(
-            "SELECT active_offer_enabled, quarantine_days FROM agencies WHERE id = $1",
+            "SELECT CASE WHEN feature_campaigns = 1 THEN active_offer_enabled ELSE 0 END, \
+             quarantine_days FROM agencies WHERE id = $1",
         )
         .bind(agency)
         .fetch_one(self.pool())
@@ -109,9 +112,11 @@ impl Store {
         })
     }
 
+    /// While the plan leaves campaigns out the manager's switch is kept as it was.
     pub async fn update_crm_settings(&self, agency: AgencyId, s: &CrmSettings) -> StoreResult<()> {
         let r = sqlx::query(
-            "UPDATE agencies SET active_offer_enabled = $2, quarantine_days = $3 WHERE id = $1",
+            "UPDATE agencies SET active_offer_enabled = CASE WHEN feature_campaigns = 1 THEN $2 \
+             ELSE active_offer_enabled END, quarantine_days = $3 WHERE id = $1",
         )
         .bind(agency)
         .bind(i64::from(s.active_offer_enabled))

@@ -3,6 +3,7 @@
 //! which both backends accept; times are epoch milliseconds and flags 0/1 integers so that no
 //! type differs between them. Every query names its agency: I8 is kept here, not in handlers.
 
+mod admin;
 mod agencies;
 mod attendances;
 mod audit;
@@ -12,6 +13,7 @@ mod campaign_calls;
 mod campaigns;
 mod clients;
 mod closing;
+mod departments;
 mod ingest;
 mod lead_number;
 mod lead_views;
@@ -22,12 +24,15 @@ mod offer_reads;
 mod offers;
 mod outcomes;
 mod pipeline;
+mod platform;
 mod properties;
 mod push;
 mod shards;
 mod sql;
+mod suspension;
 mod teams;
 mod tokens;
+mod user_lifecycle;
 mod users;
 mod wallboard;
 
@@ -39,6 +44,7 @@ pub use campaign_add::*;
 pub use campaign_calls::*;
 pub use campaigns::*;
 pub use clients::{ClientFilter, ClientRow};
+pub use departments::*;
 pub use lead_number::*;
 pub use lead_views::*;
 pub use leads::*;
@@ -46,10 +52,13 @@ pub use notify::{Notification, NotificationRule, Subject, EVENTS, RECIPIENTS};
 pub use offers::*;
 pub use outcomes::OutcomeRecorded;
 pub use pipeline::*;
+pub use platform::*;
 pub use properties::*;
 pub use push::*;
+pub use suspension::*;
 pub use teams::*;
 pub use tokens::TokenInfo;
+pub use user_lifecycle::*;
 pub use users::*;
 pub use wallboard::*;
 
@@ -63,6 +72,13 @@ pub enum StoreError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// Input the store itself checks (paths that bypass the HTTP edge, like the command line,
+    /// get the same answer): the field at fault and what is wrong with it, for a person.
+    #[error("{message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     /// A unique constraint refused the write (a concurrent writer got there first).
     #[error("{0}")]
     Duplicate(String),
@@ -126,6 +142,13 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations
 impl Store {
     /// Connects, creating the SQLite file's folder if needed, and applies the migrations.
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        let store = Self::open(url, max_connections).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without touching the schema (the command line checks it is current first).
+    pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Self> {
         use anyhow::Context;
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
@@ -170,17 +193,14 @@ impl Store {
                 .await
                 .context("enabling WAL")?;
         }
-        let migrator = match backend {
+        Ok(Self { pool, backend })
+    }
+
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator.run(&pool).await.context("applying migrations")?;
-        let store = Self { pool, backend };
-        store
-            .seed_agency_defaults(crate::clock::Clock::new().now_ms())
-            .await
-            .context("seeding the default lead pipeline")?;
-        Ok(store)
+        }
     }
 
     pub fn backend(&self) -> Backend {

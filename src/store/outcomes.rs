@@ -65,7 +65,8 @@ pub(crate) async fn record_outcome(
     };
     if outcome.positive() {
         let department: i64 = sqlx::query_scalar(
-            "SELECT id FROM departments WHERE agency_id = $1 ORDER BY is_default DESC, id LIMIT 1",
+            "SELECT id FROM departments WHERE agency_id = $1 AND removed_at_ms IS NULL \
+             ORDER BY is_default DESC, id LIMIT 1",
         )
         .bind(agency)
         .fetch_one(&mut *conn)

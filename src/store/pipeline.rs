@@ -125,6 +125,35 @@ async fn insert_type(
     Ok(id)
 }
 
+/// The default pipeline and notification rules of one new agency, inside the caller's
+/// transaction (L1, L6).
+pub(super) async fn seed_defaults(
+    conn: &mut AnyConnection,
+    agency: AgencyId,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let def = LeadTypeDef {
+        name: DEFAULT_TYPE.into(),
+        initial_status: DEFAULT_STATUSES[0].0.into(),
+        statuses: DEFAULT_STATUSES
+            .iter()
+            .map(|(n, f)| StatusDef {
+                name: (*n).into(),
+                is_final: *f,
+            })
+            .collect(),
+        transitions: DEFAULT_TRANSITIONS
+            .iter()
+            .map(|(a, b)| Transition {
+                from: (*a).into(),
+                to: (*b).into(),
+            })
+            .collect(),
+    };
+    insert_type(conn, agency, &def, true, now_ms).await?;
+    super::notify::insert_default_rules(conn, agency).await
+}
+
 impl Store {
     /// Gives every agency without a lead type the default pipeline and the default notification
     /// rules (L1, L6). Idempotent: runs at start-up and when an agency is created.
@@ -134,32 +163,13 @@ impl Store {
         )
         .fetch_all(self.pool())
         .await?;
-        let def = LeadTypeDef {
-            name: DEFAULT_TYPE.into(),
-            initial_status: DEFAULT_STATUSES[0].0.into(),
-            statuses: DEFAULT_STATUSES
-                .iter()
-                .map(|(n, f)| StatusDef {
-                    name: (*n).into(),
-                    is_final: *f,
-                })
-                .collect(),
-            transitions: DEFAULT_TRANSITIONS
-                .iter()
-                .map(|(a, b)| Transition {
-                    from: (*a).into(),
-                    to: (*b).into(),
-                })
-                .collect(),
-        };
         for agency in bare {
             let mut tx = self.begin_write().await?;
-            match insert_type(&mut tx, agency, &def, true, now_ms).await {
+            match seed_defaults(&mut tx, agency, now_ms).await {
                 // Another node seeded it first.
                 Err(StoreError::Duplicate(_)) => continue,
                 r => r?,
             };
-            super::notify::insert_default_rules(&mut tx, agency).await?;
             tx.commit().await?;
         }
         Ok(())

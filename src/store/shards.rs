@@ -7,17 +7,21 @@ use super::closing::close_one;
 use super::{Backend, Store, StoreError, StoreResult};
 use crate::model::{AgencyId, LeadId, OfferState};
 
-/// The fencing check, first statement of a dispatch transaction.
+/// The fencing check, first statement of a dispatch transaction. It also refuses while the
+/// agency is suspended, so no offer is ever written for a suspended agency, whoever holds it.
 pub(super) async fn fence(
     conn: &mut sqlx::AnyConnection,
     agency: AgencyId,
     epoch: i64,
 ) -> StoreResult<()> {
-    let r = sqlx::query("UPDATE shards SET epoch = epoch WHERE agency_id = $1 AND epoch = $2")
-        .bind(agency)
-        .bind(epoch)
-        .execute(&mut *conn)
-        .await?;
+    let r = sqlx::query(
+        "UPDATE shards SET epoch = epoch WHERE agency_id = $1 AND epoch = $2 AND NOT EXISTS \
+         (SELECT 1 FROM agencies a WHERE a.id = $1 AND a.suspended_at_ms IS NOT NULL)",
+    )
+    .bind(agency)
+    .bind(epoch)
+    .execute(&mut *conn)
+    .await?;
     if r.rows_affected() == 1 {
         Ok(())
     } else {

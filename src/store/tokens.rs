@@ -59,7 +59,7 @@ impl Store {
         one_row(query.execute(self.pool()).await?)
     }
 
-    /// Sets the user's password hash and ends every session and personal token of theirs,
+    /// Sets the password the user chose (a required change is then done) and ends every session and personal token of theirs,
     /// except the one whose hash is `keep` (the request that changed it), in one transaction.
     pub async fn set_password(
         &self,
@@ -68,8 +68,8 @@ impl Store {
         password_hash: &str,
         keep: Option<&str>,
     ) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
-        let r = sqlx::query("UPDATE users SET password_hash = $3 WHERE agency_id = $1 AND id = $2")
+        let mut tx = self.begin_write().await?;
+        let r = sqlx::query("UPDATE users SET password_hash = $3, must_change_password = 0 WHERE agency_id = $1 AND id = $2")
             .bind(agency)
             .bind(user)
             .bind(password_hash)

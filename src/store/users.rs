@@ -14,10 +14,15 @@ pub struct User {
     pub role: Role,
     pub online: bool,
     pub active: bool,
+    /// The password was set by someone else (a reset, the command line): every call but
+    /// changing it, `GET /api/v1/me` and logout answers 403 `password_change_required`.
+    pub must_change_password: bool,
+    /// When the user was deactivated; `None` while active.
+    pub deactivated_at_ms: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(super) struct UserRow {
     id: i64,
     agency_id: i64,
     email: String,
@@ -25,6 +30,8 @@ struct UserRow {
     role: String,
     online: i64,
     active: i64,
+    must_change_password: i64,
+    deactivated_at_ms: Option<i64>,
 }
 
 impl From<UserRow> for User {
@@ -37,11 +44,17 @@ impl From<UserRow> for User {
             role: Role::parse(&r.role).unwrap_or(Role::Broker),
             online: flag(r.online),
             active: flag(r.active),
+            must_change_password: flag(r.must_change_password),
+            deactivated_at_ms: r.deactivated_at_ms,
         }
     }
 }
 
-const USER_COLS: &str = "id, agency_id, email, name, role, online, active";
+/// The answer wherever an e-mail is taken (this agency or another): it names nobody.
+pub const EMAIL_TAKEN: &str = "Este e-mail não pode ser usado; escolha outro.";
+
+pub(super) const USER_COLS: &str =
+    "id, agency_id, email, name, role, online, active, must_change_password, deactivated_at_ms";
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ApiKeyInfo {
@@ -57,6 +70,8 @@ pub struct ApiKeyInfo {
 pub struct ApiKeyOwner {
     pub agency_id: AgencyId,
     pub source: String,
+    /// The agency is suspended (docs/PLATFORM.md): the key is known, its leads refused.
+    pub suspended: bool,
 }
 
 impl Store {
@@ -67,29 +82,32 @@ impl Store {
         name: &str,
         role: Role,
         password_hash: &str,
+        must_change: bool,
         now_ms: i64,
     ) -> StoreResult<i64> {
         sqlx::query_scalar(
-            "INSERT INTO users (agency_id, email, name, role, password_hash, created_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO users (agency_id, email, name, role, password_hash, must_change_password, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(agency)
         .bind(email)
         .bind(name)
         .bind(role.as_str())
         .bind(password_hash)
+        .bind(i64::from(must_change))
         .bind(now_ms)
         .fetch_one(self.pool())
         .await
         .map_err(|e| match StoreError::from(e) {
             // E-mails are unique across agencies (sign-in is by e-mail alone). The answer is
             // the same wherever the address is taken and names nothing about its holder.
-            StoreError::Duplicate(_) => StoreError::Conflict("this e-mail cannot be used".into()),
+            StoreError::Duplicate(_) => StoreError::Conflict(EMAIL_TAKEN.into()),
             other => other,
         })
     }
 
-    /// The user and password hash for a login attempt.
+    /// The user and password hash for a login attempt, active or not (a deactivated user who
+    /// gives the right password is told so).
     pub async fn user_for_login(&self, email: &str) -> StoreResult<(User, String)> {
         #[derive(sqlx::FromRow)]
         struct Row {
@@ -98,7 +116,7 @@ impl Store {
             password_hash: String,
         }
         let r: Row = sqlx::query_as(&format!(
-            "SELECT {USER_COLS}, password_hash FROM users WHERE email = $1 AND active = 1"
+            "SELECT {USER_COLS}, password_hash FROM users WHERE email = $1"
         ))
         .bind(email)
         .fetch_one(self.pool())
@@ -170,11 +188,14 @@ impl Store {
         .await?)
     }
 
-    /// The active user behind a session or personal token, unless it has expired.
+    /// The active user behind a session or personal token, unless it has expired or the
+    /// user's agency is suspended (its sessions are deleted then; this also refuses one a
+    /// sign-in racing the suspension made).
     pub async fn user_for_token(&self, token_hash: &str, now_ms: i64) -> StoreResult<User> {
         let r: UserRow = sqlx::query_as(
-            "SELECT u.id, u.agency_id, u.email, u.name, u.role, u.online, u.active \
-             FROM sessions s JOIN users u ON u.id = s.user_id AND u.agency_id = s.agency_id \
+            "SELECT u.id, u.agency_id, u.email, u.name, u.role, u.online, u.active, \
+             u.must_change_password, u.deactivated_at_ms FROM sessions s JOIN users u ON u.id = s.user_id AND u.agency_id = s.agency_id \
+             JOIN agencies a ON a.id = u.agency_id AND a.suspended_at_ms IS NULL \
              WHERE s.token_hash = $1 AND (s.expires_at_ms IS NULL OR s.expires_at_ms > $2) AND u.active = 1",
         )
         .bind(token_hash)
@@ -234,12 +255,17 @@ impl Store {
     }
 
     pub async fn api_key_owner(&self, key_hash: &str) -> StoreResult<ApiKeyOwner> {
-        let (agency_id, source): (i64, String) = sqlx::query_as(
-            "SELECT agency_id, source FROM api_keys WHERE key_hash = $1 AND revoked_at_ms IS NULL",
+        let (agency_id, source, suspended_at): (i64, String, Option<i64>) = sqlx::query_as(
+            "SELECT k.agency_id, k.source, a.suspended_at_ms FROM api_keys k \
+             JOIN agencies a ON a.id = k.agency_id WHERE k.key_hash = $1 AND k.revoked_at_ms IS NULL",
         )
         .bind(key_hash)
         .fetch_one(self.pool())
         .await?;
-        Ok(ApiKeyOwner { agency_id, source })
+        Ok(ApiKeyOwner {
+            agency_id,
+            source,
+            suspended: suspended_at.is_some(),
+        })
     }
 }

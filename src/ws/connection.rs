@@ -6,8 +6,9 @@
 use super::protocol::{close, ClientMsg, ServerMsg};
 use super::socket::{close_gracefully, Socket};
 use crate::dispatch::{Answer, AnswerError, Event};
+use crate::model::Role;
 use crate::state::AppState;
-use crate::store::{OfferRejection, User};
+use crate::store::{OfferRejection, StoreError, User};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -19,17 +20,22 @@ use tungstenite::Message;
 const MAX_BAD_MESSAGES: usize = 20;
 const BAD_WINDOW: Duration = Duration::from_secs(60);
 
-pub async fn run(app: AppState, user: User, mut socket: Socket) {
+/// `session`: the hash of the session or personal token the handshake was signed in with.
+pub async fn run(app: AppState, user: User, session: String, mut socket: Socket) {
     let (agency, broker) = (user.agency_id, user.id);
     // The handshake read the user (and their stored toggle) from the store just now.
     let toggle = user.online;
-    let mut reg = app
-        .hub
-        .register(agency, broker, toggle, app.settings.ws.outbound_queue);
+    let mut reg = app.hub.register(
+        agency,
+        broker,
+        &session,
+        toggle,
+        app.settings.ws.outbound_queue,
+    );
     let _ = app.dispatcher.broker_changed(agency, broker).await;
 
     let code = match hello(&app, &user, toggle, &mut socket).await {
-        Ok(()) => relay(&app, &user, &mut socket, &mut reg).await,
+        Ok(()) => relay(&app, &user, &session, &mut socket, &mut reg).await,
         Err(()) => None,
     };
     // Out of the rotation first: the close below may wait for the client a little.
@@ -83,6 +89,7 @@ async fn hello(app: &AppState, user: &User, toggle: bool, socket: &mut Socket) -
 async fn relay(
     app: &AppState,
     user: &User,
+    session: &str,
     socket: &mut Socket,
     reg: &mut crate::presence::Registration,
 ) -> Option<(u16, &'static str)> {
@@ -95,7 +102,16 @@ async fn relay(
     loop {
         tokio::select! {
             _ = app.shutdown.cancelled() => return Some((close::RESTART, "server restarting")),
-            _ = reg.kick.cancelled() => return Some((close::SLOW, "slow consumer")),
+            why = reg.kick.closed() => {
+                // What was queued before the close (the `offer_closed` of an offer handed
+                // back) still goes out first.
+                while let Ok(text) = reg.rx.try_recv() {
+                    if socket.send(Message::Text(text)).await.is_err() {
+                        return None;
+                    }
+                }
+                return Some(why);
+            }
             out = reg.rx.recv() => match out {
                 Some(text) => if socket.send(Message::Text(text)).await.is_err() { return None },
                 None => return None,
@@ -103,6 +119,9 @@ async fn relay(
             _ = ping.tick() => {
                 if last_seen.elapsed() > idle {
                     return Some((close::IDLE, "idle timeout"));
+                }
+                if let Some(end) = signed_out(app, user, session).await {
+                    return Some(end);
                 }
                 if socket.send(Message::Ping(Default::default())).await.is_err() {
                     return None;
@@ -143,6 +162,38 @@ async fn relay(
             }
         }
     }
+}
+
+/// The close this connection owes when what it was opened with no longer holds: the session
+/// or token ended (signed out, password changed, revoked, expired), the user was deactivated
+/// or is no longer a broker. Checked at every ping, so changes made where no close reaches
+/// (the command line, a lost bus message) still close it within one ping interval. A store
+/// that does not answer keeps the connection: the next ping checks again.
+async fn signed_out(app: &AppState, user: &User, session: &str) -> Option<(u16, &'static str)> {
+    match app.store.user_for_token(session, app.clock.now_ms()).await {
+        Ok(u) if u.role == Role::Broker && !u.must_change_password => None,
+        Ok(_) => Some((close::SIGNED_OUT, close::reason(close::SIGNED_OUT))),
+        Err(StoreError::NotFound) => match app.store.user(user.agency_id, user.id).await {
+            Ok(u) if !u.active => Some((close::DEACTIVATED, close::reason(close::DEACTIVATED))),
+            // Suspended from the command line, where no close reaches (docs/PLATFORM.md).
+            Ok(_) if suspended(app, user.agency_id).await => Some((
+                close::AGENCY_SUSPENDED,
+                close::reason(close::AGENCY_SUSPENDED),
+            )),
+            Ok(_) | Err(StoreError::NotFound) => {
+                Some((close::SIGNED_OUT, close::reason(close::SIGNED_OUT)))
+            }
+            Err(_) => None,
+        },
+        Err(_) => None,
+    }
+}
+
+async fn suspended(app: &AppState, agency: i64) -> bool {
+    app.store
+        .agency_standing(agency)
+        .await
+        .is_ok_and(|s| s.suspended)
 }
 
 /// The close a failed read calls for; `None` when the client is simply gone.

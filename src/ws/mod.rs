@@ -50,6 +50,6 @@ pub async fn open_socket(
         .max_frame_size(Some(s.max_message_bytes));
     let tracker = app.tracker.clone();
     Ok(ws.on_upgrade(config, &tracker, move |socket| {
-        connection::run(app, user.user, socket)
+        connection::run(app, user.user, user.token_hash, socket)
     }))
 }

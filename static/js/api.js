@@ -27,9 +27,22 @@ export async function api(method, path, body) {
   return data;
 }
 
-/** The signed-in user, or a trip back to the login page. */
+/** What the agency's plan includes, as the last `me()` said (everything until then). */
+let features = { roulette: true, campaigns: true };
+
+/**
+ * The signed-in user, or a trip back to the login page. Applies the agency's plan to the page:
+ * `data-feature="x"` elements go away when the plan leaves x out, `data-feature-off="x"` ones
+ * (hidden at first) say so.
+ */
 export async function me() {
-  return api('GET', '/api/v1/me');
+  const m = await api('GET', '/api/v1/me');
+  features = { ...features, ...(m.features || {}) };
+  for (const [feature, on] of Object.entries(features)) {
+    document.querySelectorAll(`[data-feature="${feature}"]`).forEach((el) => el.classList.toggle('off-plan', !on));
+    document.querySelectorAll(`[data-feature-off="${feature}"]`).forEach((el) => el.classList.toggle('hidden', on));
+  }
+  return m;
 }
 
 export async function logout() {

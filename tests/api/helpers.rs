@@ -17,6 +17,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 pub const PASSWORD: &str = "senha-segura-1";
 /// The bearer token `/metrics` asks for in tests (`metrics.token`).
 pub const METRICS_TOKEN: &str = "metrics-test-token";
+/// The platform API's bearer token in tests (`platform.token_sha256` holds its SHA-256).
+pub const PLATFORM_TOKEN: &str = "platform-test-token";
 const WAIT: Duration = Duration::from_secs(15);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,6 +113,7 @@ pub fn settings_for(db_url: &str) -> Settings {
     s.dispatch.actors = 2;
     s.server.shutdown_grace_seconds = 5;
     s.metrics.token = Secret::new(METRICS_TOKEN);
+    s.platform.token_sha256 = Secret::new(roleta::auth::token_hash(PLATFORM_TOKEN));
     s
 }
 
@@ -241,12 +244,14 @@ impl TestApp {
     pub async fn user_in(&self, agency: i64, name: &str, role: Role) -> (i64, String) {
         let store = &self.state.store;
         let now = self.state.clock.now_ms();
+        // As the API stores it: in lower case.
         let email = format!(
             "{name}.{}@teste.roleta",
             roleta::auth::new_token("").get(..8).expect("t")
-        );
+        )
+        .to_lowercase();
         let id = store
-            .create_user(agency, &email, name, role, &password_hash(), now)
+            .create_user(agency, &email, name, role, &password_hash(), false, now)
             .await
             .expect("user");
         let token = roleta::auth::new_token("rs_");

@@ -217,6 +217,16 @@ both!(
             .unwrap()
             .to_string();
         assert!(cookie.starts_with("roleta_session="));
+        // A password a manager set is provisional: chosen anew before anything else.
+        let r = app
+            .http
+            .put(format!("{}/api/v1/me/password", app.base))
+            .header("cookie", &cookie)
+            .json(&json!({"current_password": "uma-senha-boa", "new_password": "a-senha-da-bia"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let open = |origin: &'static str| {
             let mut req = app.ws_url.as_str().into_client_request().unwrap();

@@ -24,6 +24,7 @@ both!(
                 "Vera Vizinha",
                 Role::Broker,
                 "x",
+                false,
                 now,
             )
             .await
@@ -35,6 +36,7 @@ both!(
                 "Nina Nossa",
                 Role::Broker,
                 "x",
+                false,
                 now,
             )
             .await
@@ -53,7 +55,10 @@ both!(
             .await;
         let own: Value = expect(own, 409).await;
         assert_eq!(foreign, own, "the same answer for either agency");
-        assert_eq!(foreign["error"]["message"], "this e-mail cannot be used");
+        assert_eq!(
+            foreign["error"]["message"],
+            "Este e-mail não pode ser usado; escolha outro."
+        );
         let text = foreign.to_string();
         assert!(
             !text.contains("Vizinha") && !text.contains("Vera"),

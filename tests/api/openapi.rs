@@ -41,6 +41,7 @@ both!(
         assert_eq!(schemes["bearer"]["scheme"], "bearer");
         assert_eq!(schemes["source_key"]["scheme"], "bearer");
         assert_eq!(schemes["source_key_header"]["name"], "X-Api-Key");
+        assert_eq!(schemes["platform"]["scheme"], "bearer");
         let error_body = &doc["components"]["schemas"]["ErrorBody"];
         assert!(error_body.is_object(), "no ErrorBody schema");
 
@@ -65,6 +66,11 @@ both!(
             }
             if key == "post /api/v1/leads" {
                 assert!(op["security"].to_string().contains("source_key"), "{key}");
+            }
+            if path.starts_with("/api/v1/platform/") {
+                // The vendor's token only: no user's session opens these.
+                assert_eq!(op["security"], json!([{"platform": []}]), "{key}");
+                assert!(responses.contains_key("404"), "{key}: off answers 404");
             }
             if op["requestBody"].is_object() {
                 for status in ["400", "413", "415", "422"] {

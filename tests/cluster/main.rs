@@ -9,6 +9,7 @@ mod availability;
 mod harness;
 #[path = "../api/invariants.rs"]
 mod invariants;
+mod lifecycle;
 #[path = "../common/pg.rs"]
 mod pg;
 

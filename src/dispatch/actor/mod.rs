@@ -6,6 +6,7 @@
 mod decisions;
 mod endings;
 mod recovery;
+mod standing;
 
 use super::engine::{Engine, EngineSettings};
 use super::{AgencyStats, Command};
@@ -144,15 +145,7 @@ impl Actor {
                 Some(agency)
             }
             Command::SettingsChanged { agency } => {
-                match self.store.roulette_settings(agency).await {
-                    Ok(s) => {
-                        if let Some(a) = self.agencies.get_mut(&agency) {
-                            a.engine.set_settings(engine_settings(&s));
-                            a.settings = s;
-                        }
-                    }
-                    Err(e) => tracing::warn!(agency, error = %e, "reloading settings failed"),
-                }
+                self.settings_changed(agency).await;
                 Some(agency)
             }
             Command::Load { agency } => {
@@ -184,6 +177,14 @@ impl Actor {
                 // Whatever this actor held for the agency is from an older epoch: start afresh.
                 self.drop_agency(agency);
                 self.ensure_loaded(agency).await.ok()?;
+                Some(agency)
+            }
+            Command::Reload { agency } => {
+                // Not loaded: the next use reads it fresh anyway.
+                if self.agencies.contains_key(&agency) {
+                    self.drop_agency(agency);
+                    self.ensure_loaded(agency).await.ok()?;
+                }
                 Some(agency)
             }
             Command::Disown { agency, done } => {
@@ -223,6 +224,10 @@ impl Actor {
 
     /// A write was refused by the fence: another node dispatches the agency now. Stop at once.
     pub(super) async fn fenced(&mut self, agency: AgencyId) {
+        if self.refuse_suspended(agency).await.is_err() {
+            // Suspended by another process (the command line): the fence refused on purpose.
+            return self.suspended(agency);
+        }
         let epoch = self.agencies.get(&agency).map_or(0, |a| a.epoch);
         tracing::warn!(agency, epoch, "fenced: another node took this agency over");
         crate::metrics::fenced();
@@ -321,21 +326,19 @@ impl Actor {
                 return;
             }
         };
-        // Re-read with every change, so a manager's "participa da roleta" or absence counts
-        // from the next offer on whichever node dispatches the agency.
-        let availability = match self
-            .store
-            .availability(agency, broker, self.clock.now_ms())
-            .await
-        {
-            Ok(a) => recovery::engine_availability(&a),
-            Err(e) => {
-                tracing::warn!(agency, broker, error = %e, "reading availability failed");
-                return;
-            }
+        let Some(availability) = self.broker_availability(agency, broker).await else {
+            return;
         };
+        // A deactivated user (or one who is no longer a broker) is out at once, wherever their
+        // sockets still are; on a store error the presence decides, as before.
+        let removed = !self
+            .store
+            .broker_routable(agency, broker)
+            .await
+            .unwrap_or(true);
         let status = self.roster.status(&self.store, agency, broker).await;
-        let (online, toggled_off) = (status.online, status.toggled_off);
+        let online = status.online && !removed;
+        let toggled_off = status.toggled_off || removed;
         let Some(a) = self.agencies.get_mut(&agency) else {
             return;
         };
@@ -346,6 +349,8 @@ impl Actor {
         if was != online {
             let (decision, reason) = if online {
                 ("broker_online", "toggle on with a live connection")
+            } else if removed {
+                ("broker_offline", "deactivated or no longer a broker")
             } else if toggled_off {
                 ("broker_offline", "toggled off")
             } else {
@@ -365,7 +370,11 @@ impl Actor {
         // Going offline on purpose hands the open offer back at once; a dropped connection
         // keeps it until its deadline so a quick reconnect still sees it.
         if let Some(offer) = holding.filter(|_| !online && toggled_off) {
-            let reason = "broker went offline";
+            let reason = if removed {
+                "broker deactivated"
+            } else {
+                "broker went offline"
+            };
             let _ = self
                 .end_offer(agency, offer, None, OfferState::Cancelled, reason)
                 .await;

@@ -52,6 +52,8 @@ impl Actor {
                 "another node dispatches this agency".into(),
             ));
         }
+        // Not logged: a suspended agency is left alone on purpose.
+        self.refuse_suspended(agency).await?;
         let r = self.load(agency).await;
         if let Err(e) = &r {
             tracing::warn!(agency, error = %e, "loading the agency's roulette failed");
@@ -110,6 +112,27 @@ impl Actor {
             self.refresh_broker(agency, broker).await;
         }
         Ok(())
+    }
+
+    /// The broker's availability, re-read with every broker change so that a manager's
+    /// "participa da roleta" or absence counts from the next offer, on whichever node
+    /// dispatches the agency. `None` (logged) when the store cannot say.
+    pub(super) async fn broker_availability(
+        &self,
+        agency: AgencyId,
+        broker: BrokerId,
+    ) -> Option<engine::Availability> {
+        match self
+            .store
+            .availability(agency, broker, self.clock.now_ms())
+            .await
+        {
+            Ok(a) => Some(engine_availability(&a)),
+            Err(e) => {
+                tracing::warn!(agency, broker, error = %e, "reading availability failed");
+                None
+            }
+        }
     }
 
     pub(super) async fn add_lead(&mut self, agency: AgencyId, lead: LeadId) {

@@ -25,13 +25,13 @@ const PUBLIC: &[&str] = &[
 /// Called by a lead source with its agency API key, not by a signed-in user.
 const SOURCE: &[&str] = &["POST /api/v1/leads"];
 
-/// Reads open to every signed-in role: no role is checked, and a GET never meets the cookie's
-/// origin check, so these cannot answer 403.
-const ANY_ROLE_READS: &[&str] = &[
-    "GET /api/v1/me",
-    "GET /api/v1/departments",
-    "GET /api/v1/notifications",
-];
+/// Called by the CRM vendor with the platform token (docs/PLATFORM.md): every path under it.
+const PLATFORM_PREFIX: &str = "/api/v1/platform/";
+
+/// Open to every signed-in user, even one who must change their password first; no role is
+/// checked, and a GET never meets the cookie's origin check, so these cannot answer 403.
+/// (Every other operation answers 403 `password_change_required` to such a user.)
+const ANY_ROLE_READS: &[&str] = &["GET /api/v1/me"];
 
 /// Answers that read nothing from the store, so a database outage cannot turn them into 503.
 const NO_STORE: &[&str] = &["GET /healthz", "GET /metrics", "GET /api/v1/push/key"];
@@ -47,7 +47,9 @@ pub struct ErrorBody {
 #[allow(dead_code)] // describes what `ApiError` writes; never built
 pub struct ErrorDetail {
     /// A stable word: `bad_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
-    /// `invalid`, `too_large`, `unsupported_media_type`, `too_many_requests`, `unavailable`.
+    /// `invalid`, `too_large`, `unsupported_media_type`, `too_many_requests`, `unavailable`;
+    /// on a 403, `password_change_required` (choose a new password with
+    /// PUT /api/v1/me/password first) or, at sign-in, `account_deactivated`.
     code: String,
     /// What went wrong, for a person.
     message: String,
@@ -113,6 +115,19 @@ fn add_security_schemes(doc: &mut OpenApi) {
         ),
     );
     components.add_security_scheme(
+        "platform",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "The platform token of a CRM vendor hosting many agencies; the server keeps \
+                     only its SHA-256 (platform.token_sha256). Without one configured, every \
+                     /api/v1/platform/ operation answers 404.",
+                ))
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
         "source_key_header",
         SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
             "X-Api-Key",
@@ -125,7 +140,13 @@ fn apply(key: &str, op: &mut Operation) {
     fill_summary(op);
     let public = PUBLIC.contains(&key);
     let source = SOURCE.contains(&key);
-    if source {
+    let platform = key.contains(PLATFORM_PREFIX);
+    if platform {
+        op.security = Some(vec![SecurityRequirement::new(
+            "platform",
+            Vec::<String>::new(),
+        )]);
+    } else if source {
         op.security = Some(vec![
             SecurityRequirement::new("source_key", Vec::<String>::new()),
             SecurityRequirement::new("source_key_header", Vec::<String>::new()),
@@ -160,10 +181,15 @@ fn apply(key: &str, op: &mut Operation) {
     if !public {
         add("401", "no credentials, or unknown, expired or revoked ones");
     }
-    if !public && !source && !ANY_ROLE_READS.contains(&key) {
+    if platform {
+        add("401", "no platform token, or a wrong one");
+        add("404", "the platform API is off (no platform.token_sha256)");
+    }
+    if !public && !source && !platform && !ANY_ROLE_READS.contains(&key) {
         add(
             "403",
-            "the user's role may not do this (or a cookie request from a foreign Origin)",
+            "the user's role may not do this, a cookie request came from a foreign Origin, or \
+             (`password_change_required`) the user must change their password first",
         );
     }
     if in_path {
