@@ -63,6 +63,7 @@ fn availability_saved_through_any_node_holds_on_the_dispatching_one() {
                 "Gestor",
                 Role::Manager,
                 "x",
+                false,
                 now,
             )
             .await
