@@ -1,0 +1,32 @@
+// What every browser script shares: numbered steps that print "ok"/"FAIL", assertions, a free
+// port, and the closing "N passed, M failed" line that scripts/test reads.
+import net from 'node:net';
+
+export const tally = { passed: 0, failed: 0 };
+
+/** Runs one step; a failure is printed once and rethrown (marked as reported). */
+export async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    tally.passed += 1;
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (err) {
+    tally.failed += 1;
+    console.log(`FAIL ${name}\n     ${String(err?.stack || err).split('\n').slice(0, 4).join('\n     ')}`);
+    throw Object.assign(err instanceof Error ? err : new Error(String(err)), { reported: true });
+  }
+}
+
+export function expect(cond, msg) { if (!cond) throw new Error(msg); }
+
+export const freePort = () => new Promise((resolve) => {
+  const s = net.createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+});
+
+/** An error outside any step counts as a failure too; then the summary line and the exit code. */
+export function finish(err) {
+  if (err && !err.reported) { tally.failed += 1; console.log(`FAIL ${err?.stack || err}`); }
+  console.log(`${tally.passed} passed, ${tally.failed} failed`);
+  process.exit(tally.failed === 0 ? 0 : 1);
+}
