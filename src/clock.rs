@@ -7,6 +7,20 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
+/// The agencies' calendar: Brasília time (America/Sao_Paulo), UTC−3 with no daylight saving
+/// since 2019. Dates a manager types (`2026-12-31`) are days of this calendar.
+pub const AGENCY_UTC_OFFSET_SECONDS: i32 = -3 * 3600;
+
+fn agency_offset() -> time::UtcOffset {
+    time::UtcOffset::from_whole_seconds(AGENCY_UTC_OFFSET_SECONDS).unwrap_or(time::UtcOffset::UTC)
+}
+
+/// The moment (epoch ms) an agency day starts: its 00:00, Brasília time.
+pub fn agency_day_start_ms(day: time::Date) -> i64 {
+    let at = day.midnight().assume_offset(agency_offset());
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Clock {
     base_ms: i64,

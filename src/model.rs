@@ -97,3 +97,8 @@ impl Channel {
         }
     }
 }
+
+text_enum!(
+    /// Why a broker is away from the roulette for a period (issue 12): férias or another absence.
+    AbsenceReason { Ferias => "ferias", Ausencia => "ausencia" }
+);

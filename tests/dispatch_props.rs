@@ -2,12 +2,16 @@
 //! Property tests of the dispatcher's decisions. A simulated store plays the database; random
 //! histories of leads, toggles, accepts, refusals, timeouts, pauses and restarts drive the
 //! engine, and after every step: at most one holder and one pending offer per lead, at most one
-//! offer per broker, no offer to an offline broker, nothing lost. At the end every offer ends.
-//! A second property checks fairness: with a stable roster, offer counts differ by at most one.
+//! offer per broker, no offer to an offline broker, none to a broker the manager took out of
+//! the roulette or who is inside an absence period, nothing lost. At the end every offer ends.
+//! A second property checks fairness: with a stable roster, offer counts differ by at most one;
+//! a third that an absent broker is offered the waiting lead when the absence ends, by time.
 
 use proptest::prelude::*;
-use roleta::dispatch::engine::{Decision, Ended, Engine, EngineSettings, LiveLead};
-use roleta::model::EveryoneRefused;
+use roleta::dispatch::engine::{
+    Absence, Availability, Decision, Ended, Engine, EngineSettings, LiveLead,
+};
+use roleta::model::{AbsenceReason, EveryoneRefused};
 use std::collections::{BTreeMap, BTreeSet};
 
 const ANSWER_MS: i64 = 20_000;
@@ -26,6 +30,16 @@ enum Op {
     Refuse(usize),
     Timeout(usize),
     Advance(i64),
+    /// The manager switches "participa da roleta" off (true) or on.
+    Exclude {
+        broker: i64,
+        excluded: bool,
+    },
+    /// The manager sets an absence `[now + start, now + start + len)`, or clears it.
+    Absence {
+        broker: i64,
+        window: Option<(i64, i64)>,
+    },
     Restart,
     /// The next batch of offers fails to write (database unreachable): all of it is undone.
     FailNextBatch,
@@ -54,6 +68,7 @@ struct SimOffer {
     dept: i64,
     sticky: bool,
     pending: bool,
+    made_at: i64,
 }
 
 struct Sim {
@@ -61,6 +76,8 @@ struct Sim {
     engine: Engine,
     depts: BTreeMap<i64, Vec<i64>>,
     online: BTreeMap<i64, bool>,
+    /// Per broker: excluded, and the absence window `[from, until)`.
+    away: BTreeMap<i64, (bool, Option<(i64, i64)>)>,
     leads: BTreeMap<i64, SimLead>,
     offers: BTreeMap<i64, SimOffer>,
     offered: BTreeMap<i64, u32>,
@@ -82,11 +99,35 @@ impl Sim {
             settings,
             depts,
             online,
+            away: BTreeMap::new(),
             leads: BTreeMap::new(),
             offers: BTreeMap::new(),
             offered: BTreeMap::new(),
             now: 1_000,
             fail_next_batch: false,
+        }
+    }
+
+    /// Whether the store says the broker may not be offered a lead at `now`.
+    fn is_away(&self, broker: i64, now: i64) -> bool {
+        match self.away.get(&broker) {
+            Some((excluded, window)) => {
+                *excluded || window.is_some_and(|(from, until)| from <= now && now < until)
+            }
+            None => false,
+        }
+    }
+
+    fn availability(&self, broker: i64) -> Availability {
+        let (excluded, window) = self.away.get(&broker).copied().unwrap_or_default();
+        Availability {
+            excluded,
+            absence: window.map(|(from_ms, until_ms)| Absence {
+                from_ms,
+                until_ms,
+                reason: AbsenceReason::Ferias,
+                last_day: "05/01".into(),
+            }),
         }
     }
 
@@ -114,6 +155,10 @@ impl Sim {
                         ..
                     } => {
                         assert!(self.online[&broker], "I6: offer to offline broker {broker}");
+                        assert!(
+                            !self.is_away(broker, self.now),
+                            "offer to broker {broker}, who is out of the roulette or absent (sticky: {sticky})"
+                        );
                         assert!(
                             !self
                                 .offers
@@ -162,6 +207,7 @@ impl Sim {
                         dept: department,
                         sticky,
                         pending: true,
+                        made_at: self.now,
                     },
                 );
                 *self.offered.entry(broker).or_default() += 1;
@@ -177,6 +223,10 @@ impl Sim {
                     self.engine.new_round(lead);
                 }
                 Some(Decision::Fallback { lead, broker }) => {
+                    assert!(
+                        !self.is_away(broker, self.now),
+                        "lead {lead} given to fallback broker {broker}, who is away"
+                    );
                     let l = self.leads.get_mut(&lead).expect("lead");
                     assert_eq!(l.st, LeadSt::Waiting);
                     l.st = LeadSt::Assigned(broker);
@@ -242,6 +292,10 @@ impl Sim {
                 e.restore_offer(id, o.lead, o.broker);
             }
         }
+        // The actor reads every broker's availability when it loads the agency.
+        for &b in self.away.keys() {
+            e.set_availability(b, self.availability(b));
+        }
         for (&b, &on) in &self.online {
             if on {
                 e.set_broker(b, true, self.depts[&b].clone());
@@ -283,12 +337,34 @@ impl Sim {
                     self.end(p[i % p.len()], matches!(op, Op::Accept(_)));
                 }
             }
-            Op::Advance(ms) => self.now += ms,
+            Op::Advance(ms) => self.advance(ms),
+            Op::Exclude { broker, excluded } => {
+                self.away.entry(broker).or_default().0 = excluded;
+                self.engine
+                    .set_availability(broker, self.availability(broker));
+            }
+            Op::Absence { broker, window } => {
+                let window = window.map(|(start, len)| (self.now + start, self.now + start + len));
+                self.away.entry(broker).or_default().1 = window;
+                self.engine
+                    .set_availability(broker, self.availability(broker));
+            }
             Op::Restart => self.restart(),
             Op::FailNextBatch => self.fail_next_batch = true,
         }
         self.pump();
         self.check();
+    }
+
+    /// Lets time pass the way the actor does: it wakes at each moment the engine asks for (a
+    /// held-back lead, a new round, an absence starting or ending) and decides then.
+    fn advance(&mut self, ms: i64) {
+        let target = self.now + ms;
+        while let Some(at) = self.engine.next_wake_ms(self.now).filter(|&t| t <= target) {
+            self.now = at;
+            self.pump();
+        }
+        self.now = target;
     }
 
     fn check(&self) {
@@ -363,6 +439,9 @@ fn op(brokers: i64) -> impl Strategy<Value = Op> {
         3 => any::<usize>().prop_map(Op::Refuse),
         2 => any::<usize>().prop_map(Op::Timeout),
         1 => (0..90_000i64).prop_map(Op::Advance),
+        1 => (1..=brokers, prop::bool::weighted(0.5)).prop_map(|(broker, excluded)| Op::Exclude { broker, excluded }),
+        2 => (1..=brokers, prop::option::weighted(0.8, (-60_000..60_000i64, 1..120_000i64)))
+            .prop_map(|(broker, window)| Op::Absence { broker, window }),
         1 => Just(Op::Restart),
         1 => Just(Op::FailNextBatch),
     ]
@@ -397,6 +476,35 @@ proptest! {
             sim.apply(o);
         }
         sim.drain();
+    }
+
+    #[test]
+    fn an_absent_broker_is_offered_the_waiting_lead_when_the_absence_ends(
+        start in -10_000..10_000i64,
+        len in 1..100_000i64,
+        owner in prop::bool::ANY,
+        arrive_after in 0..50_000i64,
+    ) {
+        let s = EngineSettings { everyone_refused: EveryoneRefused::Retry, retry_pause_ms: 0, fallback_broker: None };
+        let mut sim = Sim::new(2, s);
+        sim.toggle(1, true);
+        let until = sim.now + start + len;
+        sim.apply(&Op::Absence { broker: 1, window: Some((start, len)) });
+        sim.apply(&Op::Advance(arrive_after));
+        sim.apply(&Op::Lead { dept: 0, owner: owner.then_some(1) });
+        let offered_at = |sim: &Sim| sim.offers.values().find(|o| o.broker == 1 && o.pending).map(|o| o.made_at);
+        let during = sim.now >= until - len && sim.now < until;
+        if during {
+            prop_assert_eq!(offered_at(&sim), None, "offered during the absence");
+        }
+        // Time alone (no presence change, no manager action), well past the end: the offer is
+        // made the moment the absence ends, not at the next unrelated event.
+        sim.apply(&Op::Advance((until - sim.now).max(0) + 30_000));
+        let at = offered_at(&sim);
+        prop_assert!(at.is_some(), "not offered once the absence ended");
+        if during {
+            prop_assert_eq!(at, Some(until));
+        }
     }
 
     #[test]

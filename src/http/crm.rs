@@ -9,7 +9,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 /// The agencies' clock: Brasília time (no daylight saving since 2019).
-const BRT_SECONDS: i32 = -3 * 3600;
+const BRT_SECONDS: i32 = crate::clock::AGENCY_UTC_OFFSET_SECONDS;
 
 /// A date or moment as a form sends it: `2026-12-31` (the end of that day, Brasília time),
 /// `2026-12-31T18:00` (Brasília time), or RFC 3339 with its own offset. Answers epoch ms.

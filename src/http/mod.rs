@@ -2,6 +2,7 @@
 
 mod assets;
 mod attendances;
+mod availability;
 mod campaign_calls;
 mod campaigns;
 pub(crate) mod crm;
@@ -69,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .merge(manager::router())
         .merge(departments::router())
         .merge(users::router())
+        .merge(availability::router())
         .merge(pipeline::router())
         .merge(campaigns::router())
         .merge(campaign_calls::router())

@@ -2,8 +2,8 @@
 //! `/api/openapi.json`.
 
 use super::{
-    attendances, campaign_calls, campaigns, departments, leads, manager, offers, ops, pipeline,
-    platform, push, session, teams, tokens, user_access, users, wallboard,
+    attendances, availability, campaign_calls, campaigns, departments, leads, manager, offers, ops,
+    pipeline, platform, push, session, teams, tokens, user_access, users, wallboard,
 };
 use crate::state::AppState;
 use axum::routing::get;
@@ -56,6 +56,9 @@ use rules::{ErrorBody, ErrorDetail, SharedResponses};
         manager::create_api_key,
         manager::revoke_api_key,
         manager::create_property,
+        availability::set_user_availability,
+        availability::get_user_availability,
+        availability::get_my_availability,
         ops::get_health,
         ops::get_ready,
         ops::get_metrics,

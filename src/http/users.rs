@@ -31,6 +31,8 @@ pub struct UserOut {
     pub(super) user: User,
     /// Departments the user takes leads from (brokers only).
     pub(super) departments: Vec<i64>,
+    /// Brokers only: "participa da roleta" and the absence period (`…/{id}/availability`).
+    pub(super) availability: Option<crate::store::Availability>,
 }
 
 pub(super) async fn user_out(
@@ -39,7 +41,19 @@ pub(super) async fn user_out(
     user: User,
 ) -> Result<UserOut, ApiError> {
     let departments = app.store.broker_departments(agency, user.id).await?;
-    Ok(UserOut { user, departments })
+    let availability = match user.role {
+        Role::Broker => Some(
+            app.store
+                .availability(agency, user.id, app.clock.now_ms())
+                .await?,
+        ),
+        _ => None,
+    };
+    Ok(UserOut {
+        user,
+        departments,
+        availability,
+    })
 }
 
 /// Only an admin may change an admin, or make someone one.
@@ -82,6 +96,8 @@ pub async fn list_users(
     let agency = user.agency();
     let members = app.store.memberships(agency).await?;
     let users = app.store.users(agency).await?;
+    let now = app.clock.now_ms();
+    let mut roulette = app.store.availabilities(agency, now).await?;
     Ok(Json(
         users
             .into_iter()
@@ -91,9 +107,12 @@ pub async fn list_users(
                     .filter(|(b, _)| *b == u.id)
                     .map(|(_, d)| *d)
                     .collect();
+                let availability = (u.role == Role::Broker)
+                    .then(|| crate::store::Availability::take(&mut roulette, u.id, now));
                 UserOut {
                     user: u,
                     departments,
+                    availability,
                 }
             })
             .collect(),

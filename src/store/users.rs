@@ -75,6 +75,9 @@ pub struct ApiKeyOwner {
 }
 
 impl Store {
+    /// A new user; `must_change` when someone else chose the password (a reset, the command
+    /// line, a manager), so the user replaces it at the first sign-in.
+    #[allow(clippy::too_many_arguments)] // each is one column of the row
     pub async fn create_user(
         &self,
         agency: AgencyId,

@@ -23,6 +23,10 @@ export async function api(method, path, body) {
   }
   const text = await res.text();
   const data = text ? JSON.parse(text) : null;
+  // A provisional password: the sign-in page asks for a new one before anything else.
+  if (res.status === 403 && data?.error?.code === 'password_change_required' && !onLogin) {
+    location.href = '/';
+  }
   if (!res.ok) throw new ApiError(res.status, data);
   return data;
 }

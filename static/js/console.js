@@ -28,6 +28,10 @@ function connect() {
   ws.onclose = (e) => {
     state.socket = null;
     if (e.code === 4001 || e.code === 1008) console.warn('connection closed', e.code, e.reason);
+    // Deactivated, signed out, agency suspended (docs/PROTOCOL.md): no reconnecting; the
+    // sign-in page says why.
+    const why = { 4002: 'desativada', 4003: 'sessao', 4004: 'suspensa' }[e.code];
+    if (why) { location.href = `/?motivo=${why}`; return; }
     // Exponential backoff with full jitter, capped at 30 s.
     const delay = Math.random() * Math.min(30000, 500 * 2 ** state.attempts++);
     setConn('reconnecting', `Reconectando em ${Math.ceil(delay / 1000)} s…`);

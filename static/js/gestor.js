@@ -1,18 +1,16 @@
-// The manager's page: roulette settings (R1, R9), departments, users and their departments,
-// lead sources' API keys (each key shown once).
+// The manager's page: roulette settings (R1, R9), departments (created, renamed, made the
+// default, removed), users (gestor-users.js), lead sources' API keys (each key shown once).
 import { api, me, topbar, esc, showError, clearErrors, notice } from './api.js';
+import { people, loadUsers, renderUsers } from './gestor-users.js';
 
 const $ = (id) => document.getElementById(id);
-const ROLES = { broker: 'Corretor', receptionist: 'Recepção', manager: 'Gestor', admin: 'Administrador', ops: 'Operação' };
-let departments = [];
-let users = [];
 
 async function loadSettings() {
   const s = await api('GET', '/api/v1/settings/roulette');
   const f = $('settings');
   f.roulette_enabled.checked = s.roulette_enabled;
   for (const k of ['answer_seconds', 'max_missed_in_row', 'retry_pause_seconds', 'lead_number_template', 'everyone_refused']) f[k].value = s[k];
-  f.fallback_broker_id.innerHTML = '<option value="">— nenhum —</option>' + users.filter((u) => u.role === 'broker')
+  f.fallback_broker_id.innerHTML = '<option value="">— nenhum —</option>' + people.users.filter((u) => u.role === 'broker' && u.active)
     .map((u) => `<option value="${u.id}">${esc(u.name)}</option>`).join('');
   f.fallback_broker_id.value = s.fallback_broker_id ?? '';
 }
@@ -37,10 +35,65 @@ $('settings').addEventListener('submit', async (e) => {
 });
 
 async function loadDepartments() {
-  departments = await api('GET', '/api/v1/departments');
-  $('departments').innerHTML = departments.map((d) => `<li>${esc(d.name)}${d.is_default ? ' <span class="tag">padrão</span>' : ''}</li>`).join('');
-  $('u-deps').innerHTML = departments.map((d) => `<label class="check"><input type="checkbox" name="departments" value="${d.id}"> ${esc(d.name)}</label>`).join('');
+  people.departments = await api('GET', '/api/v1/departments');
+  $('departments').innerHTML = people.departments.map((d) => `<li data-dep-row="${d.id}"><span class="name">${esc(d.name)}</span>
+    ${d.is_default ? '<span class="tag">padrão</span>' : `<button class="btn small" data-default="${d.id}">Tornar padrão</button>`}
+    <button class="btn small" data-rename="${d.id}">Renomear</button>
+    ${d.is_default ? '' : `<button class="btn small danger" data-remove="${d.id}">Remover</button>`}</li>`).join('');
+  $('u-deps').innerHTML = people.departments.map((d) => `<label class="check"><input type="checkbox" name="departments" value="${d.id}"> ${esc(d.name)}</label>`).join('');
 }
+
+function depsSay(text, bad = false) {
+  const n = $('deps-notice');
+  n.textContent = text;
+  n.className = `form-notice notice${bad ? ' bad' : ''}`;
+}
+
+const depDialog = $('dep-dialog');
+const depForm = $('edit-department');
+let renaming = null;
+depDialog.querySelector('[data-close]').addEventListener('click', () => depDialog.close());
+
+$('departments').addEventListener('click', async (e) => {
+  const b = e.target.closest('button');
+  if (!b) return;
+  const d = people.departments.find((x) => x.id === Number(b.dataset.default || b.dataset.rename || b.dataset.remove));
+  if (!d) return;
+  try {
+    if (b.dataset.rename) {
+      renaming = d;
+      clearErrors(depForm);
+      depForm.name.value = d.name;
+      depDialog.showModal();
+      depForm.name.focus();
+      return;
+    }
+    if (b.dataset.default) {
+      await api('PATCH', `/api/v1/departments/${d.id}`, { is_default: true });
+      depsSay(`${d.name} é agora o departamento padrão.`);
+    } else {
+      const target = people.departments.find((x) => x.is_default);
+      if (!confirm(`Remover o departamento ${d.name}? Os corretores deixam de fazer parte dele e os leads que aguardam atendimento vão para ${target?.name || 'o departamento padrão'}. O histórico continua mostrando o nome.`)) return;
+      const out = await api('DELETE', `/api/v1/departments/${d.id}`);
+      depsSay(`Departamento removido. ${out.moved_leads} lead(s) passaram para ${target?.name || 'o padrão'}; ${out.members} corretor(es) saíram dele.`);
+    }
+    await loadDepartments();
+    await loadUsers();
+  } catch (err) { depsSay(err.message, true); }
+});
+
+depForm.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  clearErrors(depForm);
+  if (!depForm.name.value.trim()) return showError(depForm, { field: 'name', message: 'Dê um nome ao departamento.' });
+  try {
+    await api('PATCH', `/api/v1/departments/${renaming.id}`, { name: depForm.name.value });
+    depDialog.close();
+    depsSay('Departamento renomeado.');
+    await loadDepartments();
+    renderUsers();
+  } catch (err) { showError(depForm, err); }
+});
 
 $('new-department').addEventListener('submit', async (e) => {
   e.preventDefault();
@@ -53,50 +106,6 @@ $('new-department').addEventListener('submit', async (e) => {
     notice(f, 'Departamento criado.');
     await loadDepartments();
     renderUsers();
-  } catch (err) { showError(f, err); }
-});
-
-async function loadUsers() {
-  users = await api('GET', '/api/v1/users');
-  renderUsers();
-}
-
-function renderUsers() {
-  $('users').innerHTML = users.map((u) => `
-    <tr data-user="${u.id}">
-      <td><div class="cell-main">${esc(u.name)}</div><div class="cell-sub">${esc(u.email)}</div></td>
-      <td>${esc(ROLES[u.role] || u.role)}</td>
-      <td>${u.role === 'broker' ? departments.map((d) => `<label class="check"><input type="checkbox" data-dep="${d.id}" ${u.departments.includes(d.id) ? 'checked' : ''}> ${esc(d.name)}</label>`).join('') : '<span class="muted">—</span>'}</td>
-      <td>${u.role === 'broker' ? `<button class="btn small" data-save-deps="${u.id}">Salvar</button> <span class="muted" data-saved="${u.id}"></span>` : ''}</td>
-    </tr>`).join('');
-}
-
-$('users').addEventListener('click', async (e) => {
-  const b = e.target.closest('[data-save-deps]');
-  if (!b) return;
-  const id = Number(b.dataset.saveDeps);
-  const row = $('users').querySelector(`[data-user="${id}"]`);
-  const deps = [...row.querySelectorAll('[data-dep]:checked')].map((c) => Number(c.dataset.dep));
-  await api('PUT', `/api/v1/users/${id}/departments`, { departments: deps });
-  row.querySelector(`[data-saved="${id}"]`).textContent = 'salvo';
-  users.find((u) => u.id === id).departments = deps;
-});
-
-$('new-user').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const f = e.target;
-  clearErrors(f);
-  const body = {
-    name: f.name.value, email: f.email.value, role: f.role.value, password: f.password.value,
-    departments: [...f.querySelectorAll('[name="departments"]:checked')].map((c) => Number(c.value)),
-  };
-  if (!body.name.trim()) return showError(f, { field: 'name', message: 'Informe o nome.' });
-  try {
-    await api('POST', '/api/v1/users', body);
-    f.reset();
-    notice(f, 'Usuário criado.');
-    await loadUsers();
-    await loadSettings();
   } catch (err) { showError(f, err); }
 });
 
@@ -134,6 +143,8 @@ $('new-key').addEventListener('submit', async (e) => {
 const { user } = await me();
 if (!['manager', 'admin'].includes(user.role)) location.href = '/';
 topbar(user);
+people.me = user;
+people.onChange = loadSettings;
 await loadDepartments();
 await loadUsers();
 await loadSettings();

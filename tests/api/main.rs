@@ -9,6 +9,7 @@ mod pg;
 
 mod attendance;
 mod auth_limits;
+mod availability;
 mod bad_input;
 mod campaign_calls;
 mod campaigns;

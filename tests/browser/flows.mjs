@@ -398,6 +398,90 @@ try {
     await ctx.close();
   });
 
+  let carla; let carlaId; let carlaPassword;
+  await step('a new broker gets a one-time password and must choose their own at first sign-in', async () => {
+    await manager.goto(`${base}/gestor.html`);
+    await manager.waitForSelector('body[data-ready="1"]');
+    await manager.fill('#u-name', 'Carla Corretora');
+    await manager.fill('#u-email', 'carla@demo.roleta');
+    await manager.selectOption('#u-role', 'broker');
+    await manager.check('#u-deps input[type=checkbox] >> nth=0');
+    await manager.click('#new-user button[type=submit]');
+    await manager.waitForSelector('#users-secret:not(.hidden) [data-otp]');
+    const otp = (await manager.textContent('[data-otp]')).trim();
+    expect(/^[a-z2-9]{4}(-[a-z2-9]{4}){3}$/.test(otp), `a one-time password: ${otp}`);
+    await manager.waitForSelector('#users tr:has-text("Carla Corretora") .tag:has-text("senha provisória")');
+    carlaId = Number(await manager.getAttribute('#users tr:has-text("Carla Corretora")', 'data-user'));
+    await shot(manager, '14-senha-provisoria');
+
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'pt-BR', isMobile: true, hasTouch: true });
+    carla = await ctx.newPage();
+    carla.on('pageerror', (e) => console.log(`     page error (carla): ${e.message}`));
+    await carla.goto(`${base}/`);
+    await carla.fill('#email', 'carla@demo.roleta');
+    await carla.fill('#password', otp);
+    await carla.click('#login button[type=submit]');
+    await carla.waitForSelector('#change:not(.hidden)');
+    expect(await carla.isHidden('#current-field'), 'the password just typed is not asked again');
+    carlaPassword = 'senha-da-carla-1';
+    await carla.fill('#new_password', carlaPassword);
+    await carla.fill('#confirm_password', 'outra-coisa');
+    await carla.click('#change button[type=submit]');
+    await carla.waitForSelector('#confirm_password[aria-invalid="true"]');
+    await carla.fill('#confirm_password', carlaPassword);
+    await shot(carla, '15-phone-troca-senha');
+    await carla.click('#change button[type=submit]');
+    await carla.waitForURL(/console\.html/);
+    await goOnline(carla);
+  });
+
+  await step('a deactivated broker is signed out at once and told why; the manager sees it', async () => {
+    manager.once('dialog', (d) => d.accept());
+    await manager.click(`[data-deactivate="${carlaId}"]`);
+    await carla.waitForURL(/motivo=desativada/);
+    await carla.waitForSelector('#login .form-notice.notice.bad');
+    expect((await carla.textContent('#login .form-notice')).includes('desativada'), 'the reason on the sign-in page');
+    await carla.fill('#email', 'carla@demo.roleta');
+    await carla.fill('#password', carlaPassword);
+    await carla.click('#login button[type=submit]');
+    await carla.waitForFunction(() => document.querySelector('#login .form-notice')?.textContent.includes('gestor'));
+    await shot(carla, '16-phone-conta-desativada');
+    await manager.waitForSelector(`#users tr[data-user="${carlaId}"] .tag:has-text("desativado")`);
+    expect(await manager.isVisible(`[data-reactivate="${carlaId}"]`), 'a reactivate button');
+    await carla.context().close();
+  });
+
+  await step('the manager edits a user and renames a department, on a phone', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'pt-BR', isMobile: true, hasTouch: true });
+    const p = await ctx.newPage();
+    await p.goto(`${base}/`);
+    await p.fill('#email', 'gestor@demo.roleta');
+    await p.fill('#password', PASSWORD);
+    await p.click('button[type=submit]');
+    await p.waitForURL(/gestor\.html/);
+    await p.waitForSelector('body[data-ready="1"]');
+    await p.locator('#h-users').scrollIntoViewIfNeeded();
+    await shot(p, '17-phone-usuarios');
+    await p.click(`[data-edit="${carlaId}"]`);
+    await p.waitForSelector('#user-dialog[open]');
+    await p.fill('#e-name', 'Carla Souza');
+    await shot(p, '18-phone-editar-usuario');
+    await p.click('#edit-user button[type=submit]');
+    await p.waitForSelector('#user-dialog', { state: 'hidden' });
+    await p.waitForSelector(`#users tr[data-user="${carlaId}"]:has-text("Carla Souza")`);
+    const dep = p.locator('#departments li', { hasText: 'Locação' });
+    await dep.locator('[data-rename]').click();
+    await p.waitForSelector('#dep-dialog[open]');
+    await p.fill('#d-name', 'Aluguel');
+    await p.click('#edit-department button[type=submit]');
+    await p.waitForSelector('#departments li:has-text("Aluguel")');
+    await p.locator('#h-deps').scrollIntoViewIfNeeded();
+    await shot(p, '19-phone-departamentos');
+    const page = await p.evaluate(() => document.documentElement.scrollWidth);
+    expect(page <= 390, `the manager page scrolls sideways on a phone: ${page} px`);
+    await ctx.close();
+  });
+
   await step('no page broke the Content-Security-Policy', async () => {
     expect(cspViolations.length === 0, `CSP violations:\n${cspViolations.join('\n')}`);
   });

@@ -5,6 +5,7 @@
 //! the default is the shorter one CI runs. Scenarios run one at a time (they load the machine).
 
 mod actors;
+mod availability;
 mod harness;
 #[path = "../api/invariants.rs"]
 mod invariants;

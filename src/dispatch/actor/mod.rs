@@ -326,6 +326,9 @@ impl Actor {
                 return;
             }
         };
+        let Some(availability) = self.broker_availability(agency, broker).await else {
+            return;
+        };
         // A deactivated user (or one who is no longer a broker) is out at once, wherever their
         // sockets still are; on a store error the presence decides, as before.
         let removed = !self
@@ -340,6 +343,7 @@ impl Actor {
             return;
         };
         let was = a.engine.is_online(broker);
+        a.engine.set_availability(broker, availability);
         a.engine.set_broker(broker, online, deps);
         let holding = a.engine.holding(broker);
         if was != online {

@@ -2,10 +2,27 @@
 //! in line with the store when they disagree.
 
 use super::{engine_settings, Actor, Agency};
-use crate::dispatch::engine::{Engine, LiveLead};
+use crate::dispatch::engine::{self, Engine, LiveLead};
 use crate::model::{AgencyId, BrokerId, LeadId};
-use crate::store::StoreResult;
+use crate::store::{Availability, StoreResult};
 use std::collections::HashMap;
+
+/// The store's availability as the engine checks it (issue 12).
+pub(super) fn engine_availability(a: &Availability) -> engine::Availability {
+    engine::Availability {
+        excluded: !a.in_roulette,
+        absence: a.absence.as_ref().map(|x| engine::Absence {
+            from_ms: x.starts_at_ms,
+            until_ms: x.ends_at_ms,
+            reason: x.reason,
+            // `YYYY-MM-DD` → `DD/MM`
+            last_day: match (x.to.get(8..10), x.to.get(5..7)) {
+                (Some(d), Some(m)) => format!("{d}/{m}"),
+                _ => x.to.clone(),
+            },
+        }),
+    }
+}
 
 impl Actor {
     /// After a panic the engines may be half-way through a decision: drop them and load each
@@ -67,6 +84,12 @@ impl Actor {
                 refused: refusals.remove(&l.id).unwrap_or_default(),
             });
         }
+        // Every broker with a flag or an absence, online or not: an offline client's owner who
+        // is on holiday is named in the audit too, and an away fallback broker is not used.
+        let now = self.clock.now_ms();
+        for (broker, a) in self.store.availabilities(agency, now).await? {
+            engine.set_availability(broker, engine_availability(&a));
+        }
         for (dept, broker, offer) in self.store.rotation_turns(agency).await? {
             engine.restore_turn(dept, broker, offer);
         }
@@ -89,6 +112,27 @@ impl Actor {
             self.refresh_broker(agency, broker).await;
         }
         Ok(())
+    }
+
+    /// The broker's availability, re-read with every broker change so that a manager's
+    /// "participa da roleta" or absence counts from the next offer, on whichever node
+    /// dispatches the agency. `None` (logged) when the store cannot say.
+    pub(super) async fn broker_availability(
+        &self,
+        agency: AgencyId,
+        broker: BrokerId,
+    ) -> Option<engine::Availability> {
+        match self
+            .store
+            .availability(agency, broker, self.clock.now_ms())
+            .await
+        {
+            Ok(a) => Some(engine_availability(&a)),
+            Err(e) => {
+                tracing::warn!(agency, broker, error = %e, "reading availability failed");
+                None
+            }
+        }
     }
 
     pub(super) async fn add_lead(&mut self, agency: AgencyId, lead: LeadId) {

@@ -3,8 +3,11 @@
 //! drives it with random histories. Rules: DOMAIN.md R2–R7 and docs/ROUTING.md.
 
 use crate::model::{BrokerId, DepartmentId, EveryoneRefused, LeadId, OfferId};
+mod availability;
+mod decide;
 mod rotation;
 
+pub use availability::{Absence, Availability, Away};
 use rotation::Rotation;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -58,6 +61,7 @@ struct Broker {
     online: bool,
     departments: BTreeSet<DepartmentId>,
     holding: Option<OfferId>,
+    availability: Availability,
 }
 
 #[derive(Debug)]
@@ -82,6 +86,8 @@ pub struct Engine {
     /// Latest rotation offer per (department, broker): lower goes first (R2).
     turns: HashMap<(DepartmentId, BrokerId), OfferId>,
     rotations: HashMap<DepartmentId, Rotation>,
+    /// Brokers with a flag or an absence on record (see `availability.rs`).
+    sidelined: BTreeSet<BrokerId>,
 }
 
 impl Engine {
@@ -94,6 +100,7 @@ impl Engine {
             offers: HashMap::new(),
             turns: HashMap::new(),
             rotations: HashMap::new(),
+            sidelined: BTreeSet::new(),
         }
     }
 
@@ -196,95 +203,6 @@ impl Engine {
             .collect()
     }
 
-    /// The next thing to do, if any. Pure: call the matching method after carrying it out.
-    pub fn decide(&self, now_ms: i64) -> Option<Decision> {
-        for (&department, queue) in &self.waiting {
-            for &(_, lead_id) in queue {
-                let Some(lead) = self.leads.get(&lead_id) else {
-                    continue;
-                };
-                if lead.not_before_ms > now_ms {
-                    continue;
-                }
-                if let Some(d) = self.decide_lead(now_ms, department, lead_id, lead) {
-                    return Some(d);
-                }
-            }
-        }
-        None
-    }
-
-    fn decide_lead(
-        &self,
-        now_ms: i64,
-        department: DepartmentId,
-        lead_id: LeadId,
-        lead: &Lead,
-    ) -> Option<Decision> {
-        if lead.round_at_ms.is_some_and(|at| at <= now_ms) {
-            return Some(Decision::NewRound { lead: lead_id });
-        }
-        // R3: the client's own broker first, whatever the rotation says — if online.
-        if let Some(owner) = lead.owner.filter(|o| !lead.refused.contains(o)) {
-            if let Some(b) = self.brokers.get(&owner).filter(|b| b.online) {
-                return b.holding.is_none().then(|| Decision::Offer {
-                    lead: lead_id,
-                    broker: owner,
-                    department,
-                    sticky: true,
-                    reason: "sticky owner online".into(),
-                });
-            }
-        }
-        // R2/R7: free online members of the department, in rotation order.
-        let rotation = self.rotations.get(&department)?;
-        if rotation.online.is_empty() {
-            return None; // nobody online: the lead waits (ROUTING.md)
-        }
-        let mut skipped = Vec::new();
-        for &(_, id) in &rotation.free {
-            if lead.refused.contains(&id) {
-                skipped.push(format!("{id} refused this lead"));
-                continue;
-            }
-            let mut reason = String::from("next in rotation");
-            let busy = rotation.online.len() - rotation.free.len();
-            if !skipped.is_empty() || busy > 0 {
-                reason.push_str("; skipped: ");
-                if busy > 0 {
-                    skipped.push(format!("{busy} holding other offers"));
-                }
-                reason.push_str(&skipped.join(", "));
-            }
-            return Some(Decision::Offer {
-                lead: lead_id,
-                broker: id,
-                department,
-                sticky: false,
-                reason,
-            });
-        }
-        let everyone_refused = lead.refused.len() >= rotation.online.len()
-            && rotation.online.iter().all(|id| lead.refused.contains(id));
-        if everyone_refused {
-            return match (
-                self.settings.everyone_refused,
-                self.settings.fallback_broker,
-            ) {
-                (EveryoneRefused::Fallback, Some(broker)) => Some(Decision::Fallback {
-                    lead: lead_id,
-                    broker,
-                }),
-                _ if lead.round_at_ms.is_none() => Some(Decision::ScheduleRound {
-                    lead: lead_id,
-                    at_ms: now_ms + self.settings.retry_pause_ms,
-                }),
-                _ => None, // the pause is running
-            };
-        }
-        None // some online brokers are busy: wait for them
-    }
-
     /// The offer decided by [`Decision::Offer`] is committed.
     pub fn offer_made(&mut self, lead: LeadId, broker: BrokerId, offer: OfferId, sticky: bool) {
         if !sticky {
@@ -368,15 +286,23 @@ impl Engine {
         }
     }
 
-    /// When the next held-back lead becomes eligible, if any is held back past `now_ms`.
+    /// When the next held-back lead becomes eligible, or (with leads waiting) the next absence
+    /// starts or ends, if either happens after `now_ms`.
     pub fn next_wake_ms(&self, now_ms: i64) -> Option<i64> {
-        self.waiting
+        let held = self
+            .waiting
             .values()
             .flatten()
             .filter_map(|(_, id)| self.leads.get(id))
             .flat_map(|l| [Some(l.not_before_ms), l.round_at_ms])
             .flatten()
             .filter(|&t| t > now_ms)
-            .min()
+            .min();
+        let absence = if self.waiting_count() > 0 {
+            self.next_absence_edge(now_ms)
+        } else {
+            None
+        };
+        held.into_iter().chain(absence).min()
     }
 }
