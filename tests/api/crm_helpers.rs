@@ -52,8 +52,10 @@ pub async fn enable_campaigns(app: &TestApp) {
 }
 
 /// A date `days` from today (negative: in the past), as forms send it.
+/// A date `days` from today in Brasília (UTC−3), as the server reads dates: from 21:00 to
+/// midnight Brasília time the UTC date is already tomorrow's.
 pub fn day(days: i64) -> String {
-    let t = time::OffsetDateTime::now_utc() + time::Duration::days(days);
+    let t = time::OffsetDateTime::now_utc() - time::Duration::hours(3) + time::Duration::days(days);
     format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
 }
 
