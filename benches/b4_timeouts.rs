@@ -5,7 +5,6 @@
 //! duplicated leads, and memory per pending offer.
 //! `bench-b4 --offers 100000 [--database-url …]` (default: an SQLite file in a temp folder).
 
-use roleta::dispatch::Dispatcher;
 use roleta::presence::Hub;
 use roleta::push::Push;
 use roleta::settings::{DispatchSettings, PushSettings, Secret};
@@ -96,7 +95,7 @@ async fn main() -> anyhow::Result<()> {
         agencies.iter().map(|a| a.1.len()).sum::<usize>()
     );
 
-    let hub = Hub::new(clock);
+    let hub = Hub::new();
     let tracker = TaskTracker::new();
     let cancel = CancellationToken::new();
     let sup = roleta::supervise::Supervisor::new(tracker.clone(), cancel.clone());
@@ -109,7 +108,7 @@ async fn main() -> anyhow::Result<()> {
         allow_insecure_endpoints: false,
     };
     let push = Push::start(&push_settings, store.clone(), clock, &sup).await?;
-    let dispatcher = Dispatcher::spawn(
+    let dispatcher = roleta::startup::single_node_dispatcher(
         store.clone(),
         hub.clone(),
         push,
@@ -117,6 +116,7 @@ async fn main() -> anyhow::Result<()> {
         &DispatchSettings {
             actors: 2,
             queue_capacity: 4096,
+            sweep_ms: 5000,
         },
         &sup,
     );

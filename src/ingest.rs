@@ -121,7 +121,11 @@ impl Writer {
                     }
                     other => other,
                 };
-                let _ = reply.send(r);
+                // The request was cancelled (the client hung up): its lead is committed or
+                // not as `r` says, and the source's retry finds it by its key.
+                if reply.send(r).is_err() {
+                    tracing::debug!("an ingest caller stopped waiting for its answer");
+                }
             }
         }
         tracing::debug!("ingest writer stopped");

@@ -18,7 +18,6 @@ pub mod passwords;
 pub mod phone;
 pub mod presence;
 pub mod push;
-pub mod roster;
 mod serve;
 pub mod settings;
 pub mod settings_check;

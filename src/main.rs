@@ -142,19 +142,13 @@ async fn serve_until_stopped(settings: Settings) -> Result<(), Failure> {
         .await
         .map_err(|e| Failure::failed(format!("{e:#}")))?;
     let stop = app.shutdown_token();
-    let state = app.state();
     let run = app.run_until_stopped();
     tokio::pin!(run);
     let result = tokio::select! {
         r = &mut run => r,
         _ = shutdown_signal() => {
             tracing::info!("shutdown signal received");
-            // Cluster: hand the agencies over and withdraw presence before sockets close —
-            // bounded, so an unreachable Redis cannot eat the whole grace period.
-            let grace = std::time::Duration::from_secs(state.settings.server.shutdown_grace_seconds);
-            if tokio::time::timeout(grace / 2, state.dispatcher.drain()).await.is_err() {
-                tracing::warn!("the drain took longer than half the grace period; stopping anyway");
-            }
+            // The same stop as a test's: the app hands over, drains and stops itself.
             stop.cancel();
             run.await
         }

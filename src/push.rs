@@ -191,7 +191,10 @@ impl Worker {
                         status,
                         "push subscription gone; deleting it"
                     );
-                    let _ = self.store.delete_push_subscription(sub.id).await;
+                    if let Err(e) = self.store.delete_push_subscription(sub.id).await {
+                        // Tried again at the next offer to this broker.
+                        tracing::warn!(subscription = sub.id, error = %e, "deleting a gone push subscription failed");
+                    }
                 }
                 Ok(status) if !(200..300).contains(&status) => {
                     tracing::warn!(

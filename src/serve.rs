@@ -137,7 +137,10 @@ async fn accept_loop(
             refuse(stream, peer, tls.is_none());
             continue;
         };
-        let _ = stream.set_nodelay(true);
+        if let Err(e) = stream.set_nodelay(true) {
+            // Served all the same, with Nagle's delay on small frames.
+            tracing::debug!(%peer, error = %e, "setting TCP_NODELAY failed");
+        }
         // The slot lives in the stream, so an upgraded WebSocket keeps counting until it closes.
         let io = Counted {
             io: stream,
@@ -222,7 +225,10 @@ fn refuse(stream: TcpStream, peer: SocketAddr, answer: bool) {
     tracing::debug!(%peer, "too many connections from this address");
     if let Ok(mut std) = stream.into_std() {
         if answer {
-            let _ = std.write(REFUSED);
+            // Best effort: the connection is closed either way.
+            if let Err(e) = std.write(REFUSED) {
+                tracing::debug!(%peer, error = %e, "writing the 503 to a refused connection failed");
+            }
         }
     }
 }

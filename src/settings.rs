@@ -93,6 +93,8 @@ pub struct DatabaseSettings {
 pub struct DispatchSettings {
     pub actors: usize,
     pub queue_capacity: usize,
+    /// One node's safety sweep period (a cluster node sweeps every `redis.sweep_ms`).
+    pub sweep_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -1,11 +1,16 @@
 //! Building and running the application: production (`main`) and tests start it the same way.
 
+//!
+//! This is the composition root: the one place that knows every part. It builds the
+//! dispatcher's ports (`dispatch::ports`) — this node's hub and web push, or the cluster — and
+//! runs the actors, the safety sweep and the cluster's tasks under one supervisor, and it owns
+//! the one way the node stops ([`App::run_until_stopped`]).
+
 use crate::cluster::Cluster;
-use crate::dispatch::Dispatcher;
-use crate::presence::Hub;
+use crate::dispatch::{ActorTask, Dispatcher, Queues, Roster, Route, Sweeper, ThisNode};
+use crate::presence::{Hub, LocalRoster, Presence};
 use crate::push::Push;
-use crate::roster::Roster;
-use crate::settings::Settings;
+use crate::settings::{DispatchSettings, Settings};
 use crate::state::AppState;
 use crate::store::Store;
 use crate::supervise::Supervisor;
@@ -21,6 +26,44 @@ pub struct App {
     listener: TcpListener,
     state: AppState,
     port: u16,
+    cluster: Option<Cluster>,
+}
+
+/// Runs the dispatcher's actors under the supervisor: a panicking actor is started again and
+/// rebuilds its agencies from the store.
+fn run_actors(sup: &Supervisor, actors: Vec<ActorTask>) {
+    for (i, actor) in actors.into_iter().enumerate() {
+        sup.spawn(format!("dispatcher-{i}"), actor, |a, cancel| {
+            Box::pin(a.run(cancel))
+        });
+    }
+}
+
+/// A single node's dispatcher, its actors and its safety sweep running under `sup` (the
+/// in-process benchmark builds it this way).
+pub fn single_node_dispatcher(
+    store: Store,
+    hub: Hub,
+    push: Push,
+    clock: Clock,
+    settings: &DispatchSettings,
+    sup: &Supervisor,
+) -> Dispatcher {
+    let queues = Queues::new(settings);
+    let route: Arc<dyn Route> = Arc::new(ThisNode::new(queues.local()));
+    let roster: Arc<dyn Roster> = Arc::new(LocalRoster::new(hub, push));
+    let (dispatcher, actors) = Dispatcher::new(queues, store.clone(), roster, route, clock);
+    run_actors(sup, actors);
+    let every = settings.sweep_ms;
+    run_sweeper(
+        sup,
+        Sweeper::new(store, dispatcher.clone(), clock, every, 2 * every as i64),
+    );
+    dispatcher
+}
+
+fn run_sweeper(sup: &Supervisor, sweeper: Sweeper) {
+    sup.spawn("sweeper", sweeper, |s, cancel| Box::pin(s.run(cancel)));
 }
 
 impl App {
@@ -49,49 +92,68 @@ impl App {
             )
             .await?;
         }
-        let hub = Hub::new(clock);
+        let hub = Hub::new();
+        let stopping = CancellationToken::new();
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
         let sup = Supervisor::new(tracker.clone(), cancel.clone());
         let push = Push::start(&settings.push, store.clone(), clock, &sup).await?;
-        let queues = crate::dispatch::Queues::new(&settings.dispatch);
-        let cluster = if settings.redis.enabled() {
-            Some(
-                Cluster::connect(
-                    &settings.redis,
-                    store.clone(),
-                    hub.clone(),
-                    clock,
-                    push.clone(),
-                    queues.local(),
-                )
-                .await?,
+        let (cluster, roster, dispatcher) = if settings.redis.enabled() {
+            let queues = Queues::new(&settings.dispatch);
+            let c = Cluster::connect(
+                &settings.redis,
+                store.clone(),
+                hub.clone(),
+                clock,
+                push.clone(),
+                queues.local(),
             )
-        } else {
-            None
-        };
-        let roster = match &cluster {
-            Some(c) => Roster::Cluster(c.clone()),
-            None => Roster::Local(hub.clone()),
-        };
-        let dispatcher = Dispatcher::start(
-            queues,
-            cluster.clone(),
-            store.clone(),
-            roster.clone(),
-            push.clone(),
-            clock,
-            &sup,
-        );
-        match &cluster {
+            .await?;
+            let (dispatcher, actors) = Dispatcher::new(
+                queues,
+                store.clone(),
+                Arc::new(c.clone()),
+                Arc::new(c.clone()),
+                clock,
+            );
+            run_actors(&sup, actors);
+            let sweep = Sweeper::new(
+                store.clone(),
+                dispatcher.clone(),
+                clock,
+                c.sweep_every_ms(),
+                c.sweep_grace_ms(),
+            );
+            run_sweeper(&sup, sweep);
             // The lease loop decides which agencies this node loads.
-            Some(c) => c.start(&sup),
-            None => {
-                for agency in store.agencies_with_live_leads().await? {
-                    dispatcher.load(agency).await.ok();
+            c.start(&sup);
+            let roster: Arc<dyn Presence> = Arc::new(c.clone());
+            (Some(c), roster, dispatcher)
+        } else {
+            let dispatcher = single_node_dispatcher(
+                store.clone(),
+                hub.clone(),
+                push.clone(),
+                clock,
+                &settings.dispatch,
+                &sup,
+            );
+            for agency in store.agencies_with_live_leads().await? {
+                if let Err(e) = dispatcher.load(agency).await {
+                    // The sweep hands its waiting leads over within its interval anyway.
+                    tracing::warn!(agency, error = %e, "loading an agency at start failed");
                 }
             }
-        }
+            let roster: Arc<dyn Presence> = Arc::new(LocalRoster::new(hub.clone(), push.clone()));
+            (None, roster, dispatcher)
+        };
+        let check = crate::ws::SessionCheck::new(
+            store.clone(),
+            hub.clone(),
+            clock,
+            settings.ws.ping_interval_seconds,
+        );
+        sup.spawn("session-check", check, |c, cancel| Box::pin(c.run(cancel)));
         // The server's own pages: https with built-in TLS (the port speaks nothing else).
         let mut origins = settings.server.allowed_origins.clone();
         let scheme = crate::tls::scheme(&settings.server);
@@ -120,6 +182,7 @@ impl App {
             clock,
             settings: Arc::new(settings),
             origins: Arc::new(origins),
+            stopping,
             shutdown: cancel,
             tracker,
             health: sup.health(),
@@ -131,6 +194,7 @@ impl App {
             listener,
             state,
             port,
+            cluster,
         })
     }
 
@@ -145,26 +209,44 @@ impl App {
 
     /// Cancelling this token stops the app the same way a signal does.
     pub fn shutdown_token(&self) -> CancellationToken {
-        self.state.shutdown.clone()
+        self.state.stopping.clone()
     }
 
-    /// Serves until the shutdown token is cancelled, then lets tracked work drain for at most
-    /// the grace period.
+    /// Serves until the stop token ([`App::shutdown_token`]) is cancelled — by a signal in
+    /// `main`, by a test — then stops, the one way for both, within the shutdown grace
+    /// period: readiness fails at once; a cluster node hands its agencies over and withdraws
+    /// its presence while its actors and bus still run (at most half the grace); then every
+    /// task is told to stop, sockets close with 1012, and tracked work drains for what is left
+    /// of the grace.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let state = self.state.clone();
-        let cancel = state.shutdown.clone();
         let router = crate::http::router(state.clone());
         tracing::info!(
             "{}",
             ready_line(&state.settings, self.port, state.store.backend())
         );
-        crate::serve::run(self.listener, router, &state)
-            .await
-            .context("serving")?;
-        cancel.cancel();
-        state.tracker.close();
+        let serve = crate::serve::run(self.listener, router, &state);
+        tokio::pin!(serve);
+        let ended_early = tokio::select! {
+            r = &mut serve => Some(r),
+            _ = state.stopping.cancelled() => None,
+        };
+        state.stopping.cancel();
         let grace = Duration::from_secs(state.settings.server.shutdown_grace_seconds);
-        if tokio::time::timeout(grace, state.tracker.wait())
+        let deadline = tokio::time::Instant::now() + grace;
+        if let Some(c) = &self.cluster {
+            // Bounded, so an unreachable Redis cannot eat the whole grace period.
+            if tokio::time::timeout(grace / 2, c.drain()).await.is_err() {
+                tracing::warn!("the drain took longer than half the grace period; stopping anyway");
+            }
+        }
+        state.shutdown.cancel();
+        let served = match ended_early {
+            Some(r) => r,
+            None => serve.await,
+        };
+        state.tracker.close();
+        if tokio::time::timeout_at(deadline, state.tracker.wait())
             .await
             .is_err()
         {
@@ -175,7 +257,7 @@ impl App {
         }
         state.store.close().await;
         tracing::info!("stopped");
-        Ok(())
+        served.context("serving")
     }
 }
 

@@ -1,9 +1,8 @@
 //! The application's shared handles, cloned into every handler.
 
 use crate::dispatch::Dispatcher;
-use crate::presence::Hub;
+use crate::presence::{Hub, Presence};
 use crate::push::Push;
-use crate::roster::Roster;
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::Clock;
@@ -18,13 +17,17 @@ pub struct AppState {
     pub ingest: crate::ingest::Ingestor,
     pub hub: Hub,
     /// Who is online and how to reach them: this node, or the cluster.
-    pub roster: Roster,
+    pub roster: Arc<dyn Presence>,
     pub push: Push,
     pub dispatcher: Dispatcher,
     pub clock: Clock,
     pub settings: Arc<Settings>,
     /// Exact browser origins allowed to use the session cookie.
     pub origins: Arc<Vec<String>>,
+    /// Cancelled when the node is asked to stop (a signal, a test): readiness fails at once,
+    /// and the stop begins (`App::run_until_stopped`).
+    pub stopping: CancellationToken,
+    /// Cancelled once a cluster node has handed its agencies over: every task stops.
     pub shutdown: CancellationToken,
     pub tracker: TaskTracker,
     /// Whether every supervised background task is up (`/readyz`).

@@ -4,42 +4,51 @@
 //! lost message) or answered with a timeout (a forwarded accept), so at-most-once delivery with
 //! no stored backlog is what fits; a stream would keep history nobody reads.
 
-use super::wire::{BusMsg, ReplyBody};
+use super::wire::{BusMsg, ReplyBody, EVENT_VERSION};
 use super::{Cluster, Waiting};
-use crate::dispatch::{AgencyStats, Answer, AnswerError, Command, Responder};
+use crate::dispatch::{Answer, AnswerError, Command};
 use crate::model::AgencyId;
-use crate::presence::Sockets;
+use crate::presence::{close, Sockets};
 use deadpool_redis::redis;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 /// Messages published per pipeline at most.
 const MAX_PIPELINE: usize = 256;
 
+/// Answers to other nodes' forwarded commands awaited at once; past this the listener waits
+/// for the one in hand before reading on.
+const MAX_PENDING_REPLIES: usize = 1024;
+
+/// An answer this node owes another: resolves once the actor answered and it is published.
+type PendingReply = BoxFuture<'static, ()>;
+
 impl Cluster {
-    pub(crate) fn send_to(&self, node: &str, msg: &BusMsg) {
+    pub(super) fn send_to(&self, node: &str, msg: &BusMsg) {
         match serde_json::to_string(msg) {
             Ok(payload) => self.publish(self.node_channel(node), payload),
             Err(e) => tracing::warn!(error = %e, "encoding a bus message failed"),
         }
     }
 
-    pub(crate) fn broadcast(&self, msg: &BusMsg) {
+    pub(super) fn broadcast(&self, msg: &BusMsg) {
         match serde_json::to_string(msg) {
             Ok(payload) => self.publish(self.broadcast_channel(), payload),
             Err(e) => tracing::warn!(error = %e, "encoding a bus message failed"),
         }
     }
 
-    pub(crate) fn reply(&self, node: &str, req: u64, body: ReplyBody) {
+    fn reply(&self, node: &str, req: u64, body: ReplyBody) {
         self.send_to(node, &BusMsg::Reply { req, body });
     }
 
     /// Closes the chosen WebSockets on this node now and on every other node by broadcast.
-    pub(crate) fn close_sockets(&self, which: Sockets, code: u16) {
-        let reason = crate::ws::protocol::close::reason(code);
+    pub(super) fn close_everywhere(&self, which: Sockets, code: u16) {
+        let reason = close::reason(code);
         self.inner.hub.close(&which, code, reason);
         self.broadcast(&BusMsg::Close {
             which,
@@ -65,16 +74,7 @@ impl Cluster {
                 ..
             } => {
                 let req = self.next_req();
-                match reply {
-                    Responder::Local(tx) => {
-                        self.inner.pending.insert(req, Waiting::Answer(tx));
-                    }
-                    // Never forwarded twice: the sender gets "moving" and tries again.
-                    Responder::Remote { .. } => {
-                        reply.send(Err(AnswerError::Moving));
-                        return;
-                    }
-                }
+                self.inner.pending.insert(req, Waiting::Answer(reply));
                 BusMsg::Answer {
                     agency,
                     broker,
@@ -87,38 +87,46 @@ impl Cluster {
             }
             Command::Stats { reply, .. } => {
                 let req = self.next_req();
-                match reply {
-                    Responder::Local(tx) => {
-                        self.inner.pending.insert(req, Waiting::Stats(tx));
-                    }
-                    Responder::Remote { .. } => {
-                        reply.send(AgencyStats::default());
-                        return;
-                    }
-                }
+                self.inner.pending.insert(req, Waiting::Stats(reply));
                 BusMsg::Stats { agency, from, req }
             }
             // Ownership commands are local by nature.
             other => {
                 tracing::debug!(agency, "a node-local command was not forwarded");
-                drop(other);
+                other.answer_moving();
                 return;
             }
         };
         self.send_to(node, &msg);
     }
 
-    /// A message from another node.
-    async fn receive(&self, msg: BusMsg) {
+    /// A message from another node; an answer this node now owes comes back to be awaited.
+    async fn receive(&self, msg: BusMsg) -> Option<PendingReply> {
         match msg {
+            BusMsg::Event {
+                v,
+                broker,
+                event,
+                push,
+            } => {
+                if v == EVENT_VERSION {
+                    self.deliver_here(broker, event, push);
+                } else {
+                    tracing::warn!(
+                        v,
+                        "an event of a version this node does not know was dropped"
+                    );
+                }
+            }
             BusMsg::Deliver { broker, text, push } => {
-                if !self.inner.hub.is_connected(broker) {
-                    return;
+                // From a node of the previous release (see `BusMsg::Deliver`).
+                let hub = &self.inner.hub;
+                if hub.is_connected(broker) {
+                    if let Some(job) = push.filter(|_| !hub.any_visible(broker)) {
+                        self.inner.push.offer(job);
+                    }
+                    hub.deliver_encoded(broker, text.into());
                 }
-                if let Some(job) = push.filter(|_| !self.inner.hub.any_visible(broker)) {
-                    self.inner.push.offer(job);
-                }
-                self.inner.hub.send_text(broker, text.into());
             }
             BusMsg::Toggle {
                 agency,
@@ -153,11 +161,7 @@ impl Cluster {
                 from,
                 req,
             } => {
-                let reply = Responder::Remote {
-                    cluster: self.clone(),
-                    node: from,
-                    req,
-                };
+                let (reply, rx) = oneshot::channel();
                 let answer = if accept {
                     Answer::Accept
                 } else {
@@ -172,25 +176,32 @@ impl Cluster {
                     reply,
                 };
                 self.local_only(agency, cmd).await;
+                let c = self.clone();
+                return Some(Box::pin(async move {
+                    let r = rx.await.unwrap_or(Err(AnswerError::Stopped));
+                    c.reply(&from, req, r.into());
+                }));
             }
             BusMsg::Stats { agency, from, req } => {
-                let reply = Responder::Remote {
-                    cluster: self.clone(),
-                    node: from,
-                    req,
-                };
+                let (reply, rx) = oneshot::channel();
                 self.local_only(agency, Command::Stats { agency, reply })
                     .await;
+                let c = self.clone();
+                return Some(Box::pin(async move {
+                    let stats = rx.await.unwrap_or_default();
+                    c.reply(&from, req, stats.into());
+                }));
             }
             BusMsg::Reply { req, body } => {
+                // No one waiting any more (timed out): the answer is not needed.
                 if let Some((_, waiting)) = self.inner.pending.remove(&req) {
                     match waiting {
                         Waiting::Answer(tx) => {
-                            let _ = tx.send(body.into_answer());
+                            tx.send(body.into_answer()).ok();
                         }
                         Waiting::Stats(tx) => {
                             if let ReplyBody::Stats { stats } = body {
-                                let _ = tx.send(stats);
+                                tx.send(stats).ok();
                             }
                         }
                     }
@@ -199,8 +210,7 @@ impl Cluster {
             BusMsg::Close { which, code, from } => {
                 // The node that sent it has closed its own already.
                 if from != self.inner.node {
-                    let reason = crate::ws::protocol::close::reason(code);
-                    self.inner.hub.close(&which, code, reason);
+                    self.inner.hub.close(&which, code, close::reason(code));
                 }
             }
             BusMsg::Reload { agency } => self.local_only(agency, Command::Reload { agency }).await,
@@ -209,22 +219,22 @@ impl Cluster {
                 self.inner.lease_check.notify_one();
             }
         }
+        None
     }
 
     /// A forwarded command runs here only if this node still dispatches the agency; otherwise
     /// its sender gets "moving" (answers, stats) or the sweeper catches the lead later.
     async fn local_only(&self, agency: AgencyId, cmd: Command) {
-        if self.owns(agency) {
+        if self.holds(agency) {
             if let Err(e) = self.inner.local.send(agency, cmd).await {
                 tracing::debug!(agency, error = %e, "a forwarded command found the actors stopped");
             }
             return;
         }
-        match cmd {
-            Command::Answer { reply, .. } => reply.send(Err(AnswerError::Moving)),
-            Command::Stats { reply, .. } => reply.send(AgencyStats::default()),
-            _ => self.inner.lease_check.notify_one(),
+        if !matches!(cmd, Command::Answer { .. } | Command::Stats { .. }) {
+            self.inner.lease_check.notify_one();
         }
+        cmd.answer_moving();
     }
 
     /// Drops replies whose asker stopped waiting (timed out).
@@ -271,6 +281,7 @@ pub(super) async fn publisher(
 pub(super) async fn listener(cluster: Cluster, cancel: CancellationToken) {
     let mine = cluster.node_channel(&cluster.inner.node);
     let all = cluster.broadcast_channel();
+    let mut replies: FuturesUnordered<PendingReply> = FuturesUnordered::new();
     while !cancel.is_cancelled() {
         let mut pubsub = match cluster.inner.client.get_async_pubsub().await {
             Ok(p) => p,
@@ -294,12 +305,29 @@ pub(super) async fn listener(cluster: Cluster, cancel: CancellationToken) {
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return,
+                Some(()) = replies.next(), if !replies.is_empty() => {}
                 m = stream.next() => match m {
                     Some(m) => {
-                        let Ok(payload) = m.get_payload::<String>() else { continue };
-                        match serde_json::from_str::<BusMsg>(&payload) {
-                            Ok(msg) => cluster.receive(msg).await,
-                            Err(e) => tracing::warn!(error = %e, "a bus message this node does not understand"),
+                        let payload = match m.get_payload::<String>() {
+                            Ok(p) => p,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "a bus message that is not text was dropped");
+                                continue;
+                            }
+                        };
+                        let msg = match serde_json::from_str::<BusMsg>(&payload) {
+                            Ok(msg) => msg,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "a bus message this node does not understand");
+                                continue;
+                            }
+                        };
+                        if let Some(reply) = cluster.receive(msg).await {
+                            if replies.len() >= MAX_PENDING_REPLIES {
+                                reply.await;
+                            } else {
+                                replies.push(reply);
+                            }
                         }
                     }
                     None => {

@@ -54,7 +54,7 @@ fn preferred(nodes: &[String], agency: AgencyId) -> Option<&str> {
 }
 
 impl Cluster {
-    pub(crate) fn is_draining(&self) -> bool {
+    pub(super) fn is_draining(&self) -> bool {
         self.inner
             .draining
             .load(std::sync::atomic::Ordering::Relaxed)
@@ -101,7 +101,7 @@ impl Cluster {
         let candidates: Vec<AgencyId> = agencies
             .iter()
             .copied()
-            .filter(|a| !self.owns(*a))
+            .filter(|a| !self.holds(*a))
             .collect();
         if candidates.is_empty() {
             return;
@@ -140,7 +140,9 @@ impl Cluster {
                 free_for.remove(&agency);
                 self.inner.owned.insert(agency);
                 tracing::info!(agency, node = %self.inner.node, "took the agency's dispatch lease");
-                let _ = self.inner.local.send(agency, Command::Own { agency }).await;
+                if let Err(e) = self.inner.local.send(agency, Command::Own { agency }).await {
+                    tracing::warn!(agency, error = %e, "the actors stopped before loading a taken agency");
+                }
             }
         }
     }
@@ -148,6 +150,9 @@ impl Cluster {
     /// Graceful drain: hands every agency over (actor stopped for it, shard released in
     /// PostgreSQL, lease deleted, the others told), then withdraws this node's presence.
     pub async fn drain(&self) {
+        if self.is_draining() {
+            return;
+        }
         self.inner
             .draining
             .store(true, std::sync::atomic::Ordering::Relaxed);
@@ -169,8 +174,15 @@ impl Cluster {
                     },
                 )
                 .await;
-            if sent.is_ok() {
-                let _ = tokio::time::timeout(Duration::from_secs(2), rx).await;
+            if sent.is_ok()
+                && tokio::time::timeout(Duration::from_secs(2), rx)
+                    .await
+                    .is_err()
+            {
+                tracing::warn!(
+                    agency,
+                    "the actor did not let the agency go within 2 s; releasing anyway"
+                );
             }
             self.inner.owned.remove(&agency);
             let args = [self.inner.node.clone()];

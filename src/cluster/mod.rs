@@ -9,15 +9,16 @@
 //!   the node that dispatches the agency; events go to the nodes that hold the broker's sockets.
 //! - `leases.rs`: one lease per agency (`SET NX PX`, renewed by compare-and-expire), claimed in
 //!   PostgreSQL with a new epoch before the roulette is loaded; the drain on SIGTERM.
-//! - `sweeper.rs`: overdue offers nobody expired and waiting leads nobody dispatches.
+//! - `roster.rs`: the dispatcher's `Roster` and `Route` ports and the edges' `Presence`, in
+//!   cluster mode.
+//!
+//! The safety sweep (`dispatch::Sweeper`) runs on every node, with this node as its route.
 
 mod bus;
 mod leases;
 mod presence;
-mod sweeper;
+mod roster;
 mod wire;
-
-pub(crate) use wire::ReplyBody;
 
 use crate::dispatch::{AgencyStats, AnswerError, Command, Hop, Local};
 use crate::model::{AgencyId, BrokerId};
@@ -36,7 +37,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 /// A reply another node owes this one.
-pub(crate) enum Waiting {
+enum Waiting {
     Answer(oneshot::Sender<Result<(), AnswerError>>),
     Stats(oneshot::Sender<AgencyStats>),
 }
@@ -50,15 +51,15 @@ impl Waiting {
     }
 }
 
-pub(crate) struct Inner {
-    pub(crate) node: String,
+struct Inner {
+    node: String,
     prefix: String,
     settings: RedisSettings,
     pool: deadpool_redis::Pool,
     client: redis::Client,
-    pub(crate) hub: Hub,
+    hub: Hub,
     store: Store,
-    pub(crate) clock: Clock,
+    clock: Clock,
     push: Push,
     local: Local,
     /// Agencies whose lease this node holds.
@@ -81,7 +82,7 @@ pub(crate) struct Inner {
 /// Cheap handle on the node's cluster side.
 #[derive(Clone)]
 pub struct Cluster {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
 /// Who dispatches an agency right now.
@@ -93,7 +94,7 @@ enum Owner {
 
 impl Cluster {
     /// Connects to Redis (checked with a PING so a wrong URL fails at start-up).
-    pub(crate) async fn connect(
+    pub async fn connect(
         settings: &RedisSettings,
         store: Store,
         hub: Hub,
@@ -164,7 +165,7 @@ impl Cluster {
 
     /// Starts the node's background tasks under the supervisor; they stop when the node's
     /// shutdown fires.
-    pub(crate) fn start(&self, sup: &Supervisor) {
+    pub fn start(&self, sup: &Supervisor) {
         let rx = self.inner.out_rx.lock().ok().and_then(|mut g| g.take());
         if let Some(rx) = rx {
             sup.spawn("bus-publisher", (self.clone(), rx), |(c, rx), cancel| {
@@ -180,42 +181,38 @@ impl Cluster {
         sup.spawn("lease-loop", self.clone(), |c, cancel| {
             Box::pin(leases::lease_loop(c.clone(), cancel))
         });
-        sup.spawn("sweeper", self.clone(), |c, cancel| {
-            Box::pin(sweeper::sweeper(c.clone(), cancel))
-        });
         tracing::info!(node = %self.inner.node, "cluster mode: Redis presence, bus and leases");
     }
 
-    pub fn node(&self) -> &str {
-        &self.inner.node
+    /// How late an offer or a waiting lead must be before the safety sweep steps in: past any
+    /// live owner's own timers, and past a takeover after an owner's death.
+    pub fn sweep_grace_ms(&self) -> i64 {
+        let s = &self.inner.settings;
+        (s.lease_ms + 2 * s.sweep_ms) as i64
+    }
+
+    /// How often the safety sweep runs on this node.
+    pub fn sweep_every_ms(&self) -> u64 {
+        self.inner.settings.sweep_ms
     }
 
     /// Whether this node holds the agency's lease (and so may load its roulette).
-    pub fn owns(&self, agency: AgencyId) -> bool {
+    fn holds(&self, agency: AgencyId) -> bool {
         self.inner.owned.contains(&agency)
     }
 
-    /// The dispatcher was refused by the fence: another node took the agency over.
-    pub(crate) fn lost(&self, agency: AgencyId) {
-        self.inner.owned.remove(&agency);
-        self.inner.lease_check.notify_one();
-    }
-
-    pub(crate) async fn redis(&self) -> Result<deadpool_redis::Connection, String> {
+    async fn redis(&self) -> Result<deadpool_redis::Connection, String> {
         self.inner.pool.get().await.map_err(|e| e.to_string())
     }
 
     /// One command on a pooled connection; the error as text (callers only log it).
-    pub(crate) async fn query<T: redis::FromRedisValue>(
-        &self,
-        cmd: &redis::Cmd,
-    ) -> Result<T, String> {
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, String> {
         let mut c = self.redis().await?;
         cmd.query_async(&mut c).await.map_err(|e| e.to_string())
     }
 
     /// A pipeline on a pooled connection; the error as text.
-    pub(crate) async fn query_pipe<T: redis::FromRedisValue>(
+    async fn query_pipe<T: redis::FromRedisValue>(
         &self,
         pipe: &redis::Pipeline,
     ) -> Result<T, String> {
@@ -236,7 +233,7 @@ impl Cluster {
     }
 
     async fn owner(&self, agency: AgencyId) -> Owner {
-        if self.owns(agency) {
+        if self.holds(agency) {
             return Owner::Me;
         }
         let key = leases::lease_key(self, agency);
@@ -255,7 +252,7 @@ impl Cluster {
     /// Takes a dispatcher command to the node that dispatches its agency: this one's actors,
     /// another node over the bus, or — when nobody holds the lease yet — the lease loop is
     /// woken to take it (the sweeper catches anything that falls between).
-    pub(crate) async fn route(&self, agency: AgencyId, cmd: Command) -> Result<Hop, AnswerError> {
+    async fn route(&self, agency: AgencyId, cmd: Command) -> Result<Hop, AnswerError> {
         match self.owner(agency).await {
             Owner::Me => self
                 .inner
@@ -269,11 +266,7 @@ impl Cluster {
             }
             Owner::Nobody => {
                 self.inner.lease_check.notify_one();
-                match cmd {
-                    Command::Answer { reply, .. } => reply.send(Err(AnswerError::Moving)),
-                    Command::Stats { reply, .. } => reply.send(AgencyStats::default()),
-                    _ => {}
-                }
+                cmd.answer_moving();
                 Ok(Hop::Local)
             }
         }

@@ -9,7 +9,6 @@ use super::wire::BusMsg;
 use super::Cluster;
 use crate::dispatch::{Command, Event};
 use crate::model::{AgencyId, BrokerId};
-use crate::push::PushJob;
 use deadpool_redis::redis;
 use std::collections::BTreeMap;
 use tokio_util::sync::CancellationToken;
@@ -35,7 +34,7 @@ impl Cluster {
 
     /// After a connect, disconnect or toggle here: this node's entry for the broker, now, so
     /// the owner reads the truth when it hears of the change.
-    pub(crate) async fn sync_presence(&self, agency: AgencyId, broker: BrokerId) {
+    pub(super) async fn sync_presence(&self, agency: AgencyId, broker: BrokerId) {
         let key = self.presence_key(agency);
         let member = self.member(broker);
         let cmd = if self.inner.hub.is_online(broker) && !self.is_draining() {
@@ -66,7 +65,7 @@ impl Cluster {
     }
 
     /// Whether the broker is online on any live node; remembers where, for delivery.
-    pub(crate) async fn broker_online(&self, agency: AgencyId, broker: BrokerId) -> bool {
+    pub(super) async fn broker_online(&self, agency: AgencyId, broker: BrokerId) -> bool {
         let nodes = self.live_nodes();
         let key = self.presence_key(agency);
         let mut cmd = redis::cmd("ZMSCORE");
@@ -100,7 +99,7 @@ impl Cluster {
     }
 
     /// Everyone online in the agency on any node (sorted); remembers where each one is.
-    pub(crate) async fn online_brokers(&self, agency: AgencyId) -> Option<Vec<BrokerId>> {
+    pub(super) async fn read_online_brokers(&self, agency: AgencyId) -> Option<Vec<BrokerId>> {
         let key = self.presence_key(agency);
         let now = self.inner.clock.now_ms();
         let members: Result<Vec<String>, String> = self
@@ -133,33 +132,8 @@ impl Cluster {
         Some(brokers)
     }
 
-    /// Sends an encoded message to the broker's sockets here and on every node that holds one.
-    pub(crate) fn deliver_text(&self, broker: BrokerId, text: String, push: Option<PushJob>) {
-        let hub = &self.inner.hub;
-        if hub.is_connected(broker) {
-            if let Some(job) = push.clone().filter(|_| !hub.any_visible(broker)) {
-                self.inner.push.offer(job);
-            }
-            hub.send_text(broker, text.clone().into());
-        }
-        let nodes = self
-            .inner
-            .routes
-            .get(&broker)
-            .map(|n| n.clone())
-            .unwrap_or_default();
-        for node in nodes.iter().filter(|n| **n != self.inner.node) {
-            let msg = BusMsg::Deliver {
-                broker,
-                text: text.clone(),
-                push: push.clone(),
-            };
-            self.send_to(node, &msg);
-        }
-    }
-
     /// The toggle on this node's connections of the broker, its presence entry, and their pages.
-    pub(crate) async fn apply_toggle(
+    pub(super) async fn apply_toggle(
         &self,
         agency: AgencyId,
         broker: BrokerId,
@@ -170,11 +144,11 @@ impl Cluster {
         self.sync_presence(agency, broker).await;
         self.inner
             .hub
-            .deliver(broker, &Event::Presence { online: on, reason });
+            .deliver(broker, Event::Presence { online: on, reason });
     }
 
     /// A toggle changed here: this node's entry now, every other node's pages by broadcast.
-    pub(crate) async fn set_toggle(
+    pub(super) async fn change_toggle(
         &self,
         agency: AgencyId,
         broker: BrokerId,
@@ -242,14 +216,13 @@ impl Cluster {
     async fn scan_owned(&self) {
         let owned: Vec<AgencyId> = self.inner.owned.iter().map(|a| *a).collect();
         for agency in owned {
-            let Some(online) = self.online_brokers(agency).await else {
+            let Some(online) = self.read_online_brokers(agency).await else {
                 continue;
             };
-            let _ = self
-                .inner
-                .local
-                .send(agency, Command::Scan { agency, online })
-                .await;
+            let scan = Command::Scan { agency, online };
+            if let Err(e) = self.inner.local.send(agency, scan).await {
+                tracing::debug!(agency, error = %e, "the actors stopped before the presence scan");
+            }
         }
         // Expired entries are dead weight; drop them now and then.
         let mut pipe = redis::pipe();

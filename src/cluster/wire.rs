@@ -1,18 +1,32 @@
 //! What nodes say to each other over the bus (JSON on Redis pub/sub), and how an answer to a
 //! forwarded command travels back.
 
-use crate::dispatch::{AgencyStats, AnswerError};
+use crate::dispatch::{AgencyStats, AnswerError, Event};
 use crate::model::{AgencyId, BrokerId, LeadId, OfferId, OfferState};
 use crate::presence::Sockets;
 use crate::push::PushJob;
 use crate::store::OfferRejection;
 use serde::{Deserialize, Serialize};
 
+/// The version of [`BusMsg::Event`]'s payload this node writes; it reads the versions it
+/// knows and logs the others.
+pub(crate) const EVENT_VERSION: u32 = 1;
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub(crate) enum BusMsg {
-    /// An encoded server message for the broker's sockets on the receiving node; `push` when it
-    /// is an offer (sent by web push if none of the broker's pages there is in front).
+    /// A domain event for the broker's sockets on the receiving node, which encodes it for
+    /// each of them; `push` when it is an offer (sent by web push if none of the broker's
+    /// pages there is in front).
+    Event {
+        v: u32,
+        broker: BrokerId,
+        event: Event,
+        push: Option<PushJob>,
+    },
+    /// The shape before `event`: a server message already encoded by the sending node. Still
+    /// read for one release, so a rolling restart of mixed versions keeps delivering; no
+    /// longer written.
     Deliver {
         broker: BrokerId,
         text: String,
@@ -56,8 +70,8 @@ pub(crate) enum BusMsg {
         body: ReplyBody,
     },
     /// Close these WebSockets with `code` wherever they are (broadcast): a user deactivated or
-    /// signed out, an agency suspended. Lost on the way, each socket's own check of its
-    /// session at its next ping closes it anyway.
+    /// signed out, an agency suspended. Lost on the way, the receiving node's session check
+    /// (`ws/sessions.rs`) closes them within one ping interval anyway.
     Close {
         which: Sockets,
         code: u16,

@@ -5,21 +5,25 @@
 
 mod actor;
 pub mod engine;
+pub mod ports;
+mod sweeper;
 
-use crate::cluster::{Cluster, ReplyBody};
+pub use ports::{Hop, Roster, Route, Status, ThisNode};
+pub use sweeper::Sweeper;
+
 use crate::model::{AgencyId, AttendanceKind, BrokerId, LeadId, OfferId, OfferState};
-use crate::presence::Hub;
-use crate::push::Push;
-use crate::roster::Roster;
 use crate::store::{LeadSummary, OfferRecord, OfferRejection, Store, StoreError};
-use crate::supervise::Supervisor;
 use crate::Clock;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
-/// What the core tells the edges; `ws` turns these into wire messages.
-#[derive(Debug, Clone)]
+/// What the core tells the edges; `ws/protocol.rs` turns these into wire messages, the
+/// cluster's bus carries them between nodes as they are (versioned, `cluster/wire.rs`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     Offered {
         offer: OfferRecord,
@@ -70,29 +74,8 @@ pub struct AgencyStats {
     pub oldest_waiting_ms: std::collections::BTreeMap<i64, i64>,
 }
 
-/// Where an actor sends a result: back to a caller on this node, or over the bus to the node
-/// that forwarded the command.
-pub(crate) enum Responder<T> {
-    Local(oneshot::Sender<T>),
-    Remote {
-        cluster: Cluster,
-        node: String,
-        req: u64,
-    },
-}
-
-impl<T: Into<ReplyBody>> Responder<T> {
-    pub(crate) fn send(self, v: T) {
-        match self {
-            Responder::Local(tx) => {
-                let _ = tx.send(v);
-            }
-            Responder::Remote { cluster, node, req } => cluster.reply(&node, req, v.into()),
-        }
-    }
-}
-
-pub(crate) enum Command {
+/// What the actors are asked to do (`Route::send` carries it to the right node).
+pub enum Command {
     LeadArrived {
         agency: AgencyId,
         lead: LeadId,
@@ -118,11 +101,11 @@ pub(crate) enum Command {
         offer: OfferId,
         answer: Answer,
         reason: Option<String>,
-        reply: Responder<Result<(), AnswerError>>,
+        reply: oneshot::Sender<Result<(), AnswerError>>,
     },
     Stats {
         agency: AgencyId,
-        reply: Responder<AgencyStats>,
+        reply: oneshot::Sender<AgencyStats>,
     },
     /// Cluster: this node took the agency's lease; claim it (new epoch) and load it afresh.
     Own {
@@ -140,29 +123,48 @@ pub(crate) enum Command {
     },
 }
 
+impl Command {
+    /// Tells the command's caller, if it waits for an answer, that it could not be carried out
+    /// here because the agency's roulette is moving: `Moving`, or empty stats. A caller that
+    /// stopped waiting needs no answer.
+    pub fn answer_moving(self) {
+        match self {
+            Command::Answer { reply, .. } => {
+                reply.send(Err(AnswerError::Moving)).ok();
+            }
+            Command::Stats { reply, .. } => {
+                reply.send(AgencyStats::default()).ok();
+            }
+            _ => {}
+        }
+    }
+}
+
 /// The actors' command queues on this node.
 #[derive(Clone)]
-pub(crate) struct Local {
+pub struct Local {
     senders: Arc<[mpsc::Sender<Command>]>,
 }
 
 impl Local {
-    pub(crate) async fn send(&self, agency: AgencyId, cmd: Command) -> Result<(), AnswerError> {
-        self.senders[agency.rem_euclid(self.senders.len() as i64) as usize]
-            .send(cmd)
-            .await
-            .map_err(|_| AnswerError::Stopped)
+    /// Queues the command on the actor of its agency (waits while that queue is full).
+    pub async fn send(&self, agency: AgencyId, cmd: Command) -> Result<(), AnswerError> {
+        let i = agency.rem_euclid(self.senders.len().max(1) as i64) as usize;
+        let Some(tx) = self.senders.get(i) else {
+            return Err(AnswerError::Stopped);
+        };
+        tx.send(cmd).await.map_err(|_| AnswerError::Stopped)
     }
 }
 
 /// The actors' queues, made before the actors so the cluster side can hold them too.
-pub(crate) struct Queues {
+pub struct Queues {
     local: Local,
     receivers: Vec<mpsc::Receiver<Command>>,
 }
 
 impl Queues {
-    pub(crate) fn new(settings: &crate::settings::DispatchSettings) -> Self {
+    pub fn new(settings: &crate::settings::DispatchSettings) -> Self {
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..settings.actors.max(1))
             .map(|_| mpsc::channel(settings.queue_capacity.max(1)))
             .unzip();
@@ -174,21 +176,23 @@ impl Queues {
         }
     }
 
-    pub(crate) fn local(&self) -> Local {
+    pub fn local(&self) -> Local {
         self.local.clone()
+    }
+}
+
+/// One dispatcher actor, for the composition root to run under its supervisor: `run` until
+/// the token fires; run again after a panic, it rebuilds its agencies from the store.
+pub struct ActorTask(actor::Actor);
+
+impl ActorTask {
+    pub async fn run(&mut self, cancel: CancellationToken) {
+        self.0.run(cancel).await
     }
 }
 
 /// How long a caller waits for another node's answer.
 const REMOTE_REPLY_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// Where a command went: this node's actors answer for sure (or stop); another node's reply
-/// crosses the bus and may never come, so only that wait is bounded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Hop {
-    Local,
-    Remote,
-}
 
 async fn reply<T>(hop: Hop, rx: oneshot::Receiver<T>) -> Result<T, AnswerError> {
     match hop {
@@ -202,63 +206,63 @@ async fn reply<T>(hop: Hop, rx: oneshot::Receiver<T>) -> Result<T, AnswerError> 
 
 #[derive(Clone)]
 pub struct Dispatcher {
-    local: Local,
-    cluster: Option<Cluster>,
+    route: Arc<dyn Route>,
+    /// Fault injection for tests: this many next lead hand-overs are lost on the way.
+    lose_handovers: Arc<AtomicU32>,
 }
 
 impl Dispatcher {
-    /// A single node's dispatcher: `settings.actors` supervised actors, stopping when the
-    /// node's shutdown fires.
-    pub fn spawn(
-        store: Store,
-        hub: Hub,
-        push: Push,
-        clock: Clock,
-        settings: &crate::settings::DispatchSettings,
-        sup: &Supervisor,
-    ) -> Self {
-        let queues = Queues::new(settings);
-        let roster = Roster::Local(hub);
-        Self::start(queues, None, store, roster, push, clock, sup)
-    }
-
-    /// Starts one supervised actor per queue; they stop when the node's shutdown fires. An
-    /// actor that panics is started again and rebuilds its agencies from the store.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn start(
+    /// The dispatcher handle and its actors (one per queue), which the caller runs. `roster`
+    /// is how the actors reach brokers, `route` where each agency is dispatched.
+    pub fn new(
         queues: Queues,
-        cluster: Option<Cluster>,
         store: Store,
-        roster: Roster,
-        push: Push,
+        roster: Arc<dyn Roster>,
+        route: Arc<dyn Route>,
         clock: Clock,
-        sup: &Supervisor,
-    ) -> Self {
-        for (i, rx) in queues.receivers.into_iter().enumerate() {
-            let actor = actor::Actor::new(store.clone(), roster.clone(), push.clone(), clock, rx);
-            sup.spawn(format!("dispatcher-{i}"), actor, |a, cancel| {
-                Box::pin(a.run(cancel))
-            });
-        }
-        Self {
-            local: queues.local,
-            cluster,
-        }
+    ) -> (Self, Vec<ActorTask>) {
+        let actors = queues
+            .receivers
+            .into_iter()
+            .map(|rx| {
+                ActorTask(actor::Actor::new(
+                    store.clone(),
+                    roster.clone(),
+                    route.clone(),
+                    clock,
+                    rx,
+                ))
+            })
+            .collect();
+        let d = Self {
+            route,
+            lose_handovers: Arc::new(AtomicU32::new(0)),
+        };
+        (d, actors)
     }
 
-    /// To the actor that dispatches the agency: on this node, or (cluster) on its owner.
-    async fn send(&self, agency: AgencyId, cmd: Command) -> Result<Hop, AnswerError> {
-        match &self.cluster {
-            None => self.local.send(agency, cmd).await.map(|()| Hop::Local),
-            Some(c) => c.route(agency, cmd).await,
-        }
-    }
-
-    /// A committed lead needs a broker. If this is lost (shutdown), restart recovery finds it.
+    /// A committed lead needs a broker. If this is lost (shutdown, a full stop of the
+    /// actors), the safety sweep ([`Sweeper`]) finds the lead and hands it over again.
     pub async fn lead_arrived(&self, agency: AgencyId, lead: LeadId) -> Result<(), AnswerError> {
-        self.send(agency, Command::LeadArrived { agency, lead })
+        let lose = self
+            .lose_handovers
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok();
+        if lose {
+            tracing::warn!(agency, lead, "fault injection: a lead hand-over was lost");
+            return Ok(());
+        }
+        self.route
+            .send(agency, Command::LeadArrived { agency, lead })
             .await
             .map(drop)
+    }
+
+    /// Fault injection for tests: the next `n` lead hand-overs are lost as if the actor had
+    /// failed to read them. Nothing in the server calls it.
+    #[doc(hidden)]
+    pub fn lose_next_handovers(&self, n: u32) {
+        self.lose_handovers.store(n, Ordering::Relaxed);
     }
 
     /// A broker connected, disconnected, toggled, or had their departments changed. In a
@@ -268,16 +272,16 @@ impl Dispatcher {
         agency: AgencyId,
         broker: BrokerId,
     ) -> Result<(), AnswerError> {
-        if let Some(c) = &self.cluster {
-            c.sync_presence(agency, broker).await;
-        }
-        self.send(agency, Command::BrokerChanged { agency, broker })
+        self.route.before_broker_change(agency, broker).await;
+        self.route
+            .send(agency, Command::BrokerChanged { agency, broker })
             .await
             .map(drop)
     }
 
     pub async fn settings_changed(&self, agency: AgencyId) -> Result<(), AnswerError> {
-        self.send(agency, Command::SettingsChanged { agency })
+        self.route
+            .send(agency, Command::SettingsChanged { agency })
             .await
             .map(drop)
     }
@@ -285,18 +289,19 @@ impl Dispatcher {
     /// The store changed under the roulette (a department removed moved its waiting leads):
     /// the agency's dispatcher reads it again, pending offers and their deadlines included.
     pub async fn reload(&self, agency: AgencyId) -> Result<(), AnswerError> {
-        self.send(agency, Command::Reload { agency })
+        self.route
+            .send(agency, Command::Reload { agency })
             .await
             .map(drop)
     }
 
-    /// Restart recovery: re-read the agency's waiting leads and pending offers (one node; in a
-    /// cluster the lease loop loads what this node takes).
+    /// Restart recovery on one node: re-read the agency's waiting leads and pending offers
+    /// (in a cluster the lease loop loads what the node takes instead).
     pub async fn load(&self, agency: AgencyId) -> Result<(), AnswerError> {
-        if self.cluster.is_some() {
-            return Ok(());
-        }
-        self.local.send(agency, Command::Load { agency }).await
+        self.route
+            .send(agency, Command::Load { agency })
+            .await
+            .map(drop)
     }
 
     pub async fn answer(
@@ -308,40 +313,28 @@ impl Dispatcher {
         reason: Option<String>,
     ) -> Result<(), AnswerError> {
         let (tx, rx) = oneshot::channel();
-        let hop = self
-            .send(
-                agency,
-                Command::Answer {
-                    agency,
-                    broker,
-                    offer,
-                    answer,
-                    reason,
-                    reply: Responder::Local(tx),
-                },
-            )
-            .await?;
+        let cmd = Command::Answer {
+            agency,
+            broker,
+            offer,
+            answer,
+            reason,
+            reply: tx,
+        };
+        let hop = self.route.send(agency, cmd).await?;
         reply(hop, rx).await?
     }
 
     pub async fn stats(&self, agency: AgencyId) -> Result<AgencyStats, AnswerError> {
         let (tx, rx) = oneshot::channel();
         let hop = self
-            .send(
-                agency,
-                Command::Stats {
-                    agency,
-                    reply: Responder::Local(tx),
-                },
-            )
+            .route
+            .send(agency, Command::Stats { agency, reply: tx })
             .await?;
         reply(hop, rx).await
     }
 
-    /// Cluster drain (no-op on one node).
-    pub async fn drain(&self) {
-        if let Some(c) = &self.cluster {
-            c.drain().await;
-        }
+    pub(crate) fn route(&self) -> &Arc<dyn Route> {
+        &self.route
     }
 }

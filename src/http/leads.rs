@@ -157,7 +157,7 @@ async fn notify_assigned(
         attendance_id,
         kind,
     };
-    app.roster.deliver_now(agency, broker, &ev).await;
+    app.roster.deliver_now(agency, broker, ev).await;
 }
 
 /// The lead as this user may see it: any of the agency's, but a broker only their own (another

@@ -30,7 +30,7 @@ pub async fn get_health() -> &'static str {
 /// cause of a failure is logged, not shown: the answer says only which part is down.
 #[utoipa::path(get, path = "/readyz", responses((status = 200), (status = 503)))]
 pub async fn get_ready(State(app): State<AppState>) -> Result<&'static str, ApiError> {
-    if app.shutdown.is_cancelled() {
+    if app.stopping.is_cancelled() || app.shutdown.is_cancelled() {
         return Err(ApiError::Unavailable("shutting down".into()));
     }
     if let Some(problem) = app.health.problem() {

@@ -124,6 +124,26 @@ const COLS: &str = "broker_id, in_roulette, absent_from, absent_to, absence_reas
                     absent_from_ms, absent_until_ms";
 
 impl Store {
+    /// The availability rows of the brokers listed in `ids` (comma-separated integers, made by
+    /// `broker_states`); brokers with none are absent from the map.
+    pub(super) async fn availabilities_in(
+        &self,
+        agency: AgencyId,
+        ids: &str,
+        now_ms: i64,
+    ) -> StoreResult<HashMap<BrokerId, Availability>> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLS} FROM broker_availability WHERE agency_id = $1 AND broker_id IN ({ids})"
+        ))
+        .bind(agency)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.broker_id, r.into_availability(now_ms)))
+            .collect())
+    }
+
     /// One broker's availability (the default when nothing was ever set).
     pub async fn availability(
         &self,

@@ -114,7 +114,7 @@ pub struct LiveLead {
 
 /// What a broker sees in the offer popup: enough to decide, no phone or e-mail (those come
 /// with the assignment).
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct LeadSummary {
     pub id: LeadId,
     pub number: String,

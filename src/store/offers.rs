@@ -7,7 +7,7 @@ use super::{insert_audit, link_broker, AuditEntry, Store, StoreError, StoreResul
 use crate::model::{AgencyId, AttendanceKind, BrokerId, DepartmentId, LeadId, OfferId, OfferState};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, sqlx::FromRow)]
 pub struct OfferRecord {
     pub id: OfferId,
     pub lead_id: LeadId,

@@ -130,18 +130,21 @@ impl Store {
         Ok(out)
     }
 
-    /// Leads waiting since before `before_ms`, oldest first: the sweeper makes sure their
-    /// agency's owner knows them.
+    /// Leads waiting since before `before_ms`, in id order after `after` (a cursor, so every
+    /// waiting lead is looked at in turn): the sweeper makes sure their agency's dispatcher
+    /// knows them. Served by the partial index `leads_waiting`.
     pub async fn stale_waiting_leads(
         &self,
         before_ms: i64,
+        after: LeadId,
         limit: i64,
     ) -> StoreResult<Vec<(AgencyId, LeadId)>> {
         Ok(sqlx::query_as(
             "SELECT agency_id, id FROM leads WHERE state = 'waiting' AND created_at_ms < $1 \
-             ORDER BY created_at_ms LIMIT $2",
+             AND id > $2 ORDER BY id LIMIT $3",
         )
         .bind(before_ms)
+        .bind(after)
         .bind(limit)
         .fetch_all(self.pool())
         .await?)

@@ -208,6 +208,41 @@ impl Store {
         Ok(r.into())
     }
 
+    /// Of these session or token hashes, the ones a broker connection may stay open with: not
+    /// expired, an active broker who need not change their password, in an agency that is not
+    /// suspended (what [`Store::user_for_token`] accepts for a broker). One
+    /// statement per 500 hashes.
+    pub async fn live_broker_sessions(
+        &self,
+        hashes: &[String],
+        now_ms: i64,
+    ) -> StoreResult<std::collections::HashSet<String>> {
+        let mut live = std::collections::HashSet::new();
+        for chunk in hashes.chunks(500) {
+            let mut q = super::sql::Sql::new(
+                "SELECT s.token_hash FROM sessions s \
+                 JOIN users u ON u.id = s.user_id AND u.agency_id = s.agency_id \
+                 JOIN agencies a ON a.id = u.agency_id AND a.suspended_at_ms IS NULL \
+                 WHERE u.active = 1 AND u.role = 'broker' AND u.must_change_password = 0 \
+                 AND (s.expires_at_ms IS NULL OR s.expires_at_ms > ",
+            );
+            let now = q.int(now_ms);
+            q.push(&now);
+            q.push(") AND s.token_hash IN (");
+            for (i, h) in chunk.iter().enumerate() {
+                if i > 0 {
+                    q.push(", ");
+                }
+                let p = q.text_arg(h);
+                q.push(&p);
+            }
+            q.push(")");
+            let rows: Vec<(String,)> = q.query_as()?.fetch_all(self.pool()).await?;
+            live.extend(rows.into_iter().map(|(h,)| h));
+        }
+        Ok(live)
+    }
+
     pub async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)

@@ -3,12 +3,11 @@
 //! side ends it. One task per connection; every exit path unregisters, and every close the
 //! server starts is a graceful one ([`close_gracefully`]).
 
-use super::protocol::{close, ClientMsg, ServerMsg};
+use super::protocol::{close, encode, ClientMsg, ServerMsg};
 use super::socket::{close_gracefully, Socket};
 use crate::dispatch::{Answer, AnswerError, Event};
-use crate::model::Role;
 use crate::state::AppState;
-use crate::store::{OfferRejection, StoreError, User};
+use crate::store::{OfferRejection, User};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -32,17 +31,25 @@ pub async fn run(app: AppState, user: User, session: String, mut socket: Socket)
         toggle,
         app.settings.ws.outbound_queue,
     );
-    let _ = app.dispatcher.broker_changed(agency, broker).await;
+    tell_dispatcher(&app, agency, broker).await;
 
     let code = match hello(&app, &user, toggle, &mut socket).await {
-        Ok(()) => relay(&app, &user, &session, &mut socket, &mut reg).await,
+        Ok(()) => relay(&app, &user, &mut socket, &mut reg).await,
         Err(()) => None,
     };
     // Out of the rotation first: the close below may wait for the client a little.
     app.hub.unregister(broker, reg.conn_id);
-    let _ = app.dispatcher.broker_changed(agency, broker).await;
+    tell_dispatcher(&app, agency, broker).await;
     if let Some((code, reason)) = code {
         close_gracefully(&mut socket, code, reason).await;
+    }
+}
+
+/// The broker came, went or toggled. Lost only while the node stops (the actors are gone);
+/// the hello snapshot and the roster's own reads agree with the store on the next start.
+async fn tell_dispatcher(app: &AppState, agency: i64, broker: i64) {
+    if let Err(e) = app.dispatcher.broker_changed(agency, broker).await {
+        tracing::debug!(agency, broker, error = %e, "the dispatcher did not hear of a presence change");
     }
 }
 
@@ -55,11 +62,14 @@ async fn send(socket: &mut Socket, msg: &ServerMsg) -> Result<(), ()> {
 
 async fn hello(app: &AppState, user: &User, toggle: bool, socket: &mut Socket) -> Result<(), ()> {
     let now = app.clock.now_ms();
-    let departments = app
-        .store
-        .broker_departments(user.agency_id, user.id)
-        .await
-        .unwrap_or_default();
+    let departments = match app.store.broker_departments(user.agency_id, user.id).await {
+        Ok(d) => d,
+        Err(e) => {
+            // The hello still goes out; the page shows no department until it reconnects.
+            tracing::warn!(broker = user.id, error = %e, "reading the broker's departments failed");
+            Vec::new()
+        }
+    };
     let msg = ServerMsg::Hello {
         broker_id: user.id,
         name: user.name.clone(),
@@ -69,17 +79,31 @@ async fn hello(app: &AppState, user: &User, toggle: bool, socket: &mut Socket) -
         server_time_ms: now,
     };
     send(socket, &msg).await?;
-    if let Ok(Some(offer)) = app
+    // An offer still open goes out again, so a reconnect loses nothing. A store that does not
+    // answer here leaves the offer to its deadline (the roulette moves on), logged.
+    let open = match app
         .store
         .pending_offer_for_broker(user.agency_id, user.id, now)
         .await
     {
-        if let Ok(lead) = app.store.lead_summary(user.agency_id, offer.lead_id).await {
-            let ev = Event::Offered {
-                offer,
-                lead: Arc::new(lead),
-            };
-            send(socket, &ServerMsg::from_event(&ev, app.clock.now_ms())).await?;
+        Ok(o) => o,
+        Err(e) => {
+            tracing::warn!(broker = user.id, error = %e, "reading the broker's open offer failed");
+            None
+        }
+    };
+    if let Some(offer) = open {
+        match app.store.lead_summary(user.agency_id, offer.lead_id).await {
+            Ok(lead) => {
+                let ev = Event::Offered {
+                    offer,
+                    lead: Arc::new(lead),
+                };
+                send(socket, &ServerMsg::from_event(&ev, app.clock.now_ms())).await?;
+            }
+            Err(e) => {
+                tracing::warn!(broker = user.id, error = %e, "reading the open offer's lead failed")
+            }
         }
     }
     Ok(())
@@ -89,7 +113,6 @@ async fn hello(app: &AppState, user: &User, toggle: bool, socket: &mut Socket) -
 async fn relay(
     app: &AppState,
     user: &User,
-    session: &str,
     socket: &mut Socket,
     reg: &mut crate::presence::Registration,
 ) -> Option<(u16, &'static str)> {
@@ -105,23 +128,23 @@ async fn relay(
             why = reg.kick.closed() => {
                 // What was queued before the close (the `offer_closed` of an offer handed
                 // back) still goes out first.
-                while let Ok(text) = reg.rx.try_recv() {
-                    if socket.send(Message::Text(text)).await.is_err() {
+                while let Ok(out) = reg.rx.try_recv() {
+                    if socket.send(Message::Text(encode(&out, app.clock.now_ms()))).await.is_err() {
                         return None;
                     }
                 }
                 return Some(why);
             }
             out = reg.rx.recv() => match out {
-                Some(text) => if socket.send(Message::Text(text)).await.is_err() { return None },
+                Some(out) => {
+                    let text = encode(&out, app.clock.now_ms());
+                    if socket.send(Message::Text(text)).await.is_err() { return None }
+                }
                 None => return None,
             },
             _ = ping.tick() => {
                 if last_seen.elapsed() > idle {
                     return Some((close::IDLE, "idle timeout"));
-                }
-                if let Some(end) = signed_out(app, user, session).await {
-                    return Some(end);
                 }
                 if socket.send(Message::Ping(Default::default())).await.is_err() {
                     return None;
@@ -150,8 +173,8 @@ async fn relay(
                 if let Some(r) = reply {
                     // What the request caused (the `assigned` of an accept) was queued before
                     // its answer came back: it goes out first, so answers keep request order.
-                    while let Ok(text) = reg.rx.try_recv() {
-                        if socket.send(Message::Text(text)).await.is_err() {
+                    while let Ok(out) = reg.rx.try_recv() {
+                        if socket.send(Message::Text(encode(&out, app.clock.now_ms()))).await.is_err() {
                             return None;
                         }
                     }
@@ -162,38 +185,6 @@ async fn relay(
             }
         }
     }
-}
-
-/// The close this connection owes when what it was opened with no longer holds: the session
-/// or token ended (signed out, password changed, revoked, expired), the user was deactivated
-/// or is no longer a broker. Checked at every ping, so changes made where no close reaches
-/// (the command line, a lost bus message) still close it within one ping interval. A store
-/// that does not answer keeps the connection: the next ping checks again.
-async fn signed_out(app: &AppState, user: &User, session: &str) -> Option<(u16, &'static str)> {
-    match app.store.user_for_token(session, app.clock.now_ms()).await {
-        Ok(u) if u.role == Role::Broker && !u.must_change_password => None,
-        Ok(_) => Some((close::SIGNED_OUT, close::reason(close::SIGNED_OUT))),
-        Err(StoreError::NotFound) => match app.store.user(user.agency_id, user.id).await {
-            Ok(u) if !u.active => Some((close::DEACTIVATED, close::reason(close::DEACTIVATED))),
-            // Suspended from the command line, where no close reaches (docs/PLATFORM.md).
-            Ok(_) if suspended(app, user.agency_id).await => Some((
-                close::AGENCY_SUSPENDED,
-                close::reason(close::AGENCY_SUSPENDED),
-            )),
-            Ok(_) | Err(StoreError::NotFound) => {
-                Some((close::SIGNED_OUT, close::reason(close::SIGNED_OUT)))
-            }
-            Err(_) => None,
-        },
-        Err(_) => None,
-    }
-}
-
-async fn suspended(app: &AppState, agency: i64) -> bool {
-    app.store
-        .agency_standing(agency)
-        .await
-        .is_ok_and(|s| s.suspended)
 }
 
 /// The close a failed read calls for; `None` when the client is simply gone.
@@ -268,11 +259,11 @@ async fn handle_text(app: &AppState, user: &User, conn_id: u64, text: &str) -> O
             app.roster.set_toggle(agency, broker, online, reason).await;
             // Queue the change before confirming it: whatever the client does after seeing the
             // confirmation reaches the dispatcher after it.
-            let _ = app.dispatcher.broker_changed(agency, broker).await;
+            tell_dispatcher(app, agency, broker).await;
             // Every open page of the broker shows the same toggle.
             app.hub.deliver(
                 broker,
-                &Event::Presence {
+                Event::Presence {
                     online,
                     reason: reason.into(),
                 },

@@ -2,8 +2,13 @@
 //! buffers, a bounded outbound queue, pings with an idle timeout, closes the client can read.
 
 mod connection;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod protocol;
+mod sessions;
 mod socket;
+
+pub use sessions::SessionCheck;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;

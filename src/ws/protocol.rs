@@ -1,10 +1,14 @@
 //! The broker WebSocket's wire format (docs/PROTOCOL.md). JSON text frames, one message each,
-//! tagged by `type`. The core never sees these types: it emits [`crate::dispatch::Event`]s.
+//! tagged by `type`. The core never sees these types: it emits [`crate::dispatch::Event`]s,
+//! the hub queues them, and each connection encodes them here — the only place a
+//! [`ServerMsg`] is built. Every frame is its own type, so a change in a store row (a column
+//! alias, a new field) cannot rename or add a protocol field.
 
 use crate::dispatch::Event;
+use crate::presence::Outbound;
 use crate::store::LeadSummary;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use tungstenite::Utf8Bytes;
 
 /// Messages a broker's client sends.
 #[derive(Debug, Deserialize)]
@@ -49,7 +53,7 @@ pub enum ServerMsg {
     },
     Offer {
         offer_id: i64,
-        lead: Arc<LeadSummary>,
+        lead: Box<LeadFrame>,
         deadline_ms: i64,
         seconds_left: i64,
         server_time_ms: i64,
@@ -76,12 +80,60 @@ pub enum ServerMsg {
     },
 }
 
+/// The `lead` of an `offer` (docs/PROTOCOL.md): enough to decide, no phone or e-mail.
+#[derive(Debug, Serialize)]
+pub struct LeadFrame {
+    id: i64,
+    number: String,
+    client_name: String,
+    channel: String,
+    source: String,
+    department_id: i64,
+    department: String,
+    property_code: Option<String>,
+    interest_kind: Option<String>,
+    interest_purpose: Option<String>,
+    interest_price_cents: Option<i64>,
+    interest_neighbourhood: Option<String>,
+    interest_bedrooms: Option<i64>,
+    comment: Option<String>,
+}
+
+impl From<&LeadSummary> for LeadFrame {
+    fn from(l: &LeadSummary) -> Self {
+        Self {
+            id: l.id,
+            number: l.number.clone(),
+            client_name: l.client_name.clone(),
+            channel: l.channel.clone(),
+            source: l.source.clone(),
+            department_id: l.department_id,
+            department: l.department.clone(),
+            property_code: l.property_code.clone(),
+            interest_kind: l.interest_kind.clone(),
+            interest_purpose: l.interest_purpose.clone(),
+            interest_price_cents: l.interest_price_cents,
+            interest_neighbourhood: l.interest_neighbourhood.clone(),
+            interest_bedrooms: l.interest_bedrooms,
+            comment: l.comment.clone(),
+        }
+    }
+}
+
+/// What a connection sends for an item of its queue, at `now_ms`.
+pub fn encode(out: &Outbound, now_ms: i64) -> Utf8Bytes {
+    match out {
+        Outbound::Event(e) => Utf8Bytes::from(ServerMsg::from_event(e, now_ms).to_json()),
+        Outbound::Encoded(text) => text.clone(),
+    }
+}
+
 impl ServerMsg {
     pub fn from_event(e: &Event, now_ms: i64) -> Self {
         match e {
             Event::Offered { offer, lead } => ServerMsg::Offer {
                 offer_id: offer.id,
-                lead: lead.clone(),
+                lead: Box::new(LeadFrame::from(lead.as_ref())),
                 deadline_ms: offer.deadline_ms,
                 seconds_left: ((offer.deadline_ms - now_ms).max(0) + 999) / 1000,
                 server_time_ms: now_ms,
@@ -129,40 +181,8 @@ impl ServerMsg {
     }
 }
 
-/// Close codes (docs/PROTOCOL.md).
-pub mod close {
-    pub const NORMAL: u16 = 1000;
-    pub const PROTOCOL: u16 = 1002;
-    pub const UNSUPPORTED: u16 = 1003;
-    pub const INVALID_DATA: u16 = 1007;
-    pub const POLICY: u16 = 1008;
-    pub const TOO_BIG: u16 = 1009;
-    pub const INTERNAL: u16 = 1011;
-    pub const RESTART: u16 = 1012;
-    pub const IDLE: u16 = 4000;
-    pub const SLOW: u16 = 4001;
-    /// The user was deactivated: do not reconnect; signing in is refused.
-    pub const DEACTIVATED: u16 = 4002;
-    /// The session or token this connection was opened with ended (signed out, password
-    /// changed or reset, token revoked, no longer a broker): sign in again.
-    pub const SIGNED_OUT: u16 = 4003;
-    /// The agency's access was suspended by the platform: do not reconnect.
-    pub const AGENCY_SUSPENDED: u16 = 4004;
-
-    /// The close frame's reason for a code the server closes with from outside the
-    /// connection (the cluster sends only the code).
-    pub fn reason(code: u16) -> &'static str {
-        match code {
-            DEACTIVATED => "account deactivated",
-            SIGNED_OUT => "signed out",
-            AGENCY_SUSPENDED => "agency suspended",
-            RESTART => "server restarting",
-            SLOW => "slow consumer",
-            IDLE => "idle timeout",
-            _ => "closed by the server",
-        }
-    }
-}
+/// Close codes (docs/PROTOCOL.md); the hub closes connections with them too.
+pub use crate::presence::close;
 
 #[cfg(test)]
 mod tests {

@@ -118,3 +118,59 @@ fn a_broker_deactivated_on_one_node_is_closed_on_another_at_once() {
         s.settle_and_check().await;
     });
 }
+
+/// A rolling restart mixes two releases for a while: a node still reads the bus's previous
+/// `deliver` shape (a frame the sending node encoded), so a broker on a new node keeps getting
+/// what an old node sends; the new `event` shape carries a version, and one this node does
+/// not know is dropped, not misread.
+#[test]
+fn a_node_still_delivers_the_previous_releases_bus_shape() {
+    run("bus shapes across releases", async {
+        let s = Setup::start("busshape", 1, 1, 60, None).await;
+        let a = &s.agencies[0];
+        let broker = a.brokers[0];
+        let mut ws = open(&s.nodes[1].ws(), &a.tokens[0]).await;
+        next(&mut ws, "hello").await;
+        let channel = format!("{}:node:{}", s.prefix, s.nodes[1].name);
+        let publish = |msg: serde_json::Value| {
+            let (redis, channel) = (&s.redis, channel.clone());
+            async move {
+                let sent = redis.cmd(&["PUBLISH", &channel, &msg.to_string()]).await;
+                assert!(
+                    matches!(sent, Some(deadpool_redis::redis::Value::Int(1))),
+                    "the node listens on {channel}: {sent:?}"
+                );
+            }
+        };
+        // The previous release's shape: the frame already encoded, passed through as it came.
+        let frame = serde_json::json!({
+            "type": "offer_closed", "offer_id": 4242, "outcome": "expired",
+            "reason": "no answer within 30 s"
+        });
+        publish(serde_json::json!({
+            "t": "deliver", "broker": broker, "text": frame.to_string(), "push": null
+        }))
+        .await;
+        let got = next(&mut ws, "offer_closed").await;
+        assert_eq!(got["offer_id"], 4242, "{got}");
+        assert_eq!(got["outcome"], "expired", "{got}");
+
+        // A version this node does not know is dropped; the current one is encoded here.
+        let event = |v: u32, offer: i64| {
+            serde_json::json!({
+                "t": "event", "v": v, "broker": broker, "push": null,
+                "event": {"event": "offer_ended", "offer": offer, "outcome": "refused",
+                          "reason": "refused by broker"}
+            })
+        };
+        publish(event(2, 4300)).await;
+        publish(event(1, 4343)).await;
+        let got = next(&mut ws, "offer_closed").await;
+        assert_eq!(
+            got["offer_id"], 4343,
+            "the unknown version was not read: {got}"
+        );
+        assert_eq!(got["outcome"], "refused", "{got}");
+        assert_eq!(got["reason"], "refused by broker", "{got}");
+    });
+}

@@ -4,7 +4,7 @@
 
 use super::Actor;
 use crate::model::{AgencyId, BrokerId, OfferState};
-use crate::store::AuditEntry;
+use crate::store::{AuditEntry, BrokerState};
 
 impl Actor {
     /// Cluster presence as the heartbeat read it: newcomers come online at once; a broker
@@ -30,36 +30,48 @@ impl Actor {
                 changed.push(b);
             }
         }
-        for b in changed {
-            self.refresh_broker(agency, b).await;
-            if let Some(a) = self.agencies.get_mut(&agency) {
-                a.misses.remove(&b);
+        self.refresh_brokers(agency, &changed).await;
+        if let Some(a) = self.agencies.get_mut(&agency) {
+            for b in &changed {
+                a.misses.remove(b);
             }
         }
     }
 
-    /// Handles `first` and whatever else is already queued (bounded), then pumps each agency
-    /// touched once: under load, leads that arrived together are offered in one batch, one
-    /// disk sync, instead of one sync each.
+    /// One broker changed (connected, disconnected, toggled, edited by a manager).
     pub(super) async fn refresh_broker(&mut self, agency: AgencyId, broker: BrokerId) {
-        let deps = match self.store.broker_departments(agency, broker).await {
-            Ok(d) => d,
+        self.refresh_brokers(agency, &[broker]).await;
+    }
+
+    /// Brings the engine in line with the store and the roster for these brokers: what the
+    /// store says of them is read for all of them at once (`Store::broker_states`), so a burst
+    /// of brokers coming online costs three reads, not three per broker.
+    pub(super) async fn refresh_brokers(&mut self, agency: AgencyId, brokers: &[BrokerId]) {
+        let mut states = match self
+            .store
+            .broker_states(agency, brokers, self.clock.now_ms())
+            .await
+        {
+            Ok(s) => s,
             Err(e) => {
-                tracing::warn!(agency, broker, error = %e, "reading departments failed");
+                tracing::warn!(agency, count = brokers.len(), error = %e, "reading brokers failed; their next change retries");
                 return;
             }
         };
-        let Some(availability) = self.broker_availability(agency, broker).await else {
-            return;
-        };
+        for broker in brokers {
+            if let Some(state) = states.remove(broker) {
+                self.apply_broker(agency, *broker, state).await;
+            }
+        }
+    }
+
+    async fn apply_broker(&mut self, agency: AgencyId, broker: BrokerId, state: BrokerState) {
+        let deps = state.departments;
+        let availability = super::recovery::engine_availability(&state.availability);
         // A deactivated user (or one who is no longer a broker) is out at once, wherever their
-        // sockets still are; on a store error the presence decides, as before.
-        let removed = !self
-            .store
-            .broker_routable(agency, broker)
-            .await
-            .unwrap_or(true);
-        let status = self.roster.status(&self.store, agency, broker).await;
+        // sockets still are.
+        let removed = !state.routable;
+        let status = self.roster.status(agency, broker).await;
         let online = status.online && !removed;
         let toggled_off = status.toggled_off || removed;
         let Some(a) = self.agencies.get_mut(&agency) else {
@@ -98,9 +110,13 @@ impl Actor {
             } else {
                 "broker went offline"
             };
-            let _ = self
+            // Refused by the store: already ended elsewhere, and `end_offer` resynced the lead.
+            if let Err(e) = self
                 .end_offer(agency, offer, None, OfferState::Cancelled, reason)
-                .await;
+                .await
+            {
+                tracing::debug!(agency, offer, error = %e, "handing the offer back found it ended");
+            }
         }
     }
 

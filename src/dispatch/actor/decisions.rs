@@ -132,7 +132,7 @@ impl Actor {
     async fn deliver_offer(&mut self, agency: AgencyId, rec: OfferRecord) {
         let lead = rec.lead_id;
         match self.summary(agency, lead).await {
-            Ok(summary) => self.roster.offer(&self.push, agency, rec, summary),
+            Ok(summary) => self.roster.offer(agency, rec, summary),
             Err(e) => tracing::warn!(lead, error = %e, "reading the lead summary failed"),
         }
     }
@@ -199,7 +199,7 @@ impl Actor {
                         self.summaries.remove(&lead);
                         self.roster.deliver(
                             broker,
-                            &Event::Assigned {
+                            Event::Assigned {
                                 lead,
                                 offer: None,
                                 attendance_id,

@@ -45,7 +45,7 @@ impl Actor {
                 m::time_to_accept(now - acc.offered_at_ms);
                 self.roster.deliver(
                     broker,
-                    &Event::Assigned {
+                    Event::Assigned {
                         lead: acc.lead_id,
                         offer: Some(offer),
                         attendance_id: acc.attendance_id,
@@ -134,7 +134,7 @@ impl Actor {
             .await;
         self.roster.deliver(
             o.broker_id,
-            &Event::Presence {
+            Event::Presence {
                 online: false,
                 reason,
             },
@@ -204,6 +204,6 @@ impl Actor {
             outcome: state,
             reason: reason.to_string(),
         };
-        self.roster.deliver(closed.broker_id, &ev);
+        self.roster.deliver(closed.broker_id, ev);
     }
 }

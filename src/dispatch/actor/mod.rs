@@ -10,14 +10,12 @@ mod recovery;
 mod standing;
 
 use super::engine::{Engine, EngineSettings};
-use super::{AgencyStats, Command};
+use super::{AgencyStats, Command, Roster, Route};
 use crate::model::{AgencyId, BrokerId, LeadId, OfferId};
-use crate::push::Push;
-use crate::roster::Roster;
 use crate::store::{AuditEntry, LeadSummary, RouletteSettings, Store, StoreError};
 use crate::Clock;
 use futures_util::StreamExt;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -40,8 +38,8 @@ struct Agency {
 
 pub(crate) struct Actor {
     store: Store,
-    roster: Roster,
-    push: Push,
+    roster: Arc<dyn Roster>,
+    route: Arc<dyn Route>,
     clock: Clock,
     rx: mpsc::Receiver<Command>,
     agencies: HashMap<AgencyId, Agency>,
@@ -65,15 +63,15 @@ fn engine_settings(s: &RouletteSettings) -> EngineSettings {
 impl Actor {
     pub(crate) fn new(
         store: Store,
-        roster: Roster,
-        push: Push,
+        roster: Arc<dyn Roster>,
+        route: Arc<dyn Route>,
         clock: Clock,
         rx: mpsc::Receiver<Command>,
     ) -> Self {
         Self {
             store,
             roster,
-            push,
+            route,
             clock,
             rx,
             agencies: HashMap::new(),
@@ -162,7 +160,9 @@ impl Actor {
                 reply,
             } => {
                 let r = self.answer(agency, broker, offer, answer, reason).await;
-                reply.send(r);
+                if reply.send(r).is_err() {
+                    tracing::debug!(agency, offer, "the answer's caller stopped waiting");
+                }
                 Some(agency)
             }
             Command::Stats { agency, reply } => {
@@ -171,7 +171,9 @@ impl Actor {
                     offers_in_flight: a.engine.offers_count(),
                     oldest_waiting_ms: a.engine.oldest_waiting(),
                 });
-                reply.send(stats.unwrap_or_default());
+                if reply.send(stats.unwrap_or_default()).is_err() {
+                    tracing::debug!(agency, "the stats' caller stopped waiting");
+                }
                 None
             }
             Command::Own { agency } => {
@@ -196,8 +198,9 @@ impl Actor {
                         tracing::warn!(agency, error = %e, "releasing the shard failed");
                     }
                 }
+                // The drain may have given up waiting: nothing to tell then.
                 if let Some(done) = done {
-                    let _ = done.send(());
+                    done.send(()).ok();
                 }
                 None
             }
@@ -233,7 +236,7 @@ impl Actor {
         tracing::warn!(agency, epoch, "fenced: another node took this agency over");
         crate::metrics::fenced();
         self.drop_agency(agency);
-        self.roster.lost(agency);
+        self.route.lost(agency);
         let reason = format!("write refused: epoch {epoch} is no longer the dispatching one");
         let entry = AuditEntry {
             agency,
@@ -254,17 +257,52 @@ impl Actor {
         }
     }
 
+    /// Handles `first` and whatever else is already queued (bounded), then pumps each agency
+    /// touched once: under load, leads that arrived together are offered in one batch, one
+    /// disk sync, instead of one sync each. Broker changes that come in a row are read from
+    /// the store together; any other command first flushes them, so order is kept.
     async fn handle_burst(&mut self, first: Command) {
-        let mut touched = std::collections::BTreeSet::new();
-        touched.extend(self.handle(first).await);
-        for _ in 0..MAX_BURST {
-            match self.rx.try_recv() {
-                Ok(cmd) => touched.extend(self.handle(cmd).await),
-                Err(_) => break,
+        let mut touched = BTreeSet::new();
+        let mut changed: Vec<(AgencyId, BrokerId)> = Vec::new();
+        let mut next = Some(first);
+        let mut taken = 0;
+        while let Some(cmd) = next.take() {
+            match cmd {
+                Command::BrokerChanged { agency, broker } => changed.push((agency, broker)),
+                other => {
+                    self.brokers_changed(&mut changed, &mut touched).await;
+                    touched.extend(self.handle(other).await);
+                }
+            }
+            if taken < MAX_BURST {
+                taken += 1;
+                next = self.rx.try_recv().ok();
             }
         }
+        self.brokers_changed(&mut changed, &mut touched).await;
         for agency in touched {
             self.pump(agency).await;
+        }
+    }
+
+    /// The broker changes gathered by [`Actor::handle_burst`], one batch per agency.
+    async fn brokers_changed(
+        &mut self,
+        changed: &mut Vec<(AgencyId, BrokerId)>,
+        touched: &mut BTreeSet<AgencyId>,
+    ) {
+        let mut by_agency: BTreeMap<AgencyId, Vec<BrokerId>> = BTreeMap::new();
+        for (agency, broker) in changed.drain(..) {
+            let list = by_agency.entry(agency).or_default();
+            if !list.contains(&broker) {
+                list.push(broker);
+            }
+        }
+        for (agency, brokers) in by_agency {
+            if self.ensure_loaded(agency).await.is_ok() {
+                self.refresh_brokers(agency, &brokers).await;
+                touched.insert(agency);
+            }
         }
     }
 

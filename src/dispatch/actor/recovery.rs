@@ -47,7 +47,7 @@ impl Actor {
         if self.agencies.contains_key(&agency) {
             return Ok(());
         }
-        if !self.roster.owns(agency) {
+        if !self.route.owns(agency) {
             return Err(crate::store::StoreError::Unavailable(
                 "another node dispatches this agency".into(),
             ));
@@ -66,7 +66,7 @@ impl Actor {
         // state below is read.
         let epoch = self
             .store
-            .claim_shard(agency, self.roster.node(), self.clock.now_ms())
+            .claim_shard(agency, self.route.node(), self.clock.now_ms())
             .await?;
         let settings = self.store.roulette_settings(agency).await?;
         let mut engine = Engine::new(engine_settings(&settings));
@@ -108,31 +108,9 @@ impl Actor {
         );
         // Brokers already connected come in through the same path as any presence change,
         // so the audit records them as online before any offer reaches them.
-        for broker in self.roster.online_brokers(agency).await {
-            self.refresh_broker(agency, broker).await;
-        }
+        let online = self.roster.online_brokers(agency).await;
+        self.refresh_brokers(agency, &online).await;
         Ok(())
-    }
-
-    /// The broker's availability, re-read with every broker change so that a manager's
-    /// "participa da roleta" or absence counts from the next offer, on whichever node
-    /// dispatches the agency. `None` (logged) when the store cannot say.
-    pub(super) async fn broker_availability(
-        &self,
-        agency: AgencyId,
-        broker: BrokerId,
-    ) -> Option<engine::Availability> {
-        match self
-            .store
-            .availability(agency, broker, self.clock.now_ms())
-            .await
-        {
-            Ok(a) => Some(engine_availability(&a)),
-            Err(e) => {
-                tracing::warn!(agency, broker, error = %e, "reading availability failed");
-                None
-            }
-        }
     }
 
     pub(super) async fn add_lead(&mut self, agency: AgencyId, lead: LeadId) {
@@ -171,8 +149,9 @@ impl Actor {
         match self.store.live_lead(agency, lead).await {
             Ok(Some(l)) if l.state == "offered" => {
                 self.agencies.remove(&agency);
-                // Boxed: loading can end offers, which can resync leads, which can load.
-                let _ = Box::pin(self.ensure_loaded(agency)).await;
+                // Boxed: loading can end offers, which can resync leads, which can load. A
+                // failed load is logged there; the next command or the sweep loads it again.
+                Box::pin(self.ensure_loaded(agency)).await.ok();
             }
             Ok(Some(_)) => self.add_lead(agency, lead).await,
             Ok(None) => {

@@ -20,8 +20,9 @@ impl Actor {
             }
         }
         if !self.agencies.contains_key(&agency) {
-            // Reactivated (or never loaded): load it now so waiting leads go out at once.
-            let _ = self.ensure_loaded(agency).await;
+            // Reactivated (or never loaded): load it now so waiting leads go out at once. A
+            // failed load is logged there; the next command or the sweep loads it again.
+            self.ensure_loaded(agency).await.ok();
             return;
         }
         match self.store.roulette_settings(agency).await {
@@ -54,7 +55,7 @@ impl Actor {
                 outcome: OfferState::Cancelled,
                 reason: SUSPENDED_REASON.to_string(),
             };
-            self.roster.deliver(broker, &ev);
+            self.roster.deliver(broker, ev);
         }
         self.drop_agency(agency);
         tracing::info!(agency, "agency suspended: its roulette stops");

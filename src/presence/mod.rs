@@ -2,13 +2,20 @@
 //! devices); they are *online* for the roulette only when their own toggle is on and at least
 //! one connection is open (R7). Delivery to a broker fans out to every connection through a
 //! bounded queue each; a connection whose queue is full is a slow consumer and is closed,
-//! never buffered without limit.
+//! never buffered without limit. The queues carry domain events; each connection encodes
+//! what it takes off its queue (`ws/protocol.rs`), so no JSON is made below the edge.
+//!
+//! - `roster.rs`: the dispatcher's `Roster` port on one node (this hub and web push), and the
+//!   `Presence` the HTTP and WebSocket edges use, one node or a cluster.
+//! - `close.rs`: the close codes a connection ends with (docs/PROTOCOL.md).
+
+pub mod close;
+mod roster;
+
+pub use roster::{push_job, LocalRoster, Presence};
 
 use crate::dispatch::Event;
 use crate::model::{AgencyId, BrokerId};
-use crate::ws::protocol::close;
-use crate::ws::protocol::ServerMsg;
-use crate::Clock;
 use dashmap::DashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -20,7 +27,7 @@ struct Conn {
     id: u64,
     /// The hash of the session or personal token the connection was opened with.
     session: String,
-    tx: mpsc::Sender<Utf8Bytes>,
+    tx: mpsc::Sender<Outbound>,
     /// Fired when the server closes the connection (slow consumer, signed out, …).
     kick: Closer,
     /// Whether the page is in front (the page says so); background-only brokers get web push.
@@ -36,13 +43,21 @@ struct Entry {
 struct Inner {
     brokers: DashMap<BrokerId, Entry>,
     next_id: AtomicU64,
-    clock: Clock,
+}
+
+/// What a connection's queue holds.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// An event for the broker; the connection encodes it when it sends it.
+    Event(Arc<Event>),
+    /// A frame an older node encoded (the bus's pre-event `deliver` shape), sent as it came.
+    Encoded(Utf8Bytes),
 }
 
 /// One registered connection's receiving end.
 pub struct Registration {
     pub conn_id: u64,
-    pub rx: mpsc::Receiver<Utf8Bytes>,
+    pub rx: mpsc::Receiver<Outbound>,
     pub kick: Closer,
 }
 
@@ -56,7 +71,8 @@ pub struct Closer {
 
 impl Closer {
     pub fn close(&self, code: u16, reason: &'static str) {
-        let _ = self.why.set((code, reason));
+        // Already set: the first reason given wins.
+        self.why.set((code, reason)).ok();
         self.token.cancel();
     }
 
@@ -95,13 +111,18 @@ pub struct Hub {
     inner: Arc<Inner>,
 }
 
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Hub {
-    pub fn new(clock: Clock) -> Self {
+    pub fn new() -> Self {
         Self {
             inner: Arc::new(Inner {
                 brokers: DashMap::new(),
                 next_id: AtomicU64::new(1),
-                clock,
             }),
         }
     }
@@ -167,6 +188,40 @@ impl Hub {
                         }
                     }
                 }
+            }
+        }
+        told
+    }
+
+    /// Every (agency, broker, session hash) with a connection here, each once: what the
+    /// session check ([`crate::ws`]) confirms against the store at every ping interval.
+    pub fn sessions(&self) -> Vec<(AgencyId, BrokerId, String)> {
+        let mut out = Vec::new();
+        for e in self.inner.brokers.iter() {
+            let mut seen: Vec<&str> = Vec::new();
+            for c in &e.conns {
+                if !seen.contains(&c.session.as_str()) {
+                    seen.push(&c.session);
+                    out.push((e.agency, *e.key(), c.session.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Tells the broker's connections opened with this session to close; how many were told.
+    pub fn close_session(
+        &self,
+        broker: BrokerId,
+        session: &str,
+        code: u16,
+        reason: &'static str,
+    ) -> usize {
+        let mut told = 0;
+        if let Some(e) = self.inner.brokers.get(&broker) {
+            for c in e.conns.iter().filter(|c| c.session == session) {
+                c.kick.close(code, reason);
+                told += 1;
             }
         }
         told
@@ -255,27 +310,26 @@ impl Hub {
         self.inner.brokers.iter().map(|e| e.conns.len()).sum()
     }
 
-    /// Sends a domain event to every connection of the broker; returns how many got it.
-    pub fn deliver(&self, broker: BrokerId, event: &Event) -> usize {
-        let msg = ServerMsg::from_event(event, self.inner.clock.now_ms());
-        self.send(broker, &msg)
-    }
-
-    pub fn send(&self, broker: BrokerId, msg: &ServerMsg) -> usize {
+    /// Queues a domain event on every connection of the broker; returns how many got it.
+    pub fn deliver(&self, broker: BrokerId, event: Event) -> usize {
         if !self.inner.brokers.contains_key(&broker) {
             return 0;
         }
-        self.send_text(broker, Utf8Bytes::from(msg.to_json()))
+        self.fan_out(broker, Outbound::Event(Arc::new(event)))
     }
 
-    /// Sends an already encoded message (one that came from another node) to every connection.
-    pub fn send_text(&self, broker: BrokerId, text: Utf8Bytes) -> usize {
+    /// Queues a frame an older node encoded (see [`Outbound::Encoded`]).
+    pub fn deliver_encoded(&self, broker: BrokerId, text: Utf8Bytes) -> usize {
+        self.fan_out(broker, Outbound::Encoded(text))
+    }
+
+    fn fan_out(&self, broker: BrokerId, out: Outbound) -> usize {
         let Some(e) = self.inner.brokers.get(&broker) else {
             return 0;
         };
         let mut sent = 0;
         for c in &e.conns {
-            match c.tx.try_send(text.clone()) {
+            match c.tx.try_send(out.clone()) {
                 Ok(()) => sent += 1,
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     c.kick.close(close::SLOW, "slow consumer")
@@ -302,16 +356,16 @@ mod tests {
 
     #[test]
     fn a_connection_that_does_not_read_is_kicked_when_its_queue_is_full() {
-        let hub = Hub::new(Clock::new());
+        let hub = Hub::new();
         let slow = hub.register(1, 7, "s", true, 2);
         let mut fast = hub.register(1, 7, "s", true, 8);
         for _ in 0..2 {
-            assert_eq!(hub.deliver(7, &event()), 2);
+            assert_eq!(hub.deliver(7, event()), 2);
         }
         assert!(!slow.kick.is_closed());
         while fast.rx.try_recv().is_ok() {}
         assert_eq!(
-            hub.deliver(7, &event()),
+            hub.deliver(7, event()),
             1,
             "only the connection with room gets it"
         );
@@ -321,7 +375,7 @@ mod tests {
 
     #[test]
     fn online_needs_the_toggle_and_a_connection() {
-        let hub = Hub::new(Clock::new());
+        let hub = Hub::new();
         let r = hub.register(1, 7, "s", false, 4);
         assert!(!hub.is_online(7));
         hub.set_toggle(7, true);
