@@ -214,7 +214,7 @@ pub async fn suspend_agency(
         tracing::warn!(agency = id, error = %e, "the dispatcher did not answer after the suspension");
     }
     // Every node closes the agency's sockets (code 4004, docs/PROTOCOL.md); one a close does
-    // not reach finds its session gone at its next ping.
+    // not reach is closed by its node's session check within one ping interval.
     app.roster
         .close_agency_sockets(id, crate::ws::protocol::close::AGENCY_SUSPENDED);
     Ok(Json(SuspendedOut {
