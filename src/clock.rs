@@ -57,3 +57,43 @@ impl Default for Clock {
         Self::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+    use tokio_util::time::DelayQueue;
+
+    /// What the actor relies on: a deadline stored as epoch ms and the timer armed for it with
+    /// `instant_at` fire together under paused time, however far the clock jumps.
+    #[tokio::test(start_paused = true)]
+    async fn stored_deadlines_and_timers_move_together_under_paused_time() {
+        let clock = Clock::new();
+        let start = clock.now_ms();
+        let mut timers = DelayQueue::new();
+        // Offers with answer times of 30 s and 10 s, as the actor arms them.
+        timers.insert_at("30 s offer", clock.instant_at(start + 30_000));
+        timers.insert_at("10 s offer", clock.instant_at(start + 10_000));
+        // A deadline already past fires at once instead of never.
+        timers.insert_at("overdue", clock.instant_at(start - 5_000));
+
+        let first = timers.next().await.map(|e| e.into_inner());
+        assert_eq!(first, Some("overdue"));
+        assert_eq!(clock.now_ms(), start, "nothing waited for a past deadline");
+
+        let second = timers.next().await.map(|e| e.into_inner());
+        assert_eq!(second, Some("10 s offer"));
+        assert_eq!(
+            clock.now_ms(),
+            start + 10_000,
+            "the wall clock moved with the timer"
+        );
+
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert_eq!(clock.now_ms(), start + 15_000);
+        let third = timers.next().await.map(|e| e.into_inner());
+        assert_eq!(third, Some("30 s offer"));
+        assert_eq!(clock.now_ms(), start + 30_000);
+        assert!(timers.is_empty());
+    }
+}

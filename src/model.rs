@@ -24,6 +24,14 @@ macro_rules! text_enum {
                 match s { $($text => Some($name::$variant),)+ _ => None }
             }
         }
+
+        /// Read from a text column: a value the code does not know is an error, never a guess.
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                Self::parse(&s).ok_or_else(|| format!("unknown {}: {s:?}", stringify!($name)))
+            }
+        }
     };
 }
 

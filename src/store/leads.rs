@@ -107,7 +107,8 @@ pub struct LiveLead {
     pub department_id: DepartmentId,
     pub created_at_ms: i64,
     pub round: i64,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: LeadState,
     /// The client's linked broker: first offer goes to them when online (R3).
     pub owner_id: Option<BrokerId>,
 }

@@ -3,7 +3,7 @@
 
 use super::{engine_settings, Actor, Agency};
 use crate::dispatch::engine::{self, Engine, LiveLead};
-use crate::model::{AgencyId, BrokerId, LeadId};
+use crate::model::{AgencyId, BrokerId, LeadId, LeadState};
 use crate::store::{Availability, StoreResult};
 use std::collections::HashMap;
 
@@ -147,7 +147,7 @@ impl Actor {
             a.engine.remove_lead(lead);
         }
         match self.store.live_lead(agency, lead).await {
-            Ok(Some(l)) if l.state == "offered" => {
+            Ok(Some(l)) if l.state == LeadState::Offered => {
                 self.agencies.remove(&agency);
                 // Boxed: loading can end offers, which can resync leads, which can load. A
                 // failed load is logged there; the next command or the sweep loads it again.
