@@ -38,6 +38,13 @@ pub struct AppState {
     pub throttle: crate::throttle::Throttle,
 }
 
+/// The throttle's own extractor (`throttle::ClientAddr`) reaches it without knowing the app.
+impl axum::extract::FromRef<AppState> for crate::throttle::Throttle {
+    fn from_ref(app: &AppState) -> Self {
+        app.throttle.clone()
+    }
+}
+
 impl AppState {
     pub fn origin_allowed(&self, origin: &str) -> bool {
         self.origins.iter().any(|o| o == origin)

@@ -6,11 +6,10 @@
 
 use crate::error::ApiError;
 use crate::settings::AuthSettings;
-use crate::state::AppState;
 use crate::store::{Store, StoreResult};
 use crate::tls::TlsConnection;
 use crate::Clock;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap};
 use dashmap::DashMap;
@@ -332,13 +331,14 @@ fn unknown_message(secs: u64) -> String {
 /// The calling client's address (see [`Throttle::client_addr`]).
 pub struct ClientAddr(pub IpAddr);
 
-impl FromRequestParts<AppState> for ClientAddr {
+/// For any app state that hands out its [`Throttle`] (the app's `AppState` does).
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr
+where
+    Throttle: FromRef<S>,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(state.throttle.client_addr(parts)))
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(Throttle::from_ref(state).client_addr(parts)))
     }
 }
