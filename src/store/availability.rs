@@ -132,8 +132,19 @@ impl Store {
         ids: &str,
         now_ms: i64,
     ) -> StoreResult<HashMap<BrokerId, Availability>> {
+        self.availability_rows(agency, &format!(" AND broker_id IN ({ids})"), now_ms)
+            .await
+    }
+
+    /// The agency's availability rows that match `and` (empty: all of them).
+    async fn availability_rows(
+        &self,
+        agency: AgencyId,
+        and: &str,
+        now_ms: i64,
+    ) -> StoreResult<HashMap<BrokerId, Availability>> {
         let rows: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT {COLS} FROM broker_availability WHERE agency_id = $1 AND broker_id IN ({ids})"
+            "SELECT {COLS} FROM broker_availability WHERE agency_id = $1{and}"
         ))
         .bind(agency)
         .fetch_all(self.pool())
@@ -170,16 +181,7 @@ impl Store {
         agency: AgencyId,
         now_ms: i64,
     ) -> StoreResult<HashMap<BrokerId, Availability>> {
-        let rows: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT {COLS} FROM broker_availability WHERE agency_id = $1"
-        ))
-        .bind(agency)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (r.broker_id, r.into_availability(now_ms)))
-            .collect())
+        self.availability_rows(agency, "", now_ms).await
     }
 
     /// Replaces the broker's flag and absence, with an audit row saying so, in one transaction.

@@ -130,7 +130,10 @@ impl Actor {
             .map(|ms| self.clock.instant_at(ms))
     }
 
-    /// Applies one command; returns the agency whose roulette must be pumped afterwards.
+    /// Applies one command; returns the agency whose roulette must be pumped afterwards. An
+    /// agency that cannot be loaded (`ensure_loaded` logs why, except a suspension or another
+    /// node's agency, left alone on purpose) drops the command: the store keeps what it was
+    /// about, and the safety sweep or the next command brings it back.
     async fn handle(&mut self, cmd: Command) -> Option<AgencyId> {
         match cmd {
             Command::LeadArrived { agency, lead } => {
