@@ -3,7 +3,7 @@
 
 use super::lead_input::{build_lead, parse_json, LeadIn};
 use super::{optional, required};
-use crate::auth::{AuthUser, SourceKey};
+use crate::auth::{AuthUser, Brokers, Managers, Reception, Require, SourceKey, Staff};
 use crate::error::{ApiError, Json, Path};
 use crate::model::{AttendanceKind, Channel, LeadState, Role};
 use crate::state::AppState;
@@ -94,10 +94,9 @@ pub struct ForwardIn {
 #[utoipa::path(post, path = "/api/v1/reception/clients", request_body = ForwardIn, responses((status = 201, body = IngestOutcome)))]
 pub async fn forward_client(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Reception>,
     Json(body): Json<ForwardIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require(&[Role::Receptionist, Role::Manager, Role::Admin])?;
     let agency = user.agency();
     let mut lead = build_lead(&app, agency, "reception", body.lead).await?;
     if body.link_client == Some(false) {
@@ -181,10 +180,9 @@ pub(crate) async fn visible_lead(
 #[utoipa::path(get, path = "/api/v1/leads/{id}", responses((status = 200, body = LeadView), (status = 404)))]
 pub async fn get_lead(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Staff>,
     Path(id): Path<i64>,
 ) -> Result<Json<LeadView>, ApiError> {
-    user.require(&[Role::Manager, Role::Admin, Role::Receptionist, Role::Broker])?;
     Ok(Json(visible_lead(&app, &user, id).await?))
 }
 
@@ -192,11 +190,10 @@ pub async fn get_lead(
 #[utoipa::path(patch, path = "/api/v1/leads/{id}", request_body = LeadEdit, responses((status = 200, body = Concluded)))]
 pub async fn edit_lead(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Brokers>,
     Path(id): Path<i64>,
     Json(edit): Json<LeadEdit>,
 ) -> Result<Json<Concluded>, ApiError> {
-    user.require(&[Role::Broker])?;
     let edit = LeadEdit {
         name: optional("name", edit.name.as_deref(), 200)?,
         email: optional("email", edit.email.as_deref(), 254)?,
@@ -225,11 +222,10 @@ const CONTACT_KINDS: &[&str] = &["call", "whatsapp", "email", "visit", "note"];
 #[utoipa::path(post, path = "/api/v1/leads/{id}/contacts", request_body = ContactIn, responses((status = 201, body = Concluded)))]
 pub async fn create_contact(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Brokers>,
     Path(id): Path<i64>,
     Json(c): Json<ContactIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require(&[Role::Broker])?;
     if !CONTACT_KINDS.contains(&c.kind.as_str()) {
         return Err(ApiError::invalid(
             "kind",
@@ -261,11 +257,10 @@ pub struct AssignIn {
 #[utoipa::path(post, path = "/api/v1/leads/{id}/assign", request_body = AssignIn, responses((status = 200), (status = 409)))]
 pub async fn assign_lead(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Reception>,
     Path(id): Path<i64>,
     Json(a): Json<AssignIn>,
 ) -> Result<StatusCode, ApiError> {
-    user.require(&[Role::Receptionist, Role::Manager, Role::Admin])?;
     let agency = user.agency();
     let broker = app
         .store
@@ -304,10 +299,9 @@ pub async fn assign_lead(
 #[utoipa::path(get, path = "/api/v1/leads/{id}/audit", responses((status = 200, body = [AuditRow])))]
 pub async fn get_lead_audit(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Path(id): Path<i64>,
 ) -> Result<Json<Vec<AuditRow>>, ApiError> {
-    user.require(&[Role::Manager, Role::Admin])?;
     app.store
         .lead(user.agency(), id, app.clock.now_ms())
         .await?;

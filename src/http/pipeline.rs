@@ -4,7 +4,7 @@
 
 use super::crm::{check_manager, notify, parse_when, period};
 use super::optional;
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, LeadWorkers, Managers, Require, Staff};
 use crate::error::{ApiError, Json, Path, Query};
 use crate::model::Role;
 use crate::state::AppState;
@@ -17,9 +17,6 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
-
-const MANAGERS: &[Role] = &[Role::Manager, Role::Admin];
-const STAFF: &[Role] = &[Role::Manager, Role::Admin, Role::Receptionist, Role::Broker];
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -46,9 +43,8 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/v1/lead-types", responses((status = 200, body = [LeadType])))]
 pub async fn list_lead_types(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Staff>,
 ) -> Result<Json<Vec<LeadType>>, ApiError> {
-    user.require(STAFF)?;
     Ok(Json(app.store.lead_types(user.agency()).await?))
 }
 
@@ -57,10 +53,9 @@ pub async fn list_lead_types(
     responses((status = 201, body = LeadType), (status = 409), (status = 422)))]
 pub async fn create_lead_type(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Json(mut def): Json<LeadTypeDef>,
 ) -> Result<(StatusCode, Json<LeadType>), ApiError> {
-    user.require(MANAGERS)?;
     def.name = super::required("name", &def.name, 100)?;
     if def.statuses.is_empty() || def.statuses.len() > 30 {
         return Err(ApiError::invalid(
@@ -115,22 +110,15 @@ pub async fn create_lead_type(
 #[utoipa::path(get, path = "/api/v1/leads", params(LeadListFilter), responses((status = 200, body = [LeadView])))]
 pub async fn list_leads(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<LeadWorkers>,
     Query(f): Query<LeadListFilter>,
 ) -> Result<Json<Vec<LeadView>>, ApiError> {
-    user.require(&[Role::Manager, Role::Admin, Role::Broker])?;
     let mine = (user.user.role == Role::Broker).then_some(user.user.id);
     Ok(Json(
         app.store
             .leads(user.agency(), mine, &f, app.clock.now_ms())
             .await?,
     ))
-}
-
-/// The lead, if this user may work on it: managers any, a broker only their own.
-async fn workable(app: &AppState, user: &AuthUser, id: i64) -> Result<LeadView, ApiError> {
-    user.require(&[Role::Manager, Role::Admin, Role::Broker])?;
-    super::leads::visible_lead(app, user, id).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -145,11 +133,11 @@ pub struct StatusIn {
     responses((status = 200, body = LeadView), (status = 409, description = "transition not allowed")))]
 pub async fn change_status(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<LeadWorkers>,
     Path(id): Path<i64>,
     Json(s): Json<StatusIn>,
 ) -> Result<Json<LeadView>, ApiError> {
-    let lead = workable(&app, &user, id).await?;
+    let lead = super::leads::visible_lead(&app, &user, id).await?;
     let agency = user.agency();
     let now = app.clock.now_ms();
     let from = app
@@ -184,11 +172,11 @@ pub struct PipelineIn {
     responses((status = 200, body = LeadView), (status = 422)))]
 pub async fn update_pipeline(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<LeadWorkers>,
     Path(id): Path<i64>,
     Json(p): Json<PipelineIn>,
 ) -> Result<Json<LeadView>, ApiError> {
-    let lead = workable(&app, &user, id).await?;
+    let lead = super::leads::visible_lead(&app, &user, id).await?;
     let agency = user.agency();
     if let Some(m) = p.manager_id {
         check_manager(&app, agency, m).await?;
@@ -228,10 +216,9 @@ pub struct PhoneMatch {
     responses((status = 200, body = PhoneMatch), (status = 422)))]
 pub async fn match_phone(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Staff>,
     Query(q): Query<PhoneQuery>,
 ) -> Result<Json<PhoneMatch>, ApiError> {
-    user.require(STAFF)?;
     let phone = crate::phone::normalize(&q.phone).map_err(|m| ApiError::invalid("phone", m))?;
     let client = app.store.client_by_phone(user.agency(), &phone).await?;
     Ok(Json(PhoneMatch { phone, client }))
@@ -250,10 +237,9 @@ pub struct PeriodQuery {
     responses((status = 200, body = [MarketingRow])))]
 pub async fn marketing_report(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Query(q): Query<PeriodQuery>,
 ) -> Result<Json<Vec<MarketingRow>>, ApiError> {
-    user.require(MANAGERS)?;
     let (from, to) = period(&app, q.from.as_deref(), q.to.as_deref())?;
     Ok(Json(
         app.store.marketing_report(user.agency(), from, to).await?,
@@ -282,9 +268,8 @@ fn rules_answer(rules: Vec<NotificationRule>) -> NotificationRules {
 #[utoipa::path(get, path = "/api/v1/settings/notifications", responses((status = 200, body = NotificationRules)))]
 pub async fn get_notification_rules(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
 ) -> Result<Json<NotificationRules>, ApiError> {
-    user.require(MANAGERS)?;
     Ok(Json(rules_answer(
         app.store.notification_rules(user.agency()).await?,
     )))
@@ -295,10 +280,9 @@ pub async fn get_notification_rules(
     responses((status = 200, body = NotificationRules), (status = 422)))]
 pub async fn set_notification_rules(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Json(body): Json<NotificationRules>,
 ) -> Result<Json<NotificationRules>, ApiError> {
-    user.require(MANAGERS)?;
     for r in &body.rules {
         if !EVENTS.contains(&r.event.as_str()) {
             return Err(ApiError::invalid(

@@ -5,9 +5,9 @@
 use super::crm::{notify, period, require_active_offer};
 use super::pipeline::PeriodQuery;
 use super::{optional, required};
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, Brokers, Managers, Office, Require};
 use crate::error::{ApiError, Json, Path, Query};
-use crate::model::{Outcome, Role};
+use crate::model::Outcome;
 use crate::state::AppState;
 use crate::store::{
     ClientFilter, ClientRow, ContactsReport, Distributed, OutcomeRecorded, Subject, Team,
@@ -19,7 +19,6 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 
-const MANAGERS: &[Role] = &[Role::Manager, Role::Admin];
 /// The most clients one distribution may deal.
 const MAX_DISTRIBUTION: i64 = 10_000;
 
@@ -71,10 +70,9 @@ pub(crate) fn clean_filter(mut f: ClientFilter) -> Result<ClientFilter, ApiError
     responses((status = 200, body = SearchPage), (status = 422)))]
 pub async fn search_clients(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Office>,
     Json(s): Json<SearchIn>,
 ) -> Result<Json<SearchPage>, ApiError> {
-    user.require(&[Role::Manager, Role::Admin, Role::Receptionist])?;
     let f = clean_filter(s.filter)?;
     let limit = s.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
@@ -110,10 +108,9 @@ pub struct Changed {
 #[utoipa::path(post, path = "/api/v1/clients/worked", request_body = WorkedIn, responses((status = 200, body = Changed)))]
 pub async fn mark_worked(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Json(w): Json<WorkedIn>,
 ) -> Result<Json<Changed>, ApiError> {
-    user.require(MANAGERS)?;
     if w.client_ids.is_empty() || w.client_ids.len() > MAX_DISTRIBUTION as usize {
         return Err(ApiError::invalid("client_ids", "give 1 to 10000 clients"));
     }
@@ -127,9 +124,8 @@ pub async fn mark_worked(
 #[utoipa::path(get, path = "/api/v1/teams", responses((status = 200, body = [Team])))]
 pub async fn list_teams(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
 ) -> Result<Json<Vec<Team>>, ApiError> {
-    user.require(MANAGERS)?;
     Ok(Json(app.store.teams(user.agency()).await?))
 }
 
@@ -147,7 +143,6 @@ async fn save_team(
     id: Option<i64>,
     t: TeamIn,
 ) -> Result<Team, ApiError> {
-    user.require(MANAGERS)?;
     let name = required("name", &t.name, 100)?;
     let agency = user.agency();
     let id = app
@@ -179,7 +174,7 @@ async fn save_team(
 #[utoipa::path(post, path = "/api/v1/teams", request_body = TeamIn, responses((status = 201, body = Team), (status = 409), (status = 422)))]
 pub async fn create_team(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Json(t): Json<TeamIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok((
@@ -191,7 +186,7 @@ pub async fn create_team(
 #[utoipa::path(put, path = "/api/v1/teams/{id}", request_body = TeamIn, responses((status = 200, body = Team)))]
 pub async fn update_team(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Path(id): Path<i64>,
     Json(t): Json<TeamIn>,
 ) -> Result<Json<Team>, ApiError> {
@@ -215,10 +210,9 @@ pub struct DistributeIn {
     responses((status = 201, body = Distributed), (status = 409), (status = 422)))]
 pub async fn distribute(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Json(d): Json<DistributeIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require(MANAGERS)?;
     if !(1..=MAX_DISTRIBUTION).contains(&d.limit) {
         return Err(ApiError::invalid(
             "limit",
@@ -265,9 +259,8 @@ pub async fn distribute(
 #[utoipa::path(get, path = "/api/v1/me/clients", responses((status = 200, body = [ClientRow])))]
 pub async fn my_clients(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Brokers>,
 ) -> Result<Json<Vec<ClientRow>>, ApiError> {
-    user.require(&[Role::Broker])?;
     Ok(Json(
         app.store
             .broker_team_clients(user.agency(), user.user.id)
@@ -287,11 +280,10 @@ pub struct ClientContactIn {
     responses((status = 201, body = OutcomeRecorded), (status = 404)))]
 pub async fn client_contact(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Brokers>,
     Path(id): Path<i64>,
     Json(c): Json<ClientContactIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require(&[Role::Broker])?;
     let comment = optional("comment", c.comment.as_deref(), 4000)?;
     let out = app
         .store
@@ -311,10 +303,9 @@ pub async fn client_contact(
 #[utoipa::path(get, path = "/api/v1/reports/contacts", params(PeriodQuery), responses((status = 200, body = ContactsReport)))]
 pub async fn contacts_report(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Query(q): Query<PeriodQuery>,
 ) -> Result<Json<ContactsReport>, ApiError> {
-    user.require(MANAGERS)?;
     let (from, to) = period(&app, q.from.as_deref(), q.to.as_deref())?;
     Ok(Json(
         app.store.contacts_report(user.agency(), from, to).await?,

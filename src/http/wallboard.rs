@@ -3,9 +3,8 @@
 //! and a per-minute series. Served as a snapshot and as a server-sent-events stream that sends
 //! a fresh snapshot every second. No lead's personal data is in it.
 
-use crate::auth::AuthUser;
+use crate::auth::{Require, Viewers};
 use crate::error::{ApiError, Json};
-use crate::model::Role;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -19,7 +18,6 @@ use std::time::Duration;
 
 const HOUR_MS: i64 = 3_600_000;
 const MINUTE_MS: i64 = 60_000;
-const VIEWERS: &[Role] = &[Role::Manager, Role::Admin, Role::Ops];
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -171,9 +169,8 @@ async fn build(app: &AppState, agency: i64) -> Result<Wallboard, ApiError> {
 #[utoipa::path(get, path = "/api/v1/ops/wallboard", responses((status = 200, body = Wallboard)))]
 pub async fn get_wallboard(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Viewers>,
 ) -> Result<Json<Wallboard>, ApiError> {
-    user.require(VIEWERS)?;
     Ok(Json(build(&app, user.agency()).await?))
 }
 
@@ -182,11 +179,10 @@ pub async fn get_wallboard(
 #[utoipa::path(get, path = "/api/v1/ops/stream", responses((status = 200, content_type = "text/event-stream")))]
 pub async fn stream_wallboard(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Viewers>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    user.require(VIEWERS)?;
     let agency = user.agency();
-    let session = user.token_hash;
+    let session = user.into_inner().token_hash;
     let stop = app.shutdown.clone();
     let ticks = futures_util::stream::unfold((app, true), move |(app, first)| {
         let session = session.clone();
