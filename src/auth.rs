@@ -45,16 +45,17 @@ const OTP_LENGTH: usize = 16;
 /// A random password for someone else to hand over (a reset, a new agency's manager), in groups
 /// of four: `k7mq-2xhv-…`. The user must replace it at their first sign-in.
 pub fn one_time_password() -> String {
-    use rand::Rng;
+    use rand::seq::SliceRandom;
     let mut rng = rand::rngs::OsRng;
     let mut out = String::with_capacity(OTP_LENGTH + OTP_LENGTH / 4);
     for i in 0..OTP_LENGTH {
         if i > 0 && i % 4 == 0 {
             out.push('-');
         }
-        out.push(char::from(
-            OTP_ALPHABET[rng.gen_range(0..OTP_ALPHABET.len())],
-        ));
+        // `choose` is `None` only on an empty alphabet, which OTP_ALPHABET is not.
+        if let Some(&c) = OTP_ALPHABET.choose(&mut rng) {
+            out.push(char::from(c));
+        }
     }
     out
 }

@@ -170,8 +170,8 @@ fn day(field: &'static str, s: Option<&str>) -> Result<Date, ApiError> {
     };
     let b = s.as_bytes();
     let shaped = b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
+        && b.get(4) == Some(&b'-')
+        && b.get(7) == Some(&b'-')
         && b.iter()
             .enumerate()
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());

@@ -69,11 +69,8 @@ pub struct Wallboard {
 
 /// Nearest-rank percentile of sorted values.
 fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    Some(sorted[rank - 1])
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
+    sorted.get(rank - 1).copied()
 }
 
 async fn build(app: &AppState, agency: i64) -> Result<Wallboard, ApiError> {
@@ -135,8 +132,8 @@ async fn build(app: &AppState, agency: i64) -> Result<Wallboard, ApiError> {
                     .ok()
                     .filter(|i| *i < 60)
             };
-            if let Some(i) = slot(f.offered_at_ms) {
-                board.minutes[i].offered += 1;
+            if let Some(m) = slot(f.offered_at_ms).and_then(|i| board.minutes.get_mut(i)) {
+                m.offered += 1;
             }
             let Some(decided) = f.decided_at_ms.filter(|t| *t >= since) else {
                 continue;
@@ -145,8 +142,8 @@ async fn build(app: &AppState, agency: i64) -> Result<Wallboard, ApiError> {
                 "accepted" => {
                     board.last_hour.accepted += 1;
                     tta.push(decided - f.offered_at_ms);
-                    if let Some(i) = slot(decided) {
-                        board.minutes[i].accepted += 1;
+                    if let Some(m) = slot(decided).and_then(|i| board.minutes.get_mut(i)) {
+                        m.accepted += 1;
                     }
                 }
                 "refused" => board.last_hour.refused += 1,
