@@ -32,7 +32,10 @@ struct Asset {
 
 fn short_hash(bytes: &[u8]) -> String {
     use sha2::Digest;
-    hex::encode(&sha2::Sha256::digest(bytes)[..8])
+    // The first 8 bytes: 16 hex characters.
+    let mut hex = hex::encode(sha2::Sha256::digest(bytes));
+    hex.truncate(16);
+    hex
 }
 
 fn mime_of(path: &str, guessed: &str) -> String {

@@ -1,8 +1,7 @@
 //! The broker's pending attendances (A2, A4).
 
-use crate::auth::AuthUser;
+use crate::auth::{Brokers, Require};
 use crate::error::{ApiError, Json};
-use crate::model::Role;
 use crate::state::AppState;
 use crate::store::PendingAttendance;
 use axum::extract::State;
@@ -17,9 +16,8 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/v1/attendances/pending", responses((status = 200, body = [PendingAttendance])))]
 pub async fn list_pending_attendances(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Brokers>,
 ) -> Result<Json<Vec<PendingAttendance>>, ApiError> {
-    user.require(&[Role::Broker])?;
     Ok(Json(
         app.store
             .pending_attendances(user.agency(), user.user.id, app.clock.now_ms())

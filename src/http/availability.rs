@@ -3,7 +3,7 @@
 //! absent broker gets no roulette offers but keeps their clients and pending attendances
 //! (docs/ROUTING.md, "Away from the roulette").
 
-use crate::auth::AuthUser;
+use crate::auth::{Brokers, Managers, Require};
 use crate::clock::agency_day_start_ms;
 use crate::error::{ApiError, Json, Path};
 use crate::model::{AbsenceReason, Role};
@@ -14,8 +14,6 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 use time::Date;
-
-const MANAGERS: &[Role] = &[Role::Manager, Role::Admin];
 
 /// The longest absence a manager may record in one go, in days.
 pub const MAX_ABSENCE_DAYS: i64 = 366;
@@ -63,11 +61,10 @@ pub struct AbsenceIn {
     responses((status = 200, body = Availability), (status = 404), (status = 422)))]
 pub async fn set_user_availability(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Path(id): Path<i64>,
     Json(i): Json<AvailabilityIn>,
 ) -> Result<Json<Availability>, ApiError> {
-    user.require(MANAGERS)?;
     let agency = user.agency();
     let target = app.store.user(agency, id).await?;
     if target.role != Role::Broker {
@@ -95,10 +92,9 @@ pub async fn set_user_availability(
     responses((status = 200, body = Availability), (status = 404)))]
 pub async fn get_user_availability(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Path(id): Path<i64>,
 ) -> Result<Json<Availability>, ApiError> {
-    user.require(MANAGERS)?;
     let agency = user.agency();
     let target = app.store.user(agency, id).await?;
     if target.role != Role::Broker {
@@ -113,9 +109,8 @@ pub async fn get_user_availability(
     responses((status = 200, body = Availability)))]
 pub async fn get_my_availability(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Brokers>,
 ) -> Result<Json<Availability>, ApiError> {
-    user.require(&[Role::Broker])?;
     let now = app.clock.now_ms();
     Ok(Json(
         app.store
@@ -175,8 +170,8 @@ fn day(field: &'static str, s: Option<&str>) -> Result<Date, ApiError> {
     };
     let b = s.as_bytes();
     let shaped = b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
+        && b.get(4) == Some(&b'-')
+        && b.get(7) == Some(&b'-')
         && b.iter()
             .enumerate()
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());

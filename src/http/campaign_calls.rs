@@ -3,9 +3,9 @@
 
 use super::crm::{notify, require_active_offer};
 use super::optional;
-use crate::auth::AuthUser;
+use crate::auth::{Brokers, Require};
 use crate::error::{ApiError, Json, Path};
-use crate::model::{Outcome, Role};
+use crate::model::Outcome;
 use crate::state::AppState;
 use crate::store::{Campaign, CampaignCall, OutcomeRecorded, Subject};
 use axum::extract::State;
@@ -33,9 +33,8 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/v1/me/campaigns", responses((status = 200, body = [Campaign])))]
 pub async fn my_campaigns(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Brokers>,
 ) -> Result<Json<Vec<Campaign>>, ApiError> {
-    user.require(&[Role::Broker])?;
     require_active_offer(&app, user.agency()).await?;
     Ok(Json(
         app.store
@@ -50,10 +49,9 @@ pub async fn my_campaigns(
     responses((status = 200, body = CampaignCall), (status = 204), (status = 409)))]
 pub async fn next_client(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Brokers>,
     Path(id): Path<i64>,
 ) -> Result<axum::response::Response, ApiError> {
-    user.require(&[Role::Broker])?;
     require_active_offer(&app, user.agency()).await?;
     match app
         .store
@@ -77,11 +75,10 @@ pub struct ResultIn {
     responses((status = 200, body = OutcomeRecorded), (status = 409)))]
 pub async fn save_result(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Brokers>,
     Path((id, entry)): Path<(i64, i64)>,
     Json(r): Json<ResultIn>,
 ) -> Result<Json<OutcomeRecorded>, ApiError> {
-    user.require(&[Role::Broker])?;
     let agency = user.agency();
     require_active_offer(&app, agency).await?;
     let comment = optional("comment", r.comment.as_deref(), 4000)?;
@@ -125,11 +122,10 @@ pub struct LaterIn {
     responses((status = 204), (status = 409)))]
 pub async fn continue_later(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Brokers>,
     Path((id, entry)): Path<(i64, i64)>,
     Json(l): Json<LaterIn>,
 ) -> Result<StatusCode, ApiError> {
-    user.require(&[Role::Broker])?;
     require_active_offer(&app, user.agency()).await?;
     let comment = optional("comment", l.comment.as_deref(), 4000)?;
     app.store

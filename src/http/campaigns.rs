@@ -3,9 +3,8 @@
 
 use super::crm::{parse_when, require_active_offer};
 use super::{optional, required};
-use crate::auth::AuthUser;
+use crate::auth::{Managers, Require};
 use crate::error::{ApiError, Json, Path};
-use crate::model::Role;
 use crate::state::AppState;
 use crate::store::{
     AddChoices, AddPreview, AddResult, Campaign, CampaignDef, CrmSettings, Selection, MAX_SELECTION,
@@ -16,8 +15,6 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
-
-const MANAGERS: &[Role] = &[Role::Manager, Role::Admin];
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -41,9 +38,8 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/v1/settings/crm", responses((status = 200, body = CrmSettings)))]
 pub async fn get_crm_settings(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
 ) -> Result<Json<CrmSettings>, ApiError> {
-    user.require(MANAGERS)?;
     Ok(Json(app.store.crm_settings(user.agency()).await?))
 }
 
@@ -52,10 +48,9 @@ pub async fn get_crm_settings(
     responses((status = 200, body = CrmSettings), (status = 422)))]
 pub async fn update_crm_settings(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Json(s): Json<CrmSettings>,
 ) -> Result<Json<CrmSettings>, ApiError> {
-    user.require(MANAGERS)?;
     if s.active_offer_enabled
         && !app
             .store
@@ -121,9 +116,8 @@ async fn campaign_def(app: &AppState, agency: i64, c: CampaignIn) -> Result<Camp
 #[utoipa::path(get, path = "/api/v1/campaigns", responses((status = 200, body = [Campaign]), (status = 403)))]
 pub async fn list_campaigns(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
 ) -> Result<Json<Vec<Campaign>>, ApiError> {
-    user.require(MANAGERS)?;
     require_active_offer(&app, user.agency()).await?;
     Ok(Json(
         app.store
@@ -137,10 +131,9 @@ pub async fn list_campaigns(
     responses((status = 201, body = Campaign), (status = 403), (status = 422)))]
 pub async fn create_campaign(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Json(c): Json<CampaignIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require(MANAGERS)?;
     let agency = user.agency();
     require_active_offer(&app, agency).await?;
     let def = campaign_def(&app, agency, c).await?;
@@ -168,10 +161,9 @@ pub async fn create_campaign(
 #[utoipa::path(get, path = "/api/v1/campaigns/{id}", responses((status = 200, body = Campaign), (status = 404)))]
 pub async fn get_campaign(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Path(id): Path<i64>,
 ) -> Result<Json<Campaign>, ApiError> {
-    user.require(MANAGERS)?;
     require_active_offer(&app, user.agency()).await?;
     Ok(Json(
         app.store
@@ -185,11 +177,10 @@ pub async fn get_campaign(
     responses((status = 200, body = Campaign), (status = 422)))]
 pub async fn update_campaign(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Path(id): Path<i64>,
     Json(c): Json<CampaignIn>,
 ) -> Result<Json<Campaign>, ApiError> {
-    user.require(MANAGERS)?;
     let agency = user.agency();
     require_active_offer(&app, agency).await?;
     let def = campaign_def(&app, agency, c).await?;
@@ -230,11 +221,10 @@ fn check_selection(s: &Selection) -> Result<(), ApiError> {
     responses((status = 200, body = AddPreview), (status = 422)))]
 pub async fn preview_add(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Path(id): Path<i64>,
     Json(p): Json<PreviewIn>,
 ) -> Result<Json<AddPreview>, ApiError> {
-    user.require(MANAGERS)?;
     require_active_offer(&app, user.agency()).await?;
     check_selection(&p.selection)?;
     Ok(Json(
@@ -261,11 +251,10 @@ pub struct ConfirmIn {
     responses((status = 201, body = AddResult), (status = 409, description = "changed since the preview")))]
 pub async fn confirm_add(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Path(id): Path<i64>,
     Json(c): Json<ConfirmIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require(MANAGERS)?;
     require_active_offer(&app, user.agency()).await?;
     check_selection(&c.selection)?;
     let route_own = match c.route.as_str() {
@@ -306,10 +295,9 @@ pub struct Released {
 #[utoipa::path(post, path = "/api/v1/campaigns/{id}/release", responses((status = 200, body = Released), (status = 404)))]
 pub async fn release_held(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Path(id): Path<i64>,
 ) -> Result<Json<Released>, ApiError> {
-    user.require(MANAGERS)?;
     let agency = user.agency();
     require_active_offer(&app, agency).await?;
     app.store.campaign(agency, id, app.clock.now_ms()).await?;

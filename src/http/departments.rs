@@ -1,9 +1,9 @@
 //! Departments (R9): listed, created, renamed, made the default, removed. What removal does to
 //! members and waiting leads is in docs/ROUTING.md.
 
-use super::manager::{Created, MANAGERS};
+use super::manager::Created;
 use super::required;
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, Managers, Require};
 use crate::error::{ApiError, Json, Path};
 use crate::state::AppState;
 use crate::store::Department;
@@ -48,10 +48,9 @@ pub struct DepartmentIn {
     responses((status = 201, body = Created), (status = 409, description = "a department of the agency has this name")))]
 pub async fn create_department(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Json(d): Json<DepartmentIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require(MANAGERS)?;
     let name = required("name", &d.name, 80)?;
     let id = app
         .store
@@ -75,11 +74,10 @@ pub struct DepartmentPatch {
     responses((status = 204), (status = 409, description = "another department of the agency has this name")))]
 pub async fn update_department(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Path(id): Path<i64>,
     Json(d): Json<DepartmentPatch>,
 ) -> Result<StatusCode, ApiError> {
-    user.require(MANAGERS)?;
     let name = d
         .name
         .as_deref()
@@ -116,10 +114,9 @@ pub struct DepartmentRemoved {
     responses((status = 200, body = DepartmentRemoved), (status = 409, description = "the default department cannot be removed")))]
 pub async fn remove_department(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Path(id): Path<i64>,
 ) -> Result<Json<DepartmentRemoved>, ApiError> {
-    user.require(MANAGERS)?;
     let agency = user.agency();
     let removed = app
         .store

@@ -3,7 +3,7 @@
 //! `departments.rs`.
 
 use super::{optional, required};
-use crate::auth::{self, AuthUser};
+use crate::auth::{self, Managers, Office, Require};
 use crate::error::{ApiError, Json, Path};
 use crate::model::{EveryoneRefused, Role};
 use crate::state::AppState;
@@ -14,8 +14,6 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get};
 use axum::Router;
 use serde::{Deserialize, Serialize};
-
-pub(super) const MANAGERS: &[Role] = &[Role::Manager, Role::Admin];
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,9 +29,8 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/v1/settings/roulette", responses((status = 200, body = RouletteSettings)))]
 pub async fn get_roulette_settings(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
 ) -> Result<Json<RouletteSettings>, ApiError> {
-    user.require(MANAGERS)?;
     Ok(Json(app.store.roulette_settings(user.agency()).await?))
 }
 
@@ -59,10 +56,9 @@ pub struct RouletteSettingsIn {
 #[utoipa::path(put, path = "/api/v1/settings/roulette", request_body = RouletteSettingsIn, responses((status = 200, body = RouletteSettings), (status = 422)))]
 pub async fn update_roulette_settings(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Json(i): Json<RouletteSettingsIn>,
 ) -> Result<Json<RouletteSettings>, ApiError> {
-    user.require(MANAGERS)?;
     let agency = user.agency();
     let mut s = app.store.roulette_settings(agency).await?;
     if let Some(v) = i.roulette_enabled {
@@ -140,9 +136,8 @@ pub struct Created {
 #[utoipa::path(get, path = "/api/v1/api-keys", responses((status = 200, body = [ApiKeyInfo])))]
 pub async fn list_api_keys(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
 ) -> Result<Json<Vec<ApiKeyInfo>>, ApiError> {
-    user.require(MANAGERS)?;
     Ok(Json(app.store.api_keys(user.agency()).await?))
 }
 
@@ -163,10 +158,9 @@ pub struct ApiKeyOut {
 #[utoipa::path(post, path = "/api/v1/api-keys", request_body = ApiKeyIn, responses((status = 201, body = ApiKeyOut)))]
 pub async fn create_api_key(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Json(k): Json<ApiKeyIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require(MANAGERS)?;
     let source = required("source", &k.source, 60)?.to_lowercase();
     let key = auth::new_token("rk_");
     let prefix: String = key.chars().take(10).collect();
@@ -186,10 +180,9 @@ pub async fn create_api_key(
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", responses((status = 204), (status = 404)))]
 pub async fn revoke_api_key(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    user.require(MANAGERS)?;
     app.store
         .revoke_api_key(user.agency(), id, app.clock.now_ms())
         .await?;
@@ -201,10 +194,9 @@ const PROPERTY_STATUSES: &[&str] = &["available", "reserved", "sold", "rented", 
 #[utoipa::path(post, path = "/api/v1/properties", request_body = Property, responses((status = 201, body = Created), (status = 409)))]
 pub async fn create_property(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Office>,
     Json(p): Json<Property>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require(&[Role::Manager, Role::Admin, Role::Receptionist])?;
     if !PROPERTY_STATUSES.contains(&p.status.as_str()) {
         return Err(ApiError::invalid(
             "status",

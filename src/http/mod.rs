@@ -5,6 +5,7 @@ mod attendances;
 mod availability;
 mod campaign_calls;
 mod campaigns;
+mod clients;
 pub(crate) mod crm;
 mod departments;
 mod https;
@@ -74,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pipeline::router())
         .merge(campaigns::router())
         .merge(campaign_calls::router())
+        .merge(clients::router())
         .merge(teams::router())
         .merge(ops::router())
         .merge(push::router())

@@ -1,10 +1,9 @@
 //! Answering an offer over HTTP: the same conditional accept/refuse as the WebSocket, for
 //! clients that prefer plain requests.
 
-use crate::auth::AuthUser;
+use crate::auth::{Brokers, Require};
 use crate::dispatch::{Answer, AnswerError};
 use crate::error::{ApiError, Path};
-use crate::model::Role;
 use crate::state::AppState;
 use crate::store::OfferRejection;
 use axum::extract::State;
@@ -38,10 +37,9 @@ impl From<AnswerError> for ApiError {
 #[utoipa::path(post, path = "/api/v1/offers/{id}/accept", responses((status = 204), (status = 403), (status = 404), (status = 409)))]
 pub async fn accept_offer(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Brokers>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    user.require(&[Role::Broker])?;
     app.dispatcher
         .answer(user.agency(), user.user.id, id, Answer::Accept, None)
         .await?;
@@ -58,11 +56,10 @@ pub struct RefuseIn {
 #[utoipa::path(post, path = "/api/v1/offers/{id}/refuse", request_body = RefuseIn, responses((status = 204), (status = 409)))]
 pub async fn refuse_offer(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Brokers>,
     Path(id): Path<i64>,
     body: axum::body::Bytes,
 ) -> Result<StatusCode, ApiError> {
-    user.require(&[Role::Broker])?;
     // The body is optional: an empty one refuses without a reason.
     let reason = if body.iter().all(u8::is_ascii_whitespace) {
         None

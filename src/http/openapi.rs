@@ -2,8 +2,8 @@
 //! `/api/openapi.json`.
 
 use super::{
-    attendances, availability, campaign_calls, campaigns, departments, leads, manager, offers, ops,
-    pipeline, platform, push, session, teams, tokens, user_access, users, wallboard,
+    attendances, availability, campaign_calls, campaigns, clients, departments, leads, manager,
+    offers, ops, pipeline, platform, push, session, teams, tokens, user_access, users, wallboard,
 };
 use crate::state::AppState;
 use axum::routing::get;
@@ -70,10 +70,10 @@ use rules::{ErrorBody, ErrorDetail, SharedResponses};
         wallboard::stream_wallboard,
         pipeline::list_lead_types,
         pipeline::create_lead_type,
-        pipeline::list_leads,
-        pipeline::change_status,
-        pipeline::update_pipeline,
-        pipeline::match_phone,
+        leads::list_leads,
+        leads::change_status,
+        leads::update_pipeline,
+        clients::match_phone,
         pipeline::marketing_report,
         pipeline::get_notification_rules,
         pipeline::set_notification_rules,
@@ -92,14 +92,14 @@ use rules::{ErrorBody, ErrorDetail, SharedResponses};
         campaign_calls::next_client,
         campaign_calls::save_result,
         campaign_calls::continue_later,
-        teams::search_clients,
-        teams::mark_worked,
+        clients::search_clients,
+        clients::mark_worked,
         teams::list_teams,
         teams::create_team,
         teams::update_team,
         teams::distribute,
-        teams::my_clients,
-        teams::client_contact,
+        clients::my_clients,
+        clients::client_contact,
         teams::contacts_report,
         platform::create_agency,
         platform::list_agencies,

@@ -1,9 +1,8 @@
 //! Health, readiness, Prometheus metrics and the live roulette view for operators.
 
-use crate::auth::AuthUser;
+use crate::auth::{Managers, Require};
 use crate::dispatch::AgencyStats;
 use crate::error::{ApiError, Json};
-use crate::model::Role;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -107,9 +106,8 @@ pub struct RouletteLive {
 #[utoipa::path(get, path = "/api/v1/ops/roulette", responses((status = 200, body = RouletteLive)))]
 pub async fn get_roulette_live(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
 ) -> Result<Json<RouletteLive>, ApiError> {
-    user.require(&[Role::Manager, Role::Admin])?;
     let stats = app.dispatcher.stats(user.agency()).await?;
     Ok(Json(RouletteLive {
         online_brokers: app.roster.online_brokers(user.agency()).await,

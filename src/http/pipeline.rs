@@ -1,16 +1,13 @@
-//! The lead pipeline's routes (L1–L6): lead types and their transitions, a lead's status and
-//! pipeline fields, the lead list with the overdue badge, the phone match, the marketing
-//! report, and notifications with their rules.
+//! What frames the lead pipeline (L1, L3, L6): lead types and their transitions, the marketing
+//! report, and notifications with their rules. A lead's own status and pipeline fields are
+//! under `leads/`.
 
-use super::crm::{check_manager, notify, parse_when, period};
-use super::optional;
-use crate::auth::AuthUser;
-use crate::error::{ApiError, Json, Path, Query};
-use crate::model::Role;
+use super::crm::period;
+use crate::auth::{AuthUser, Managers, Require, Staff};
+use crate::error::{ApiError, Json, Query};
 use crate::state::AppState;
 use crate::store::{
-    ClientRow, LeadCrm, LeadListFilter, LeadType, LeadTypeDef, LeadView, MarketingRow,
-    Notification, NotificationRule, Subject, EVENTS, RECIPIENTS,
+    LeadType, LeadTypeDef, MarketingRow, Notification, NotificationRule, EVENTS, RECIPIENTS,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -18,22 +15,12 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 
-const MANAGERS: &[Role] = &[Role::Manager, Role::Admin];
-const STAFF: &[Role] = &[Role::Manager, Role::Admin, Role::Receptionist, Role::Broker];
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/api/v1/lead-types",
             get(list_lead_types).post(create_lead_type),
         )
-        .route(
-            "/api/v1/leads",
-            get(list_leads).post(super::leads::create_lead),
-        )
-        .route("/api/v1/leads/{id}/status", post(change_status))
-        .route("/api/v1/leads/{id}/pipeline", post(update_pipeline))
-        .route("/api/v1/clients/match", get(match_phone))
         .route("/api/v1/reports/marketing", get(marketing_report))
         .route(
             "/api/v1/settings/notifications",
@@ -46,9 +33,8 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/v1/lead-types", responses((status = 200, body = [LeadType])))]
 pub async fn list_lead_types(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Staff>,
 ) -> Result<Json<Vec<LeadType>>, ApiError> {
-    user.require(STAFF)?;
     Ok(Json(app.store.lead_types(user.agency()).await?))
 }
 
@@ -57,10 +43,9 @@ pub async fn list_lead_types(
     responses((status = 201, body = LeadType), (status = 409), (status = 422)))]
 pub async fn create_lead_type(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Json(mut def): Json<LeadTypeDef>,
 ) -> Result<(StatusCode, Json<LeadType>), ApiError> {
-    user.require(MANAGERS)?;
     def.name = super::required("name", &def.name, 100)?;
     if def.statuses.is_empty() || def.statuses.len() > 30 {
         return Err(ApiError::invalid(
@@ -111,132 +96,6 @@ pub async fn create_lead_type(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-/// Managers see every lead of the agency; brokers their own.
-#[utoipa::path(get, path = "/api/v1/leads", params(LeadListFilter), responses((status = 200, body = [LeadView])))]
-pub async fn list_leads(
-    State(app): State<AppState>,
-    user: AuthUser,
-    Query(f): Query<LeadListFilter>,
-) -> Result<Json<Vec<LeadView>>, ApiError> {
-    user.require(&[Role::Manager, Role::Admin, Role::Broker])?;
-    let mine = (user.user.role == Role::Broker).then_some(user.user.id);
-    Ok(Json(
-        app.store
-            .leads(user.agency(), mine, &f, app.clock.now_ms())
-            .await?,
-    ))
-}
-
-/// The lead, if this user may work on it: managers any, a broker only their own.
-async fn workable(app: &AppState, user: &AuthUser, id: i64) -> Result<LeadView, ApiError> {
-    user.require(&[Role::Manager, Role::Admin, Role::Broker])?;
-    super::leads::visible_lead(app, user, id).await
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StatusIn {
-    status: String,
-}
-
-/// L1: moves the lead along its type's transitions; any other move answers 409 naming the
-/// allowed ones.
-#[utoipa::path(post, path = "/api/v1/leads/{id}/status", request_body = StatusIn,
-    responses((status = 200, body = LeadView), (status = 409, description = "transition not allowed")))]
-pub async fn change_status(
-    State(app): State<AppState>,
-    user: AuthUser,
-    Path(id): Path<i64>,
-    Json(s): Json<StatusIn>,
-) -> Result<Json<LeadView>, ApiError> {
-    let lead = workable(&app, &user, id).await?;
-    let agency = user.agency();
-    let now = app.clock.now_ms();
-    let from = app
-        .store
-        .change_lead_status(agency, id, s.status.trim(), now)
-        .await?;
-    let text = format!("Lead {}: {} → {}", lead.number, from, s.status.trim());
-    let subject = Subject {
-        lead: Some(id),
-        client: Some(lead.client_id),
-        broker: lead.broker_id,
-    };
-    notify(&app, agency, "lead_status_changed", subject, &text, now).await;
-    Ok(Json(app.store.lead(agency, id, now).await?))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PipelineIn {
-    ad_campaign: Option<String>,
-    /// A date, a date and time, or null with `clear_due` to remove it.
-    due_at: Option<String>,
-    #[serde(default)]
-    clear_due: bool,
-    urgent: Option<bool>,
-    location: Option<String>,
-    manager_id: Option<i64>,
-}
-
-/// L3, L4: ad campaign, due date, urgent flag, location, responsible manager.
-#[utoipa::path(post, path = "/api/v1/leads/{id}/pipeline", request_body = PipelineIn,
-    responses((status = 200, body = LeadView), (status = 422)))]
-pub async fn update_pipeline(
-    State(app): State<AppState>,
-    user: AuthUser,
-    Path(id): Path<i64>,
-    Json(p): Json<PipelineIn>,
-) -> Result<Json<LeadView>, ApiError> {
-    let lead = workable(&app, &user, id).await?;
-    let agency = user.agency();
-    if let Some(m) = p.manager_id {
-        check_manager(&app, agency, m).await?;
-    }
-    let crm = LeadCrm {
-        type_id: None,
-        ad_campaign: optional("ad_campaign", p.ad_campaign.as_deref(), 200)?,
-        due_at_ms: match p.due_at.as_deref() {
-            Some(d) => Some(parse_when("due_at", d)?),
-            None => None,
-        },
-        urgent: p.urgent.unwrap_or(lead.urgent != 0),
-        location: optional("location", p.location.as_deref(), 300)?,
-        manager_id: p.manager_id,
-    };
-    app.store
-        .update_lead_crm(agency, id, &crm, p.clear_due)
-        .await?;
-    Ok(Json(app.store.lead(agency, id, app.clock.now_ms()).await?))
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct PhoneQuery {
-    phone: String,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct PhoneMatch {
-    /// The phone as stored (E.164).
-    pub phone: String,
-    /// The client with exactly this phone, if any (L2).
-    pub client: Option<ClientRow>,
-}
-
-/// L2: the lead form asks, before saving, whether the phone is an existing client's.
-#[utoipa::path(get, path = "/api/v1/clients/match", params(PhoneQuery),
-    responses((status = 200, body = PhoneMatch), (status = 422)))]
-pub async fn match_phone(
-    State(app): State<AppState>,
-    user: AuthUser,
-    Query(q): Query<PhoneQuery>,
-) -> Result<Json<PhoneMatch>, ApiError> {
-    user.require(STAFF)?;
-    let phone = crate::phone::normalize(&q.phone).map_err(|m| ApiError::invalid("phone", m))?;
-    let client = app.store.client_by_phone(user.agency(), &phone).await?;
-    Ok(Json(PhoneMatch { phone, client }))
-}
-
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct PeriodQuery {
     /// First day, `2026-11-01` (Brasília time); 30 days before `to` when absent.
@@ -250,10 +109,9 @@ pub struct PeriodQuery {
     responses((status = 200, body = [MarketingRow])))]
 pub async fn marketing_report(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Query(q): Query<PeriodQuery>,
 ) -> Result<Json<Vec<MarketingRow>>, ApiError> {
-    user.require(MANAGERS)?;
     let (from, to) = period(&app, q.from.as_deref(), q.to.as_deref())?;
     Ok(Json(
         app.store.marketing_report(user.agency(), from, to).await?,
@@ -282,9 +140,8 @@ fn rules_answer(rules: Vec<NotificationRule>) -> NotificationRules {
 #[utoipa::path(get, path = "/api/v1/settings/notifications", responses((status = 200, body = NotificationRules)))]
 pub async fn get_notification_rules(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
 ) -> Result<Json<NotificationRules>, ApiError> {
-    user.require(MANAGERS)?;
     Ok(Json(rules_answer(
         app.store.notification_rules(user.agency()).await?,
     )))
@@ -295,10 +152,9 @@ pub async fn get_notification_rules(
     responses((status = 200, body = NotificationRules), (status = 422)))]
 pub async fn set_notification_rules(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Json(body): Json<NotificationRules>,
 ) -> Result<Json<NotificationRules>, ApiError> {
-    user.require(MANAGERS)?;
     for r in &body.rules {
         if !EVENTS.contains(&r.event.as_str()) {
             return Err(ApiError::invalid(

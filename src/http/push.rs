@@ -3,9 +3,8 @@
 //! public addresses, the configured push hosts) and keys must be the sizes RFC 8291 gives.
 
 use super::required;
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, Brokers, Require};
 use crate::error::{ApiError, Json};
-use crate::model::Role;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -56,10 +55,9 @@ pub struct SubscriptionIn {
 #[utoipa::path(post, path = "/api/v1/push/subscriptions", request_body = SubscriptionIn, responses((status = 201), (status = 422)))]
 pub async fn create_push_subscription(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Brokers>,
     Json(s): Json<SubscriptionIn>,
 ) -> Result<StatusCode, ApiError> {
-    user.require(&[Role::Broker])?;
     let endpoint = required("endpoint", &s.endpoint, ENDPOINT_MAX)?;
     // RFC 8291: the browser's key is an uncompressed P-256 point, the auth secret 16 bytes.
     let (p256dh, point) = key("keys.p256dh", &s.keys.p256dh, 65)?;

@@ -1,135 +1,38 @@
-//! The client search, teams and distribution (T1–T4): the manager's search, the worked mark,
-//! teams, distributing the first N matches, the broker's distributed clients and their contact
-//! outcomes, and the contact report per broker and team.
+//! Teams and distribution (T1, T2, T4): teams of brokers, distributing the first N matches of
+//! the client search, and the contact report per broker and team. The clients' own routes are
+//! in `clients.rs`.
 
+use super::clients::clean_filter;
 use super::crm::{notify, period, require_active_offer};
 use super::pipeline::PeriodQuery;
-use super::{optional, required};
-use crate::auth::AuthUser;
+use super::required;
+use crate::auth::{AuthUser, Managers, Require};
 use crate::error::{ApiError, Json, Path, Query};
-use crate::model::{Outcome, Role};
 use crate::state::AppState;
-use crate::store::{
-    ClientFilter, ClientRow, ContactsReport, Distributed, OutcomeRecorded, Subject, Team,
-};
+use crate::store::{ClientFilter, ContactsReport, Distributed, Subject, Team};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::Router;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-const MANAGERS: &[Role] = &[Role::Manager, Role::Admin];
 /// The most clients one distribution may deal.
-const MAX_DISTRIBUTION: i64 = 10_000;
+pub(super) const MAX_DISTRIBUTION: i64 = 10_000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/clients/search", post(search_clients))
-        .route("/api/v1/clients/worked", post(mark_worked))
         .route("/api/v1/teams", get(list_teams).post(create_team))
         .route("/api/v1/teams/{id}", put(update_team))
         .route("/api/v1/distributions", post(distribute))
-        .route("/api/v1/me/clients", get(my_clients))
-        .route("/api/v1/clients/{id}/contacts", post(client_contact))
         .route("/api/v1/reports/contacts", get(contacts_report))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SearchIn {
-    #[serde(default)]
-    filter: ClientFilter,
-    /// The last id of the previous page (pages go newest first).
-    before: Option<i64>,
-    /// 1–200, default 50.
-    limit: Option<i64>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct SearchPage {
-    pub clients: Vec<ClientRow>,
-    /// Pass as `before` for the next page; absent on the last page.
-    pub next_before: Option<i64>,
-}
-
-/// Normalises the phone filter (typed any way) and bounds the text.
-pub(crate) fn clean_filter(mut f: ClientFilter) -> Result<ClientFilter, ApiError> {
-    if let Some(p) = f.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-        f.phone = Some(crate::phone::normalize(p).map_err(|m| ApiError::invalid("phone", m))?);
-    } else {
-        f.phone = None;
-    }
-    f.q = optional("q", f.q.as_deref(), 100)?;
-    f.status = optional("status", f.status.as_deref(), 60)?;
-    f.source = optional("source", f.source.as_deref(), 100)?;
-    Ok(f)
-}
-
-/// The client search campaigns and distribution select from.
-#[utoipa::path(post, path = "/api/v1/clients/search", request_body = SearchIn,
-    responses((status = 200, body = SearchPage), (status = 422)))]
-pub async fn search_clients(
-    State(app): State<AppState>,
-    user: AuthUser,
-    Json(s): Json<SearchIn>,
-) -> Result<Json<SearchPage>, ApiError> {
-    user.require(&[Role::Manager, Role::Admin, Role::Receptionist])?;
-    let f = clean_filter(s.filter)?;
-    let limit = s.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid("limit", "limit must be 1 to 200"));
-    }
-    let clients = app
-        .store
-        .search_clients(user.agency(), &f, s.before, limit, app.clock.now_ms())
-        .await?;
-    let next_before = (clients.len() as i64 == limit)
-        .then(|| clients.last().map(|c| c.id))
-        .flatten();
-    Ok(Json(SearchPage {
-        clients,
-        next_before,
-    }))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WorkedIn {
-    client_ids: Vec<i64>,
-    /// true marks them as already worked (out of further distribution); false clears it.
-    worked: bool,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Changed {
-    pub changed: u64,
-}
-
-/// T3: the "already worked" mark.
-#[utoipa::path(post, path = "/api/v1/clients/worked", request_body = WorkedIn, responses((status = 200, body = Changed)))]
-pub async fn mark_worked(
-    State(app): State<AppState>,
-    user: AuthUser,
-    Json(w): Json<WorkedIn>,
-) -> Result<Json<Changed>, ApiError> {
-    user.require(MANAGERS)?;
-    if w.client_ids.is_empty() || w.client_ids.len() > MAX_DISTRIBUTION as usize {
-        return Err(ApiError::invalid("client_ids", "give 1 to 10000 clients"));
-    }
-    let changed = app
-        .store
-        .mark_worked(user.agency(), &w.client_ids, w.worked, app.clock.now_ms())
-        .await?;
-    Ok(Json(Changed { changed }))
 }
 
 #[utoipa::path(get, path = "/api/v1/teams", responses((status = 200, body = [Team])))]
 pub async fn list_teams(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
 ) -> Result<Json<Vec<Team>>, ApiError> {
-    user.require(MANAGERS)?;
     Ok(Json(app.store.teams(user.agency()).await?))
 }
 
@@ -147,7 +50,6 @@ async fn save_team(
     id: Option<i64>,
     t: TeamIn,
 ) -> Result<Team, ApiError> {
-    user.require(MANAGERS)?;
     let name = required("name", &t.name, 100)?;
     let agency = user.agency();
     let id = app
@@ -179,7 +81,7 @@ async fn save_team(
 #[utoipa::path(post, path = "/api/v1/teams", request_body = TeamIn, responses((status = 201, body = Team), (status = 409), (status = 422)))]
 pub async fn create_team(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Json(t): Json<TeamIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok((
@@ -191,7 +93,7 @@ pub async fn create_team(
 #[utoipa::path(put, path = "/api/v1/teams/{id}", request_body = TeamIn, responses((status = 200, body = Team)))]
 pub async fn update_team(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Path(id): Path<i64>,
     Json(t): Json<TeamIn>,
 ) -> Result<Json<Team>, ApiError> {
@@ -215,10 +117,9 @@ pub struct DistributeIn {
     responses((status = 201, body = Distributed), (status = 409), (status = 422)))]
 pub async fn distribute(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Json(d): Json<DistributeIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require(MANAGERS)?;
     if !(1..=MAX_DISTRIBUTION).contains(&d.limit) {
         return Err(ApiError::invalid(
             "limit",
@@ -261,60 +162,13 @@ pub async fn distribute(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-/// T2: the clients distributed to this broker.
-#[utoipa::path(get, path = "/api/v1/me/clients", responses((status = 200, body = [ClientRow])))]
-pub async fn my_clients(
-    State(app): State<AppState>,
-    user: AuthUser,
-) -> Result<Json<Vec<ClientRow>>, ApiError> {
-    user.require(&[Role::Broker])?;
-    Ok(Json(
-        app.store
-            .broker_team_clients(user.agency(), user.user.id)
-            .await?,
-    ))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ClientContactIn {
-    outcome: Outcome,
-    comment: Option<String>,
-}
-
-/// T4: a contact with a client distributed to (or linked to) this broker.
-#[utoipa::path(post, path = "/api/v1/clients/{id}/contacts", request_body = ClientContactIn,
-    responses((status = 201, body = OutcomeRecorded), (status = 404)))]
-pub async fn client_contact(
-    State(app): State<AppState>,
-    user: AuthUser,
-    Path(id): Path<i64>,
-    Json(c): Json<ClientContactIn>,
-) -> Result<impl IntoResponse, ApiError> {
-    user.require(&[Role::Broker])?;
-    let comment = optional("comment", c.comment.as_deref(), 4000)?;
-    let out = app
-        .store
-        .record_client_contact(
-            user.agency(),
-            id,
-            user.user.id,
-            c.outcome,
-            comment.as_deref(),
-            app.clock.now_ms(),
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(out)))
-}
-
 /// T4: contact outcomes per broker and per team.
 #[utoipa::path(get, path = "/api/v1/reports/contacts", params(PeriodQuery), responses((status = 200, body = ContactsReport)))]
 pub async fn contacts_report(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Query(q): Query<PeriodQuery>,
 ) -> Result<Json<ContactsReport>, ApiError> {
-    user.require(MANAGERS)?;
     let (from, to) = period(&app, q.from.as_deref(), q.to.as_deref())?;
     Ok(Json(
         app.store.contacts_report(user.agency(), from, to).await?,

@@ -2,9 +2,8 @@
 //! (one's own; a manager's whole agency) and revoked (one's own; a manager any of the
 //! agency's). The token is shown once at creation; only its hash is kept.
 
-use crate::auth::{self, AuthUser};
+use crate::auth::{self, AuthUser, Managers, Roles};
 use crate::error::{ApiError, Json, Path, Query};
-use crate::model::Role;
 use crate::state::AppState;
 use crate::store::TokenInfo;
 use axum::extract::State;
@@ -14,7 +13,6 @@ use axum::routing::{delete, get};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 
-const MANAGERS: &[Role] = &[Role::Manager, Role::Admin];
 const DAY_MS: i64 = 86_400_000;
 
 pub fn router() -> Router<AppState> {
@@ -114,7 +112,7 @@ pub async fn list_tokens(
     let only = match q.scope {
         TokenScope::Own => Some(user.user.id),
         TokenScope::Agency => {
-            user.require(MANAGERS)?;
+            user.require(Managers::ROLES)?;
             None
         }
     };
@@ -130,7 +128,7 @@ pub async fn delete_token(
     user: AuthUser,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    let only = (!MANAGERS.contains(&user.user.role)).then_some(user.user.id);
+    let only = (!Managers::ROLES.contains(&user.user.role)).then_some(user.user.id);
     app.store
         .revoke_personal_token(user.agency(), id, only)
         .await?;

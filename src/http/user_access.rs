@@ -3,9 +3,8 @@
 //! their broker WebSockets close with a code (docs/PROTOCOL.md) on every node; a deactivated
 //! broker leaves the rotation and an offer they held goes to the next broker.
 
-use super::manager::MANAGERS;
 use super::users::{may_change, user_out, UserOut};
-use crate::auth::{self, AuthUser};
+use crate::auth::{self, Managers, Require};
 use crate::error::{ApiError, Json, Path};
 use crate::model::Role;
 use crate::state::AppState;
@@ -34,10 +33,9 @@ pub fn router() -> Router<AppState> {
         (status = 409, description = "the manager's own account, or the agency's last active manager")))]
 pub async fn deactivate_user(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Path(id): Path<i64>,
 ) -> Result<Json<UserOut>, ApiError> {
-    user.require(MANAGERS)?;
     let agency = user.agency();
     let target = app.store.user(agency, id).await?;
     may_change(&user, &target)?;
@@ -73,10 +71,9 @@ pub async fn deactivate_user(
 #[utoipa::path(post, path = "/api/v1/users/{id}/reactivate", responses((status = 200, body = UserOut)))]
 pub async fn reactivate_user(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Path(id): Path<i64>,
 ) -> Result<Json<UserOut>, ApiError> {
-    user.require(MANAGERS)?;
     let agency = user.agency();
     let target = app.store.user(agency, id).await?;
     may_change(&user, &target)?;
@@ -99,10 +96,9 @@ pub struct OneTimePassword {
     responses((status = 200, body = OneTimePassword, headers(("Cache-Control" = String, description = "no-store")))))]
 pub async fn reset_password(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Path(id): Path<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require(MANAGERS)?;
     let agency = user.agency();
     let target = app.store.user(agency, id).await?;
     may_change(&user, &target)?;

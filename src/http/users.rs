@@ -2,9 +2,8 @@
 //! replaces at first sign-in), edited (name, e-mail, role, departments). Deactivation and
 //! password resets are in `user_access.rs`.
 
-use super::manager::MANAGERS;
 use super::required;
-use crate::auth::{self, AuthUser};
+use crate::auth::{self, AuthUser, Managers, Office, Require};
 use crate::error::{ApiError, Json, Path};
 use crate::model::{AgencyId, Role};
 use crate::state::AppState;
@@ -90,9 +89,8 @@ async fn check_departments(app: &AppState, agency: AgencyId, ids: &[i64]) -> Res
 #[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = [UserOut])))]
 pub async fn list_users(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Office>,
 ) -> Result<Json<Vec<UserOut>>, ApiError> {
-    user.require(&[Role::Manager, Role::Admin, Role::Receptionist])?;
     let agency = user.agency();
     let members = app.store.memberships(agency).await?;
     let users = app.store.users(agency).await?;
@@ -147,10 +145,9 @@ pub struct UserCreated {
     responses((status = 201, body = UserCreated), (status = 409, description = "the e-mail cannot be used"), (status = 422)))]
 pub async fn create_user(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Json(u): Json<UserIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require(MANAGERS)?;
     if u.role == Role::Admin && user.user.role != Role::Admin {
         return Err(ApiError::Forbidden(
             "only an admin can create an admin".into(),
@@ -226,11 +223,10 @@ pub struct UserPatch {
         (status = 409, description = "the e-mail cannot be used, or the change would leave the agency without an active manager")))]
 pub async fn update_user(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Path(id): Path<i64>,
     Json(p): Json<UserPatch>,
 ) -> Result<Json<UserOut>, ApiError> {
-    user.require(MANAGERS)?;
     let agency = user.agency();
     let target = app.store.user(agency, id).await?;
     may_change(&user, &target)?;
@@ -285,11 +281,10 @@ pub struct DepartmentsIn {
 #[utoipa::path(put, path = "/api/v1/users/{id}/departments", request_body = DepartmentsIn, responses((status = 204), (status = 404)))]
 pub async fn set_user_departments(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Managers>,
     Path(id): Path<i64>,
     Json(d): Json<DepartmentsIn>,
 ) -> Result<StatusCode, ApiError> {
-    user.require(MANAGERS)?;
     let agency = user.agency();
     let target = app.store.user(agency, id).await?;
     if target.role != Role::Broker {

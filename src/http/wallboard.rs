@@ -3,9 +3,8 @@
 //! and a per-minute series. Served as a snapshot and as a server-sent-events stream that sends
 //! a fresh snapshot every second. No lead's personal data is in it.
 
-use crate::auth::AuthUser;
+use crate::auth::{Require, Viewers};
 use crate::error::{ApiError, Json};
-use crate::model::Role;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -19,7 +18,6 @@ use std::time::Duration;
 
 const HOUR_MS: i64 = 3_600_000;
 const MINUTE_MS: i64 = 60_000;
-const VIEWERS: &[Role] = &[Role::Manager, Role::Admin, Role::Ops];
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -71,11 +69,8 @@ pub struct Wallboard {
 
 /// Nearest-rank percentile of sorted values.
 fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    Some(sorted[rank - 1])
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
+    sorted.get(rank - 1).copied()
 }
 
 async fn build(app: &AppState, agency: i64) -> Result<Wallboard, ApiError> {
@@ -137,8 +132,8 @@ async fn build(app: &AppState, agency: i64) -> Result<Wallboard, ApiError> {
                     .ok()
                     .filter(|i| *i < 60)
             };
-            if let Some(i) = slot(f.offered_at_ms) {
-                board.minutes[i].offered += 1;
+            if let Some(m) = slot(f.offered_at_ms).and_then(|i| board.minutes.get_mut(i)) {
+                m.offered += 1;
             }
             let Some(decided) = f.decided_at_ms.filter(|t| *t >= since) else {
                 continue;
@@ -147,8 +142,8 @@ async fn build(app: &AppState, agency: i64) -> Result<Wallboard, ApiError> {
                 "accepted" => {
                     board.last_hour.accepted += 1;
                     tta.push(decided - f.offered_at_ms);
-                    if let Some(i) = slot(decided) {
-                        board.minutes[i].accepted += 1;
+                    if let Some(m) = slot(decided).and_then(|i| board.minutes.get_mut(i)) {
+                        m.accepted += 1;
                     }
                 }
                 "refused" => board.last_hour.refused += 1,
@@ -171,9 +166,8 @@ async fn build(app: &AppState, agency: i64) -> Result<Wallboard, ApiError> {
 #[utoipa::path(get, path = "/api/v1/ops/wallboard", responses((status = 200, body = Wallboard)))]
 pub async fn get_wallboard(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Viewers>,
 ) -> Result<Json<Wallboard>, ApiError> {
-    user.require(VIEWERS)?;
     Ok(Json(build(&app, user.agency()).await?))
 }
 
@@ -182,11 +176,10 @@ pub async fn get_wallboard(
 #[utoipa::path(get, path = "/api/v1/ops/stream", responses((status = 200, content_type = "text/event-stream")))]
 pub async fn stream_wallboard(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Viewers>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    user.require(VIEWERS)?;
     let agency = user.agency();
-    let session = user.token_hash;
+    let session = user.into_inner().token_hash;
     let stop = app.shutdown.clone();
     let ticks = futures_util::stream::unfold((app, true), move |(app, first)| {
         let session = session.clone();

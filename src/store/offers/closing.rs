@@ -1,14 +1,15 @@
 //! The statements shared by every way an offer ends untaken (refused, expired, cancelled),
 //! run inside the caller's transaction, and the broker's missed-in-a-row count.
 
-use super::{insert_audit, AuditEntry, Closed, StoreResult};
+use super::Closed;
 use crate::model::{AgencyId, BrokerId, OfferId, OfferState};
+use crate::store::{insert_audit, AuditEntry, StoreResult};
 
 /// The statements that end one pending offer, inside the caller's transaction: the offer's final
 /// state, its lead back to waiting (if the epoch still matches), the broker's missed-in-a-row
 /// count, and the audit row. `None` if the offer was not pending (or not this broker's).
 #[allow(clippy::too_many_arguments)]
-pub(super) async fn close_one(
+pub(in crate::store) async fn close_one(
     conn: &mut sqlx::AnyConnection,
     agency: AgencyId,
     offer: OfferId,

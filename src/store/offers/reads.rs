@@ -1,8 +1,9 @@
 //! Reads of offers: one offer, a broker's open offer (re-sent on reconnect), and what restart
 //! recovery needs (pending offers, current-round refusals, rotation order).
 
-use super::{OfferRecord, Store, StoreResult, OFFER_COLS};
+use super::{OfferRecord, OFFER_COLS};
 use crate::model::{AgencyId, BrokerId, DepartmentId, LeadId, OfferId};
+use crate::store::{Store, StoreResult};
 
 impl Store {
     pub async fn offer(&self, agency: AgencyId, offer: OfferId) -> StoreResult<OfferRecord> {

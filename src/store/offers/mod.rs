@@ -1,7 +1,13 @@
 //! Offers: committed before they are pushed, decided by conditional updates so that exactly
 //! one broker can ever hold a lead (I2), and a late or repeated answer gets a clear rejection.
+//! The writes are here; the reads in `reads.rs`; the statements every untaken ending shares in
+//! `closing.rs`.
 
-use super::closing::{close_one, record_answer};
+pub(super) mod closing;
+mod reads;
+
+use closing::{close_one, record_answer};
+
 use super::shards::fence;
 use super::{insert_audit, link_broker, AuditEntry, Store, StoreError, StoreResult};
 use crate::model::{AgencyId, AttendanceKind, BrokerId, DepartmentId, LeadId, OfferId, OfferState};

@@ -1,0 +1,75 @@
+//! Every `/api/v1/leads…` route, merged in one `router()`: ingest from lead sources and the
+//! reception's register-and-forward (`ingest.rs`), one lead's record, contacts, hand assignment
+//! and audit (`work.rs`), and the lead list, status and pipeline fields (`status.rs`).
+
+mod ingest;
+mod status;
+mod work;
+
+pub use ingest::*;
+pub use status::*;
+pub use work::*;
+
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::model::{AttendanceKind, LeadState, Role};
+use crate::state::AppState;
+use crate::store::{IngestOutcome, LeadView};
+use axum::routing::{get, post};
+use axum::Router;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/leads", get(list_leads).post(create_lead))
+        .route("/api/v1/leads/{id}", get(get_lead).patch(edit_lead))
+        .route("/api/v1/leads/{id}/contacts", post(create_contact))
+        .route("/api/v1/leads/{id}/assign", post(assign_lead))
+        .route("/api/v1/leads/{id}/audit", get(get_lead_audit))
+        .route("/api/v1/leads/{id}/status", post(change_status))
+        .route("/api/v1/leads/{id}/pipeline", post(update_pipeline))
+        .route("/api/v1/reception/clients", post(forward_client))
+}
+
+async fn dispatch_if_waiting(app: &AppState, agency: i64, out: &IngestOutcome) {
+    if out.state == LeadState::Waiting && !out.replayed {
+        // The lead is committed: if this fails (shutting down), restart recovery dispatches it.
+        if let Err(e) = app.dispatcher.lead_arrived(agency, out.lead_id).await {
+            tracing::warn!(lead = out.lead_id, error = %e, "lead not handed to the dispatcher");
+        }
+    }
+}
+
+/// Tells a broker's open pages that a lead was given to them directly.
+async fn notify_assigned(
+    app: &AppState,
+    agency: i64,
+    broker: i64,
+    lead: i64,
+    attendance_id: i64,
+    kind: AttendanceKind,
+) {
+    let ev = crate::dispatch::Event::Assigned {
+        lead,
+        offer: None,
+        attendance_id,
+        kind,
+    };
+    app.roster.deliver_now(agency, broker, ev).await;
+}
+
+/// The lead as this user may see it: any of the agency's, but a broker only their own (another
+/// broker's lead is "not found").
+pub(crate) async fn visible_lead(
+    app: &AppState,
+    user: &AuthUser,
+    id: i64,
+) -> Result<LeadView, ApiError> {
+    let lead = app
+        .store
+        .lead(user.agency(), id, app.clock.now_ms())
+        .await?;
+    if user.user.role == Role::Broker && lead.broker_id != Some(user.user.id) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(lead)
+}
