@@ -23,7 +23,7 @@ fn the_load_generator_offers_every_lead_once() {
         .local_addr()
         .unwrap()
         .port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_roleta"))
+    let mut server = Command::new(env!("CARGO_BIN_EXE_roleta-server"))
         .args([
             "--no-demo",
             "--port",
