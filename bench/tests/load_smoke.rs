@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 //! The load generator's smoke run (issue: benchmarks stay runnable): a real server on SQLite,
 //! 300 brokers (nobody answers, so one lead each), 300 leads at 200/s through `roleta-load b2`. It asserts no times — only that
 //! every lead was answered, offered once, and none offered twice.
