@@ -1,6 +1,8 @@
 //! Micro-benchmarks of the dispatch hot paths: picking the next broker and encoding an offer.
 //! Run with `cargo bench --bench dispatch`; numbers go to BENCHMARKS.md.
 
+#![allow(clippy::expect_used, clippy::indexing_slicing)]
+
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use roleta::dispatch::engine::{Decision, Engine, EngineSettings, LiveLead};
 use roleta::dispatch::Event;

@@ -7,7 +7,8 @@ use crate::model::Role;
 use crate::settings::Settings;
 use crate::store::{Property, RouletteSettings, Store};
 
-pub const BROKERS: &[(&str, &str)] = &[
+/// An array, not a slice: `BROKERS[0]` and `BROKERS[1]` below are checked when it compiles.
+pub const BROKERS: [(&str, &str); 2] = [
     ("ana@demo.roleta", "Ana Corretora"),
     ("bruno@demo.roleta", "Bruno Corretor"),
 ];

@@ -209,7 +209,11 @@ fn json_content_type(headers: &HeaderMap) -> bool {
     };
     kind.eq_ignore_ascii_case("application")
         && (sub.eq_ignore_ascii_case("json")
-            || sub.len() > 5 && sub.as_bytes()[sub.len() - 5..].eq_ignore_ascii_case(b"+json"))
+            || sub.len() > 5
+                && sub
+                    .as_bytes()
+                    .get(sub.len() - 5..)
+                    .is_some_and(|tail| tail.eq_ignore_ascii_case(b"+json")))
 }
 
 /// 422 if a JSON string or key in `body` holds the NUL character. A JSON text can carry one

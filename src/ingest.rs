@@ -63,10 +63,15 @@ impl Ingestor {
 
     /// Writes the lead (or finds the one it repeats); answers once it is committed.
     pub async fn ingest(&self, lead: NewLead) -> StoreResult<IngestOutcome> {
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.senders.len();
-        let (reply, rx) = oneshot::channel();
         let stopped = || StoreError::Unavailable("the server is shutting down".into());
-        self.senders[i]
+        let sender = self
+            .next
+            .fetch_add(1, Ordering::Relaxed)
+            .checked_rem(self.senders.len())
+            .and_then(|i| self.senders.get(i))
+            .ok_or_else(stopped)?;
+        let (reply, rx) = oneshot::channel();
+        sender
             .send(Job { lead, reply })
             .await
             .map_err(|_| stopped())?;

@@ -281,22 +281,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn database_url_never_prints() {
-        let s = Settings::defaults().expect("defaults parse");
+    fn database_url_never_prints() -> Result<(), config::ConfigError> {
+        let s = Settings::defaults()?;
         let printed = format!("{s:?}");
         assert!(!printed.contains("sqlite://"), "{printed}");
         assert!(printed.contains("[redacted]"));
+        Ok(())
     }
 
     #[test]
-    fn flags_win_over_defaults() {
+    fn flags_win_over_defaults() -> Result<(), config::ConfigError> {
         let s = Settings::load(&Overrides {
             port: Some(9999),
             database_url: Some("sqlite://x.db".into()),
             ..Default::default()
-        })
-        .expect("load");
+        })?;
         assert_eq!(s.server.port, 9999);
         assert_eq!(s.database.url.expose(), "sqlite://x.db");
+        Ok(())
     }
 }

@@ -179,14 +179,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_are_valid() {
-        let s = Settings::defaults().expect("defaults parse");
+    fn defaults_are_valid() -> Result<(), config::ConfigError> {
+        let s = Settings::defaults()?;
         assert_eq!(validate(&s), vec![]);
+        Ok(())
     }
 
     #[test]
-    fn each_problem_names_its_key() {
-        let mut s = Settings::defaults().expect("defaults parse");
+    fn each_problem_names_its_key() -> Result<(), config::ConfigError> {
+        let mut s = Settings::defaults()?;
         s.server.tls_cert = "/nao/existe.pem".into();
         s.redis.url = crate::settings::Secret::new("redis://127.0.0.1:6379");
         s.platform.token_sha256 = crate::settings::Secret::new("abc");
@@ -200,10 +201,11 @@ mod tests {
                 "platform.token_sha256"
             ]
         );
+        Ok(())
     }
 
     #[test]
-    fn passwords_never_print() {
+    fn passwords_never_print() -> Result<(), config::ConfigError> {
         assert_eq!(
             without_password("postgres://roleta:s3gr3d0@db:5432/roleta"),
             "postgres://roleta:[redacted]@db:5432/roleta"
@@ -212,11 +214,12 @@ mod tests {
             without_password("sqlite://data/r.db?mode=rwc"),
             "sqlite://data/r.db?mode=rwc"
         );
-        let mut s = Settings::defaults().expect("defaults parse");
+        let mut s = Settings::defaults()?;
         s.database.url = crate::settings::Secret::new("postgres://u:s3gr3d0@h/db");
         let printed = render(&s);
         assert!(!printed.contains("s3gr3d0"), "{printed}");
         assert!(!printed.contains("demo1234"), "{printed}");
         assert!(printed.contains("[database]"), "{printed}");
+        Ok(())
     }
 }

@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 //! Property tests of the dispatcher's decisions. A simulated store plays the database; random
 //! histories of leads, toggles, accepts, refusals, timeouts, pauses and restarts drive the
 //! engine, and after every step: at most one holder and one pending offer per lead, at most one

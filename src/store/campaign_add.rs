@@ -171,7 +171,7 @@ async fn compute(
         rows,
         participants,
         outside,
-        token: hex::encode(&h.finalize()[..12]),
+        token: hex::encode(h.finalize().iter().take(12).copied().collect::<Vec<u8>>()),
     })
 }
 

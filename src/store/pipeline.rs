@@ -8,7 +8,8 @@ use sqlx::AnyConnection;
 
 /// The type every agency starts with; the manager may edit it or add others.
 const DEFAULT_TYPE: &str = "Padrão";
-const DEFAULT_STATUSES: &[(&str, bool)] = &[
+/// An array, not a slice: `DEFAULT_STATUSES[0]` (the initial status) is checked when it compiles.
+const DEFAULT_STATUSES: [(&str, bool); 5] = [
     ("Novo", false),
     ("Em atendimento", false),
     ("Proposta", false),

@@ -201,7 +201,10 @@ impl Store {
         let mut per: Vec<(BrokerId, i64)> = brokers.iter().map(|b| (b.0, 0)).collect();
         let mut done = 0;
         for (i, c) in ids.iter().enumerate() {
-            let slot = i % per.len();
+            // Round robin over the team's brokers (never empty: checked above).
+            let Some(slot) = i.checked_rem(per.len()).and_then(|s| per.get_mut(s)) else {
+                break;
+            };
             // A concurrent distribution that took the client first wins it (T2: one broker alone).
             let r = sqlx::query(
                 "INSERT INTO team_clients (client_id, agency_id, team_id, broker_id, distributed_at_ms) \
@@ -210,12 +213,12 @@ impl Store {
             .bind(c)
             .bind(agency)
             .bind(team)
-            .bind(per[slot].0)
+            .bind(slot.0)
             .bind(now_ms)
             .execute(&mut *tx)
             .await?;
             if r.rows_affected() == 1 {
-                per[slot].1 += 1;
+                slot.1 += 1;
                 done += 1;
             }
         }

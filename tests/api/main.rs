@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 //! Roleta's integration tests: one binary, each scenario against a real server on port 0, over
 //! real sockets, once on SQLite and once on PostgreSQL, with the invariants checked after each.
 

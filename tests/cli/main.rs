@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 //! The `roleta` binary's subcommands, run for real: the binary copied alone into an empty folder
 //! (no static/, no config/, no source tree beside it), each command on SQLite and on PostgreSQL,
 //! its success and its refusals (clear message, non-zero exit, nothing half-written).

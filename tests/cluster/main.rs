@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 //! Cluster fault tests: three real `roleta` processes on the local PostgreSQL and a Redis of
 //! the test's own, scripted brokers over WebSocket, and the invariant checker's six counters
 //! after every fault. `ROLETA_CLUSTER_FULL=1` runs the full-size variant (docs/CLUSTER.md);

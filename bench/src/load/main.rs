@@ -10,6 +10,8 @@
 //! ```
 //! Everything targets loopback and stops by itself.
 
+#![allow(clippy::expect_used, clippy::indexing_slicing)]
+
 mod brokers;
 mod child;
 mod report;

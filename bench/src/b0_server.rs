@@ -3,6 +3,8 @@
 //! tokio, axum and tungstenite as Roleta, same 8 KiB buffers, no database, no JSON, no auth.
 //! `bench-b0 --port 18991`. Loopback only.
 
+#![allow(clippy::expect_used, clippy::indexing_slicing)]
+
 use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};

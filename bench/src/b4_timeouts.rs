@@ -5,6 +5,8 @@
 //! duplicated leads, and memory per pending offer.
 //! `bench-b4 --offers 100000 [--database-url …]` (default: an SQLite file in a temp folder).
 
+#![allow(clippy::expect_used, clippy::indexing_slicing)]
+
 use roleta::presence::Hub;
 use roleta::push::Push;
 use roleta::settings::{DispatchSettings, PushSettings, Secret};

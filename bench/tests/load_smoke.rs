@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 //! The load generator's smoke run (issue: benchmarks stay runnable): a real server on SQLite,
 //! 300 brokers (nobody answers, so one lead each), 300 leads at 200/s through `roleta-load b2`. It asserts no times — only that
 //! every lead was answered, offered once, and none offered twice.
@@ -23,7 +23,7 @@ fn the_load_generator_offers_every_lead_once() {
         .local_addr()
         .unwrap()
         .port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_roleta"))
+    let mut server = Command::new(env!("CARGO_BIN_EXE_roleta-server"))
         .args([
             "--no-demo",
             "--port",

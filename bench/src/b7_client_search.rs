@@ -5,6 +5,8 @@
 //! first 10,000 matches and a distribution of 1,000 clients to a team.
 //! `bench-b7 [--clients 1000000] [--database-url …]` (default: an SQLite file in a temp folder).
 
+#![allow(clippy::expect_used, clippy::indexing_slicing)]
+
 use roleta::store::{CampaignDef, ClientFilter, Selection, Store};
 use std::time::Instant;
 
