@@ -174,6 +174,7 @@ fn not_found() -> Response {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)] // a test that cannot build its input fails loudly
 mod tests {
     use super::*;
 

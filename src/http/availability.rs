@@ -194,6 +194,7 @@ fn day(field: &'static str, s: Option<&str>) -> Result<Date, ApiError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)] // a test that cannot build its input fails loudly
 mod tests {
     use super::{absence, day, AbsenceIn};
 

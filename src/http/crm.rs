@@ -173,6 +173,7 @@ pub(crate) fn period(
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)] // a test that cannot build its input fails loudly
 mod tests {
     use super::parse_when;
 

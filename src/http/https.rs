@@ -81,6 +81,7 @@ fn https_location(headers: &HeaderMap, uri: &Uri, https_port: u16) -> Option<Str
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)] // a test that cannot build its input fails loudly
 mod tests {
     use super::*;
 
