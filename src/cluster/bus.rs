@@ -8,11 +8,12 @@ use super::wire::{BusMsg, ReplyBody, EVENT_VERSION};
 use super::{Cluster, Waiting};
 use crate::dispatch::{Answer, AnswerError, Command};
 use crate::model::AgencyId;
-use crate::presence::{close, Sockets};
+use crate::presence::{close, Outbound, Sockets};
 use deadpool_redis::redis;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -110,7 +111,7 @@ impl Cluster {
                 push,
             } => {
                 if v == EVENT_VERSION {
-                    self.deliver_here(broker, event, push);
+                    self.deliver_here(broker, Outbound::Event(Arc::new(event)), push);
                 } else {
                     tracing::warn!(
                         v,
@@ -120,13 +121,7 @@ impl Cluster {
             }
             BusMsg::Deliver { broker, text, push } => {
                 // From a node of the previous release (see `BusMsg::Deliver`).
-                let hub = &self.inner.hub;
-                if hub.is_connected(broker) {
-                    if let Some(job) = push.filter(|_| !hub.any_visible(broker)) {
-                        self.inner.push.offer(job);
-                    }
-                    hub.deliver_encoded(broker, text.into());
-                }
+                self.deliver_here(broker, Outbound::Encoded(text.into()), push);
             }
             BusMsg::Toggle {
                 agency,

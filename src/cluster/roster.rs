@@ -7,7 +7,7 @@ use super::wire::{BusMsg, EVENT_VERSION};
 use super::{Cluster, Owner};
 use crate::dispatch::{AnswerError, Command, Event, Hop, Roster, Route, Status};
 use crate::model::{AgencyId, BrokerId};
-use crate::presence::{push_job, Presence, Sockets};
+use crate::presence::{push_job, Outbound, Presence, Sockets};
 use crate::push::PushJob;
 use crate::store::{LeadSummary, OfferRecord};
 use futures_util::future::BoxFuture;
@@ -33,11 +33,12 @@ impl Cluster {
             };
             self.send_to(node, &msg);
         }
-        self.deliver_here(broker, event, push);
+        self.deliver_here(broker, Outbound::Event(Arc::new(event)), push);
     }
 
-    /// The event to this node's sockets of the broker, if it holds any.
-    pub(super) fn deliver_here(&self, broker: BrokerId, event: Event, push: Option<PushJob>) {
+    /// To this node's sockets of the broker, if it holds any: an event, or a frame a node of
+    /// the previous release encoded; `push` goes out if none of those pages is in front.
+    pub(super) fn deliver_here(&self, broker: BrokerId, out: Outbound, push: Option<PushJob>) {
         let hub = &self.inner.hub;
         if !hub.is_connected(broker) {
             return;
@@ -45,7 +46,7 @@ impl Cluster {
         if let Some(job) = push.filter(|_| !hub.any_visible(broker)) {
             self.inner.push.offer(job);
         }
-        hub.deliver(broker, event);
+        hub.fan_out(broker, out);
     }
 }
 

@@ -4,12 +4,11 @@
 //! dispatches their agency now. The engine ignores a lead it already holds, so handing over
 //! a lead that is only waiting for a broker costs one lookup in memory.
 
-use super::{Command, Dispatcher, Route};
+use super::{Command, Dispatcher};
 use crate::model::{AgencyId, LeadId};
 use crate::store::Store;
 use crate::Clock;
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -19,7 +18,6 @@ const SWEEP_LIMIT: i64 = 500;
 pub struct Sweeper {
     store: Store,
     dispatcher: Dispatcher,
-    route: Arc<dyn Route>,
     clock: Clock,
     every: Duration,
     /// How late an offer or a waiting lead must be before the sweep steps in.
@@ -38,11 +36,9 @@ impl Sweeper {
         every_ms: u64,
         grace_ms: i64,
     ) -> Self {
-        let route = dispatcher.route().clone();
         Self {
             store,
             dispatcher,
-            route,
             clock,
             every: Duration::from_millis(every_ms.max(100)),
             grace_ms: grace_ms.max(0),
@@ -56,7 +52,7 @@ impl Sweeper {
                 _ = cancel.cancelled() => return,
                 _ = tokio::time::sleep(self.every) => {}
             }
-            if !self.route.sweeping() {
+            if !self.dispatcher.route().sweeping() {
                 return;
             }
             self.sweep().await;
@@ -107,15 +103,15 @@ impl Sweeper {
         };
         let mut unowned: BTreeSet<AgencyId> = BTreeSet::new();
         for (agency, lead) in waiting {
-            if !self.route.owns(agency) {
+            if !self.dispatcher.route().owns(agency) {
                 // One look per agency, not per lead (cluster: is anyone dispatching it?).
                 if unowned.insert(agency) {
-                    self.route.unowned_lead(agency).await;
+                    self.dispatcher.route().unowned_lead(agency).await;
                 }
                 continue;
             }
             let cmd = Command::LeadArrived { agency, lead };
-            match self.route.send(agency, cmd).await {
+            match self.dispatcher.route().send(agency, cmd).await {
                 Ok(_) => handed += 1,
                 Err(e) => {
                     tracing::warn!(agency, lead, error = %e, "handing a waiting lead over failed")

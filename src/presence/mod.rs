@@ -318,12 +318,8 @@ impl Hub {
         self.fan_out(broker, Outbound::Event(Arc::new(event)))
     }
 
-    /// Queues a frame an older node encoded (see [`Outbound::Encoded`]).
-    pub fn deliver_encoded(&self, broker: BrokerId, text: Utf8Bytes) -> usize {
-        self.fan_out(broker, Outbound::Encoded(text))
-    }
-
-    fn fan_out(&self, broker: BrokerId, out: Outbound) -> usize {
+    /// Queues one item on every connection of the broker; returns how many got it.
+    pub fn fan_out(&self, broker: BrokerId, out: Outbound) -> usize {
         let Some(e) = self.inner.brokers.get(&broker) else {
             return 0;
         };

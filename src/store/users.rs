@@ -74,6 +74,13 @@ pub struct ApiKeyOwner {
     pub suspended: bool,
 }
 
+/// The sessions and tokens that still sign someone in at `$1` (epoch ms): not expired, an
+/// active user, an agency that is not suspended. Both readers add their own conditions.
+const LIVE_SESSIONS: &str = "FROM sessions s \
+     JOIN users u ON u.id = s.user_id AND u.agency_id = s.agency_id \
+     JOIN agencies a ON a.id = u.agency_id AND a.suspended_at_ms IS NULL \
+     WHERE (s.expires_at_ms IS NULL OR s.expires_at_ms > $1) AND u.active = 1";
+
 impl Store {
     /// A new user; `must_change` when someone else chose the password (a reset, the command
     /// line, a manager), so the user replaces it at the first sign-in.
@@ -195,12 +202,12 @@ impl Store {
     /// user's agency is suspended (its sessions are deleted then; this also refuses one a
     /// sign-in racing the suspension made).
     pub async fn user_for_token(&self, token_hash: &str, now_ms: i64) -> StoreResult<User> {
-        let r: UserRow = sqlx::query_as(
+        let r: UserRow = sqlx::query_as(&format!(
             "SELECT u.id, u.agency_id, u.email, u.name, u.role, u.online, u.active, \
-             u.must_change_password, u.deactivated_at_ms FROM sessions s JOIN users u ON u.id = s.user_id AND u.agency_id = s.agency_id \
-             JOIN agencies a ON a.id = u.agency_id AND a.suspended_at_ms IS NULL \
-             WHERE s.token_hash = $1 AND (s.expires_at_ms IS NULL OR s.expires_at_ms > $2) AND u.active = 1",
-        )
+             u.must_change_password, u.deactivated_at_ms {LIVE_SESSIONS} \
+             AND s.token_hash = $2"
+        ))
+        .bind(now_ms)
         .bind(token_hash)
         .bind(now_ms)
         .fetch_one(self.pool())
@@ -219,16 +226,11 @@ impl Store {
     ) -> StoreResult<std::collections::HashSet<String>> {
         let mut live = std::collections::HashSet::new();
         for chunk in hashes.chunks(500) {
-            let mut q = super::sql::Sql::new(
-                "SELECT s.token_hash FROM sessions s \
-                 JOIN users u ON u.id = s.user_id AND u.agency_id = s.agency_id \
-                 JOIN agencies a ON a.id = u.agency_id AND a.suspended_at_ms IS NULL \
-                 WHERE u.active = 1 AND u.role = 'broker' AND u.must_change_password = 0 \
-                 AND (s.expires_at_ms IS NULL OR s.expires_at_ms > ",
-            );
-            let now = q.int(now_ms);
-            q.push(&now);
-            q.push(") AND s.token_hash IN (");
+            let mut q = super::sql::Sql::new(&format!(
+                "SELECT s.token_hash {LIVE_SESSIONS} \
+                 AND u.role = 'broker' AND u.must_change_password = 0 AND s.token_hash IN ("
+            ));
+            q.int(now_ms);
             for (i, h) in chunk.iter().enumerate() {
                 if i > 0 {
                     q.push(", ");
