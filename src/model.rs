@@ -110,3 +110,8 @@ text_enum!(
     /// Why a broker is away from the roulette for a period (issue 12): férias or another absence.
     AbsenceReason { Ferias => "ferias", Ausencia => "ausencia" }
 );
+
+text_enum!(
+    /// A6: what the client wants — it decides which property icons a row shows.
+    Objective { Buy => "buy", Rent => "rent", Appraise => "appraise" }
+);

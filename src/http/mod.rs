@@ -5,6 +5,7 @@ mod attendances;
 mod availability;
 mod campaign_calls;
 mod campaigns;
+mod client_record;
 mod clients;
 pub(crate) mod crm;
 mod departments;
@@ -76,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .merge(campaigns::router())
         .merge(campaign_calls::router())
         .merge(clients::router())
+        .merge(client_record::router())
         .merge(teams::router())
         .merge(ops::router())
         .merge(push::router())

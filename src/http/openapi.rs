@@ -2,7 +2,7 @@
 //! `/api/openapi.json`.
 
 use super::{
-    attendances, availability, campaign_calls, campaigns, clients, departments, leads, manager,
+    attendances, availability, campaign_calls, campaigns, client_record, clients, departments, leads, manager,
     offers, ops, pipeline, platform, push, session, teams, tokens, user_access, users, wallboard,
 };
 use crate::state::AppState;
@@ -100,6 +100,13 @@ use rules::{ErrorBody, ErrorDetail, SharedResponses};
         teams::distribute,
         clients::my_clients,
         clients::client_contact,
+        client_record::list_clients,
+        client_record::get_client,
+        client_record::get_timeline,
+        client_record::put_profile,
+        client_record::contact_attempt,
+        client_record::get_messages,
+        client_record::put_messages,
         teams::contacts_report,
         platform::create_agency,
         platform::list_agencies,

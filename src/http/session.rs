@@ -245,6 +245,8 @@ pub struct MeOut {
     /// What the agency's plan includes (docs/PLATFORM.md): the pages hide what it leaves out.
     /// The manager's own switches are in the roulette and CRM settings.
     features: AgencyFeatures,
+    /// The agency's name and the first WhatsApp message in use (L7).
+    agency: super::client_record::MeAgency,
 }
 
 #[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = MeOut), (status = 401)))]
@@ -254,10 +256,12 @@ pub async fn get_me(State(app): State<AppState>, user: AuthUser) -> Result<Json<
         .broker_departments(user.agency(), user.user.id)
         .await?;
     let features = app.store.agency_standing(user.agency()).await?.features;
+    let agency = super::client_record::me_agency(&app, user.agency()).await?;
     // The extractor read the user from the store for this request: it is current.
     Ok(Json(MeOut {
         user: user.user,
         departments,
         features,
+        agency,
     }))
 }

@@ -295,6 +295,18 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         one_row(r).map_err(|_| StoreError::Conflict("the status changed meanwhile".into()))?;
+        // The client record's timeline shows every status change (A5).
+        sqlx::query(
+            "INSERT INTO client_history (agency_id, client_id, lead_id, kind, from_value, to_value, at_ms) \
+             SELECT agency_id, client_id, id, 'status_changed', $3, $4, $5 FROM leads WHERE agency_id = $1 AND id = $2",
+        )
+        .bind(agency)
+        .bind(lead)
+        .bind(&from)
+        .bind(to)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(from)
     }
