@@ -13,6 +13,7 @@ mod availability;
 mod bad_input;
 mod campaign_calls;
 mod campaigns;
+mod client_record;
 mod crm_helpers;
 mod departments;
 mod https;
