@@ -1,13 +1,23 @@
-// Shared helpers for Roleta's pages: JSON calls, the signed-in user, form errors, formatting.
+// Shared helpers for Roleta's pages: JSON calls, the signed-in user, form errors, formatting,
+// the top bar (with its menu button on a phone).
+import { translate, GENERIC } from './erros.js';
+import { CHANNELS, CHANNEL_NAMES, KINDS, PROPERTY_KINDS, PURPOSES, OUTCOMES } from './labels.js';
 
+export { CHANNELS, CHANNEL_NAMES, KINDS, PROPERTY_KINDS, OUTCOMES };
+
+/** An answer other than 2xx. `message` is pt-BR from erros.js, never the server's own words. */
 export class ApiError extends Error {
   constructor(status, body) {
-    super(body?.error?.message || `erro ${status}`);
+    const t = translate(status, body?.error);
+    super(t.message);
     this.status = status;
     this.code = body?.error?.code;
-    this.field = body?.error?.field;
+    this.field = t.field;
   }
 }
+
+/** What a person reads for any failure: an ApiError's pt-BR text, or the generic sentence. */
+export const errorText = (err) => (err instanceof ApiError ? err.message : GENERIC);
 
 export async function api(method, path, body) {
   const opts = { method, headers: {}, credentials: 'same-origin' };
@@ -15,14 +25,20 @@ export async function api(method, path, body) {
     opts.headers['Content-Type'] = 'application/json';
     opts.body = JSON.stringify(body);
   }
-  const res = await fetch(path, opts);
+  let res;
+  try {
+    res = await fetch(path, opts);
+  } catch {
+    throw new ApiError(0, null); // no answer: offline, or the server is down
+  }
   const onLogin = location.pathname === '/' || location.pathname === '/index.html';
   if (res.status === 401 && !onLogin) {
     location.href = '/';
     throw new ApiError(401, null);
   }
   const text = await res.text();
-  const data = text ? JSON.parse(text) : null;
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; } // a proxy's HTML page
   // A provisional password: the sign-in page asks for a new one before anything else.
   if (res.status === 403 && data?.error?.code === 'password_change_required' && !onLogin) {
     location.href = '/';
@@ -59,18 +75,32 @@ export function homeFor(role) {
            receptionist: '/recepcao.html', ops: '/painel.html' }[role] || '/';
 }
 
-/** Shows the server's error next to its field (or in the form's notice). */
+/** `[name="…"]` / `[data-error-for="…"]` for a field or, failing that, its path's head. */
+function inForm(form, attr, field) {
+  if (!field) return null;
+  const head = String(field).split(/[.[]/)[0];
+  return form.querySelector(`[${attr}="${CSS.escape(field)}"]`) || form.querySelector(`[${attr}="${CSS.escape(head)}"]`);
+}
+
+/**
+ * Shows an error next to its field (or in the form's notice). `err` is an ApiError (its pt-BR
+ * text) or the page's own `{ field, message }`; any other exception shows the generic sentence.
+ */
 export function showError(form, err) {
   clearErrors(form);
-  const input = err.field && form.querySelector(`[name="${err.field}"]`);
+  const message = err instanceof Error ? errorText(err) : err.message;
+  const input = inForm(form, 'name', err.field);
+  const slot = inForm(form, 'data-error-for', err.field);
   if (input) {
     input.setAttribute('aria-invalid', 'true');
-    const slot = form.querySelector(`[data-error-for="${err.field}"]`);
-    if (slot) slot.textContent = err.message;
+    if (slot?.id) input.setAttribute('aria-describedby', slot.id);
+  }
+  if (slot) slot.textContent = message;
+  if (input && slot) {
     input.focus();
   } else {
     const n = form.querySelector('.form-notice');
-    if (n) { n.textContent = err.message; n.className = 'form-notice notice bad'; }
+    if (n) { n.textContent = message; n.className = 'form-notice notice bad'; }
   }
 }
 
@@ -88,28 +118,24 @@ export function notice(form, text) {
 
 export const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 
-export const money = (cents) => cents == null ? '' :
-  (cents / 100).toLocaleString('pt-BR', { style: 'currency', currency: 'BRL', maximumFractionDigits: 0 });
-
-export const CHANNELS = { lf: 'LF', lp: 'LP', ls: 'LS', phone: 'TEL', walk_in: 'REC', other: 'OUT' };
-export const CHANNEL_NAMES = { lf: 'Lead do Facebook', lp: 'Lead de portal', ls: 'Lead do site', phone: 'Telefone', walk_in: 'Recepção', other: 'Outro' };
-export const KINDS = { new: 'Novo', rule: 'Regra', returning: 'Retorno', transfer: 'Transferência' };
-export const PROPERTY_KINDS = { apartment: 'Apartamento', house: 'Casa', land: 'Terreno', commercial: 'Comercial' };
+const BRL = new Intl.NumberFormat('pt-BR', { style: 'currency', currency: 'BRL', minimumFractionDigits: 0, maximumFractionDigits: 0 });
+/** "R$ 850.000" from cents (whole reais; the space is a non-breaking one). */
+export const money = (cents) => (cents == null ? '' : BRL.format(Math.round(cents / 100)));
 
 export function badge(channel) {
-  return `<span class="badge ${esc(channel)}" title="${esc(CHANNEL_NAMES[channel] || channel)}">${esc(CHANNELS[channel] || channel)}</span>`;
+  return `<span class="badge ${esc(channel)}" title="${esc(CHANNEL_NAMES[channel] || CHANNEL_NAMES.other)}">${esc(CHANNELS[channel] || CHANNELS.other)}</span>`;
 }
 
 /** "Apartamento · venda · R$ 850.000 · Pinheiros · 3 dorm. · 2 vagas" */
 export function interest(l) {
   const parts = [];
-  if (l.interest_kind) parts.push(PROPERTY_KINDS[l.interest_kind] || l.interest_kind);
-  if (l.interest_purpose) parts.push({ sale: 'venda', rent: 'locação' }[l.interest_purpose] || l.interest_purpose);
+  if (l.interest_kind) parts.push(PROPERTY_KINDS[l.interest_kind] || '');
+  if (l.interest_purpose) parts.push(PURPOSES[l.interest_purpose] || '');
   if (l.interest_price_cents != null) parts.push(money(l.interest_price_cents));
   if (l.interest_neighbourhood) parts.push(l.interest_neighbourhood);
   if (l.interest_bedrooms != null) parts.push(`${l.interest_bedrooms} dorm.`);
   if (l.interest_parking != null) parts.push(`${l.interest_parking} vaga${l.interest_parking === 1 ? '' : 's'}`);
-  return parts.join(' · ');
+  return parts.filter(Boolean).join(' · ');
 }
 
 /** "+55 (11) 98765-4321" from E.164. */
@@ -127,11 +153,33 @@ export function ago(ms) {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-/** Fills the top bar's user area and sign-out button. */
+/** A phone number as markup that never breaks across lines. */
+export const phoneHtml = (e164) => `<span class="tel">${esc(phone(e164))}</span>`;
+
+/**
+ * Fills the top bar's user area and sign-out button. When the bar has page tabs, adds the
+ * menu button that shows them (and the sign-out) on a narrow screen; call it after the tabs.
+ */
 export function topbar(user) {
   const who = document.querySelector('[data-user]');
   if (who) who.textContent = user.name;
   document.querySelector('[data-logout]')?.addEventListener('click', logout);
+  const bar = document.querySelector('.topbar');
+  const nav = bar?.querySelector('nav.tabs');
+  if (!nav || !nav.querySelector('a') || bar.querySelector('.menu-btn')) return;
+  if (!nav.id) nav.id = 'nav';
+  const btn = document.createElement('button');
+  btn.type = 'button';
+  btn.className = 'btn menu-btn';
+  btn.setAttribute('aria-expanded', 'false');
+  btn.setAttribute('aria-controls', nav.id);
+  btn.innerHTML = '<span class="menu-icon" aria-hidden="true"></span>Menu';
+  btn.addEventListener('click', () => {
+    const open = bar.classList.toggle('open');
+    btn.setAttribute('aria-expanded', String(open));
+  });
+  bar.classList.add('has-menu');
+  bar.insertBefore(btn, nav);
 }
 
 /** The manager's pages, for the top bar. */
@@ -150,12 +198,12 @@ export function howLong(ms) {
   return `${Math.floor(h / 24)} d ${h % 24} h`;
 }
 
-export const dateBR = (ms) => ms == null ? '' : new Date(ms).toLocaleDateString('pt-BR', { timeZone: 'America/Sao_Paulo' });
-
-export const OUTCOMES = {
-  high_interest: 'Alto interesse', asked_info: 'Pediu informações', low_interest: 'Baixo interesse',
-  no_answer: 'Não atendeu', no_interest: 'Sem interesse',
-};
+const DAY = new Intl.DateTimeFormat('pt-BR', { timeZone: 'America/Sao_Paulo', day: '2-digit', month: '2-digit', year: 'numeric' });
+const DAY_TIME = new Intl.DateTimeFormat('pt-BR', { timeZone: 'America/Sao_Paulo', day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit' });
+/** "05/01/2026" (Brasília time). */
+export const dateBR = (ms) => (ms == null ? '' : DAY.format(new Date(ms)));
+/** "05/01/2026 14:30" (Brasília time). */
+export const dateTimeBR = (ms) => (ms == null ? '' : DAY_TIME.format(new Date(ms)).replace(',', ''));
 
 /** The notifications bell (L6): unread count, the latest list, read on open. */
 export async function bell() {

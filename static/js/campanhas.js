@@ -1,6 +1,7 @@
 // The manager's campaigns page: the active-offer switch and quarantine (O6, O3), campaigns (O1),
 // adding clients from a search with the server's preview (O2), teams (T1) and distribution (T2).
-import { api, me, topbar, bell, managerNav, esc, phone, dateBR, showError, clearErrors, notice } from './api.js';
+import { api, me, topbar, bell, managerNav, esc, phoneHtml, dateBR, showError, clearErrors, notice, errorText } from './api.js';
+import { sourceLabel } from './labels.js';
 
 const $ = (id) => document.getElementById(id);
 let users = [];
@@ -39,9 +40,10 @@ async function loadCampaigns() {
   campaigns = await api('GET', '/api/v1/campaigns');
   $('campaigns').innerHTML = campaigns.map((k) => `<tr data-campaign="${esc(k.name)}">
     <td><div class="cell-main">${esc(k.name)}</div><div class="cell-sub">${esc(k.development || '')}</div></td>
-    <td>${dateBR(k.expires_at_ms)} ${k.expired ? '<span class="tag">vencida</span>' : ''}</td>
-    <td>${k.brokers.map((b) => esc(b.name)).join(', ')}</td>
-    <td data-k="queued">${k.queued}</td><td data-k="held">${k.held}</td><td data-k="done">${k.done}</td><td data-k="inactive">${k.inactive}</td>
+    <td data-label="Validade">${dateBR(k.expires_at_ms)} ${k.expired ? '<span class="tag">vencida</span>' : ''}</td>
+    <td data-label="Corretores">${k.brokers.map((b) => esc(b.name)).join(', ')}</td>
+    <td data-k="queued" data-label="Na fila">${k.queued}</td><td data-k="held" data-label="Em atendimento">${k.held}</td>
+    <td data-k="done" data-label="Positivos">${k.done}</td><td data-k="inactive" data-label="Negativos">${k.inactive}</td>
     <td class="actions">${k.expired ? '' : `<button class="btn small" data-add="${k.id}">Adicionar clientes</button>`}
       ${k.held ? `<button class="btn small" data-release="${k.id}" title="Devolve à fila os clientes que os corretores guardaram">Liberar guardados</button>` : ''}</td></tr>`).join('')
     || '<tr><td colspan="8" class="muted">Nenhuma campanha ainda.</td></tr>';
@@ -55,7 +57,7 @@ $('campaigns').addEventListener('click', async (e) => {
   const release = e.target.closest('[data-release]')?.dataset.release;
   if (release) {
     if (!window.confirm('Devolver à fila os clientes guardados pelos corretores? Quem estiver numa ligação não poderá salvá-la.')) return;
-    try { await api('POST', `/api/v1/campaigns/${release}/release`); } catch (err) { window.alert(err.message); }
+    try { await api('POST', `/api/v1/campaigns/${release}/release`); } catch (err) { window.alert(errorText(err)); }
     await loadCampaigns();
     return;
   }
@@ -99,8 +101,8 @@ $('search').addEventListener('submit', async (e) => {
   lastFilter = filterFrom(f);
   try {
     const page = await api('POST', '/api/v1/clients/search', { filter: lastFilter, limit: 200 });
-    $('results').innerHTML = page.clients.map((c) => `<tr><td><input type="checkbox" name="pick" value="${c.id}" aria-label="Selecionar ${esc(c.name)}"></td>
-      <td class="cell-main">${esc(c.name)}</td><td>${esc(phone(c.phone))}</td><td>${esc(c.broker_name || '—')}</td><td>${dateBR(c.created_at_ms)}</td>
+    $('results').innerHTML = page.clients.map((c) => `<tr><td><label class="check"><input type="checkbox" name="pick" value="${c.id}" aria-label="Selecionar ${esc(c.name)}"><span class="phone-only cell-main">${esc(c.name)}</span></label></td>
+      <td class="cell-main phone-hide">${esc(c.name)}</td><td data-label="Telefone">${phoneHtml(c.phone)}</td><td data-label="Corretor">${esc(c.broker_name || '—')}</td><td data-label="Cadastro">${dateBR(c.created_at_ms)}</td>
       <td>${c.worked_at_ms ? '<span class="tag" data-worked>já trabalhado</span>' : ''}</td></tr>`).join('')
       || '<tr><td colspan="6" class="muted">Nenhum cliente encontrado.</td></tr>';
     notice(f, `${page.clients.length}${page.next_before ? '+' : ''} cliente(s) encontrados.`);
@@ -141,7 +143,7 @@ async function markWorked(worked) {
     n.textContent = worked ? `${out.changed} cliente(s) marcados como já trabalhados.` : `${out.changed} cliente(s) voltam às distribuições.`;
     n.className = 'form-notice notice';
     $('search').requestSubmit();
-  } catch (err) { n.textContent = err.message; n.className = 'form-notice notice bad'; }
+  } catch (err) { n.textContent = errorText(err); n.className = 'form-notice notice bad'; }
 }
 $('mark-worked').addEventListener('click', () => markWorked(true));
 $('unmark-worked').addEventListener('click', () => markWorked(false));
@@ -153,7 +155,7 @@ async function preview() {
   n.className = 'form-notice hidden';
   try {
     showPreview(await api('POST', `/api/v1/campaigns/${current.id}/preview`, { selection: selection() }));
-  } catch (err) { $('preview').classList.remove('hidden'); n.textContent = err.message; n.className = 'form-notice notice bad'; }
+  } catch (err) { $('preview').classList.remove('hidden'); n.textContent = errorText(err); n.className = 'form-notice notice bad'; }
 }
 $('preview-btn').addEventListener('click', preview);
 
@@ -171,7 +173,7 @@ $('confirm').addEventListener('click', async () => {
     $('confirm').disabled = true;
     await loadCampaigns();
   } catch (err) {
-    n.textContent = err.status === 409 ? `${err.message} — a pré-visualização foi atualizada.` : err.message;
+    n.textContent = err.status === 409 ? `${errorText(err)} A pré-visualização foi atualizada.` : errorText(err);
     n.className = 'form-notice notice bad';
     if (err.status === 409) showPreview(await api('POST', `/api/v1/campaigns/${current.id}/preview`, { selection: lastPreview.selection }));
   }
@@ -179,8 +181,8 @@ $('confirm').addEventListener('click', async () => {
 
 async function loadTeams() {
   teams = await api('GET', '/api/v1/teams');
-  $('teams').innerHTML = teams.map((t) => `<tr data-team="${esc(t.name)}"><td class="cell-main">${esc(t.name)}</td><td>${esc(t.supervisor_name)}</td>
-    <td>${t.brokers.map((b) => esc(b.name)).join(', ')}</td><td data-k="clients">${t.clients}</td></tr>`).join('')
+  $('teams').innerHTML = teams.map((t) => `<tr data-team="${esc(t.name)}"><td class="cell-main">${esc(t.name)}</td><td data-label="Supervisor">${esc(t.supervisor_name)}</td>
+    <td data-label="Corretores">${t.brokers.map((b) => esc(b.name)).join(', ')}</td><td data-k="clients" data-label="Clientes">${t.clients}</td></tr>`).join('')
     || '<tr><td colspan="4" class="muted">Nenhuma equipe ainda.</td></tr>';
   fillTargets();
 }
@@ -196,6 +198,14 @@ $('new-team').addEventListener('submit', async (e) => {
     await loadTeams();
   } catch (err) { showError(f, err); }
 });
+
+/** The lead sources to filter by: the server's own and the agency's API keys, in pt-BR. */
+async function fillSources() {
+  const keys = await api('GET', '/api/v1/api-keys').catch(() => []);
+  const codes = [...new Set(['reception', 'oferta_ativa', 'equipe', ...keys.map((k) => k.source)])];
+  const options = '<option value="">Todas</option>' + codes.map((c) => `<option value="${esc(c)}">${esc(sourceLabel(c))}</option>`).join('');
+  for (const id of ['s-source', 'd-source']) $(id).innerHTML = options;
+}
 
 function fillTargets() {
   $('d-target').innerHTML = teams.map((t) => `<option value="team:${t.id}">Equipe ${esc(t.name)}</option>`).join('')
@@ -221,9 +231,10 @@ $('distribute').addEventListener('submit', async (e) => {
 
 const { user } = await me();
 if (!['manager', 'admin'].includes(user.role)) location.href = '/';
-topbar(user);
 $('nav').innerHTML = managerNav('/campanhas.html');
+topbar(user);
 users = await api('GET', '/api/v1/users');
+await fillSources();
 $('c-brokers').innerHTML = checks('brokers', brokers());
 $('t-brokers').innerHTML = checks('brokers', brokers());
 $('t-sup').innerHTML = users.filter((u) => u.active && ['manager', 'admin', 'broker'].includes(u.role))

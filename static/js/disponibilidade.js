@@ -2,9 +2,9 @@
 // time: an away broker gets no roulette offers but keeps their clients and pending attendances.
 // Renders into <section id="disponibilidade"> of gestor.html.
 import { api, esc, showError, clearErrors, notice } from './api.js';
+import { ABSENCE_REASONS as REASONS } from './labels.js';
 
 const box = document.getElementById('disponibilidade');
-const REASONS = { ferias: 'férias', ausencia: 'ausência' };
 
 /** "2026-01-05" → "05/01/2026" */
 const br = (d) => (d ? d.split('-').reverse().join('/') : '');

@@ -1,10 +1,11 @@
 // The manager's users: the list (active and deactivated), a broker's departments, creating a
 // user (a provisional password, shown once when the system makes it), editing, resetting a
 // password (a one-time password, shown once) and deactivating / reactivating.
-import { api, esc, showError, clearErrors, notice, dateBR } from './api.js';
+import { api, esc, showError, clearErrors, notice, dateBR, errorText } from './api.js';
+import { ROLES, label } from './labels.js';
 
 const $ = (id) => document.getElementById(id);
-export const ROLES = { broker: 'Corretor', receptionist: 'Recepção', manager: 'Gestor', admin: 'Administrador', ops: 'Operação' };
+export { ROLES };
 
 /** What the page shares: the agency's departments, its users, who is signed in. */
 export const people = { departments: [], users: [], me: null, onChange: async () => {} };
@@ -57,8 +58,8 @@ export function renderUsers() {
     ].join(' ');
     return `<tr data-user="${u.id}" class="${u.active ? '' : 'inactive'}">
       <td><div class="cell-main">${esc(u.name)}</div><div class="cell-sub">${esc(u.email)}</div>${tags.trim() ? `<div>${tags}</div>` : ''}</td>
-      <td>${esc(ROLES[u.role] || u.role)}</td>
-      <td>${deps}</td>
+      <td data-label="Papel">${esc(label(ROLES, u.role))}</td>
+      <td data-label="Departamentos"><div class="actions">${deps}</div></td>
       <td><div class="actions">${actions}</div></td>
     </tr>`;
   }).join('');
@@ -73,7 +74,7 @@ async function saveDeps(id) {
     await api('PUT', `/api/v1/users/${id}/departments`, { departments: deps });
     row.querySelector(`[data-saved="${id}"]`).textContent = 'salvo';
     userOf(id).departments = deps;
-  } catch (err) { say(err.message, true); }
+  } catch (err) { say(errorText(err), true); }
 }
 
 async function resetPassword(u) {
@@ -82,7 +83,7 @@ async function resetPassword(u) {
     const out = await api('POST', `/api/v1/users/${u.id}/password-reset`);
     showSecret(u.name, out.one_time_password);
     await loadUsers();
-  } catch (err) { say(err.message, true); }
+  } catch (err) { say(errorText(err), true); }
 }
 
 async function setActive(u, active) {
@@ -92,7 +93,7 @@ async function setActive(u, active) {
     say(active ? `${u.name} foi reativado(a) e já pode entrar.` : `${u.name} foi desativado(a).`);
     await loadUsers();
     await people.onChange();
-  } catch (err) { say(err.message, true); }
+  } catch (err) { say(errorText(err), true); }
 }
 
 // ---------- the edit dialog ----------

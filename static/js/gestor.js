@@ -1,7 +1,8 @@
 // The manager's page: roulette settings (R1, R9), departments (created, renamed, made the
 // default, removed), users (gestor-users.js), lead sources' API keys (each key shown once).
-import { api, me, topbar, esc, showError, clearErrors, notice } from './api.js';
+import { api, me, topbar, esc, showError, clearErrors, notice, errorText, dateTimeBR } from './api.js';
 import { people, loadUsers, renderUsers } from './gestor-users.js';
+import { sourceLabel } from './labels.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -79,7 +80,7 @@ $('departments').addEventListener('click', async (e) => {
     }
     await loadDepartments();
     await loadUsers();
-  } catch (err) { depsSay(err.message, true); }
+  } catch (err) { depsSay(errorText(err), true); }
 });
 
 depForm.addEventListener('submit', async (e) => {
@@ -112,15 +113,18 @@ $('new-department').addEventListener('submit', async (e) => {
 async function loadKeys() {
   const keys = await api('GET', '/api/v1/api-keys');
   $('keys').innerHTML = keys.map((k) => `
-    <tr><td class="cell-main">${esc(k.source)}</td><td><code>${esc(k.prefix)}…</code></td>
-      <td>${new Date(k.created_at_ms).toLocaleString('pt-BR')}</td>
-      <td>${k.revoked_at_ms ? '<span class="tag">revogada</span>' : `<button class="btn small danger" data-revoke="${k.id}">Revogar</button>`}</td></tr>`).join('');
+    <tr><td class="cell-main">${esc(sourceLabel(k.source))}</td><td data-label="Chave"><code>${esc(k.prefix)}…</code></td>
+      <td data-label="Criada">${dateTimeBR(k.created_at_ms)}</td>
+      <td>${k.revoked_at_ms ? '<span class="tag">revogada</span>' : `<button class="btn small danger" data-revoke="${k.id}" aria-label="Revogar a chave ${esc(sourceLabel(k.source))}">Revogar</button>`}</td></tr>`).join('')
+    || '<tr><td colspan="4" class="muted">Nenhuma chave ainda: crie uma para cada site ou portal que envia leads.</td></tr>';
 }
 
 $('keys').addEventListener('click', async (e) => {
   const b = e.target.closest('[data-revoke]');
   if (b && confirm('Revogar esta chave? A fonte deixará de enviar leads.')) {
-    await api('DELETE', `/api/v1/api-keys/${b.dataset.revoke}`);
+    try {
+      await api('DELETE', `/api/v1/api-keys/${b.dataset.revoke}`);
+    } catch (err) { showError($('new-key'), err); }
     loadKeys();
   }
 });

@@ -1,13 +1,9 @@
 // The manager's lead page: the lead list with status changes and the overdue badge (L1, L4),
 // lead types (L1), who is notified (L6), the marketing (L3) and contact (T4) reports.
-import { api, me, topbar, bell, managerNav, esc, howLong, dateBR, showError, clearErrors, notice } from './api.js';
+import { api, me, topbar, bell, managerNav, esc, howLong, dateBR, showError, clearErrors, notice, errorText } from './api.js';
+import { EVENTS, RECIPIENTS, label, sourceLabel } from './labels.js';
 
 const $ = (id) => document.getElementById(id);
-const EVENTS = {
-  lead_created: 'Lead registrado', lead_assigned: 'Lead encaminhado a um corretor', lead_status_changed: 'Status do lead mudou',
-  campaign_positive: 'Resultado positivo na oferta ativa', clients_distributed: 'Clientes distribuídos',
-};
-const RECIPIENTS = { broker: 'Corretor', responsible_manager: 'Gestor responsável', supervisor: 'Supervisor da equipe', managers: 'Todos os gestores' };
 
 function dueCell(l) {
   if (l.overdue_ms != null) return `<span class="badge overdue" data-overdue>Atrasado há ${howLong(l.overdue_ms)}</span>`;
@@ -20,15 +16,15 @@ async function loadLeads() {
   if ($('only-urgent').checked) q.set('urgent', 'true');
   const leads = await api('GET', `/api/v1/leads?${q}`);
   $('leads').innerHTML = leads.map((l) => `<tr data-lead="${l.id}">
-    <td><div class="cell-main">${esc(l.number)} ${l.urgent ? '<span class="badge urgent">URGENTE</span>' : ''}</div><div class="cell-sub">${esc(l.source)}</div></td>
-    <td>${esc(l.client_name)}</td>
-    <td><div class="cell-sub">${esc(l.type_name || '')}</div>
+    <td><div class="cell-main">${esc(l.number)} ${l.urgent ? '<span class="badge urgent">URGENTE</span>' : ''}</div><div class="cell-sub">${esc(sourceLabel(l.source))}</div></td>
+    <td data-label="Cliente">${esc(l.client_name)}</td>
+    <td data-label="Tipo e status"><div class="cell-sub">${esc(l.type_name || '')}</div>
       <select data-status="${l.id}" aria-label="Status do lead ${esc(l.number)}">
         <option value="">${esc(l.status || '—')}</option>${l.next_statuses.map((s) => `<option value="${esc(s)}">→ ${esc(s)}</option>`).join('')}
       </select></td>
-    <td>${dueCell(l)}</td><td>${esc(l.ad_campaign || '')}</td><td>${esc(l.location || '')}</td>
-    <td>${esc(l.broker_name || '—')}</td><td>${esc(l.manager_name || '—')}</td>
-    <td><button class="btn small" data-edit="${l.id}">Editar</button></td></tr>`).join('')
+    <td data-label="Prazo">${dueCell(l)}</td><td data-label="Campanha de anúncio">${esc(l.ad_campaign || '')}</td><td data-label="Local">${esc(l.location || '')}</td>
+    <td data-label="Corretor">${esc(l.broker_name || '—')}</td><td data-label="Responsável">${esc(l.manager_name || '—')}</td>
+    <td><button class="btn small" data-edit="${l.id}" aria-label="Editar o lead ${esc(l.number)}">Editar</button></td></tr>`).join('')
     || '<tr><td colspan="9" class="muted">Nenhum lead.</td></tr>';
   shown = leads;
 }
@@ -78,7 +74,7 @@ $('leads').addEventListener('change', async (e) => {
     const l = await api('POST', `/api/v1/leads/${id}/status`, { status: e.target.value });
     n.textContent = `Lead ${l.number} agora está em “${l.status}”.`;
     n.className = 'form-notice notice';
-  } catch (err) { n.textContent = err.message; n.className = 'form-notice notice bad'; }
+  } catch (err) { n.textContent = errorText(err); n.className = 'form-notice notice bad'; }
   await loadLeads();
 });
 
@@ -111,9 +107,11 @@ $('new-type').addEventListener('submit', async (e) => {
 async function loadRules() {
   const r = await api('GET', '/api/v1/settings/notifications');
   const on = new Set(r.rules.map((x) => `${x.event}|${x.recipient}`));
-  $('rules-head').innerHTML = `<tr><th>Evento</th>${r.recipients.map((p) => `<th>${esc(RECIPIENTS[p] || p)}</th>`).join('')}</tr>`;
-  $('rules-body').innerHTML = r.events.map((ev) => `<tr><td>${esc(EVENTS[ev] || ev)}</td>${r.recipients.map((p) =>
-    `<td><input type="checkbox" name="rule" value="${ev}|${p}" aria-label="${esc(EVENTS[ev] || ev)}: ${esc(RECIPIENTS[p] || p)}" ${on.has(`${ev}|${p}`) ? 'checked' : ''}></td>`).join('')}</tr>`).join('');
+  const who = (p) => label(RECIPIENTS, p, 'Outro destinatário');
+  const what = (ev) => label(EVENTS, ev, 'Outro evento');
+  $('rules-head').innerHTML = `<tr><th>Evento</th>${r.recipients.map((p) => `<th>${esc(who(p))}</th>`).join('')}</tr>`;
+  $('rules-body').innerHTML = r.events.map((ev) => `<tr><td class="cell-main">${esc(what(ev))}</td>${r.recipients.map((p) =>
+    `<td><label class="check"><input type="checkbox" name="rule" value="${ev}|${p}" aria-label="${esc(what(ev))}: ${esc(who(p))}" ${on.has(`${ev}|${p}`) ? 'checked' : ''}><span class="phone-only">${esc(who(p))}</span></label></td>`).join('')}</tr>`).join('');
 }
 
 $('rules').addEventListener('submit', async (e) => {
@@ -128,7 +126,9 @@ $('rules').addEventListener('submit', async (e) => {
 });
 
 const pct = (a, b) => (b ? `${Math.round((100 * a) / b)}%` : '—');
-const row = (name, c) => `<td>${c.high_interest}</td><td>${c.asked_info}</td><td>${c.low_interest}</td><td>${c.no_answer}</td><td>${c.no_interest}</td><td>${c.lead_contacts}</td><td><b>${c.total}</b></td>`;
+const row = (name, c) => `<td data-label="Alto interesse">${c.high_interest}</td><td data-label="Pediu informações">${c.asked_info}</td>
+  <td data-label="Baixo interesse">${c.low_interest}</td><td data-label="Não atendeu">${c.no_answer}</td><td data-label="Sem interesse">${c.no_interest}</td>
+  <td data-label="Contatos em leads">${c.lead_contacts}</td><td data-label="Total"><b>${c.total}</b></td>`;
 
 async function loadReports() {
   const f = $('period');
@@ -138,12 +138,12 @@ async function loadReports() {
   if (f.to.value) q.set('to', f.to.value);
   try {
     const [m, c] = await Promise.all([api('GET', `/api/v1/reports/marketing?${q}`), api('GET', `/api/v1/reports/contacts?${q}`)]);
-    $('marketing').innerHTML = m.map((r) => `<tr data-ad="${esc(r.ad_campaign)}"><td>${esc(r.ad_campaign || '(sem campanha)')}</td><td>${esc(r.source)}</td>
-      <td data-k="leads">${r.leads}</td><td data-k="accepted">${r.accepted}</td><td data-k="concluded">${r.concluded}</td><td>${pct(r.concluded, r.leads)}</td></tr>`).join('')
+    $('marketing').innerHTML = m.map((r) => `<tr data-ad="${esc(r.ad_campaign)}"><td class="cell-main">${esc(r.ad_campaign || '(sem campanha)')}</td><td data-label="Origem">${esc(sourceLabel(r.source))}</td>
+      <td data-k="leads" data-label="Leads">${r.leads}</td><td data-k="accepted" data-label="Atendidos">${r.accepted}</td><td data-k="concluded" data-label="Concluídos">${r.concluded}</td><td data-label="Conversão">${pct(r.concluded, r.leads)}</td></tr>`).join('')
       || '<tr><td colspan="6" class="muted">Nenhum lead no período.</td></tr>';
-    $('contacts').innerHTML = c.brokers.map((b) => `<tr data-broker="${esc(b.broker_name)}"><td>${esc(b.broker_name)}</td>${row(b.broker_name, b)}</tr>`).join('')
+    $('contacts').innerHTML = c.brokers.map((b) => `<tr data-broker="${esc(b.broker_name)}"><td class="cell-main">${esc(b.broker_name)}</td>${row(b.broker_name, b)}</tr>`).join('')
       || '<tr><td colspan="8" class="muted">Nenhum contato no período.</td></tr>';
-    $('team-contacts').innerHTML = c.teams.map((t) => `<tr data-team="${esc(t.team_name)}"><td>${esc(t.team_name)}</td>${row(t.team_name, t.totals)}</tr>`).join('')
+    $('team-contacts').innerHTML = c.teams.map((t) => `<tr data-team="${esc(t.team_name)}"><td class="cell-main">${esc(t.team_name)}</td>${row(t.team_name, t.totals)}</tr>`).join('')
       || '<tr><td colspan="8" class="muted">Nenhuma equipe.</td></tr>';
   } catch (err) { showError(f, err); }
 }
@@ -151,8 +151,8 @@ $('period').addEventListener('submit', (e) => { e.preventDefault(); loadReports(
 
 const { user } = await me();
 if (!['manager', 'admin'].includes(user.role)) location.href = '/';
-topbar(user);
 $('nav').innerHTML = managerNav('/leads.html');
+topbar(user);
 const users = await api('GET', '/api/v1/users');
 $('pl-manager').innerHTML = '<option value="">—</option>' + users.filter((u) => ['manager', 'admin'].includes(u.role) && u.active)
   .map((u) => `<option value="${u.id}">${esc(u.name)}</option>`).join('');

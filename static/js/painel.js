@@ -69,9 +69,9 @@ function stream() {
 
 const { user } = await me();
 if (!['manager', 'admin', 'ops'].includes(user.role)) location.href = '/';
-topbar(user);
 if (user.role !== 'ops') {
   $('nav').innerHTML = managerNav('/painel.html');
 }
+topbar(user);
 stream();
 setInterval(render, 1000);

@@ -68,10 +68,10 @@ f.addEventListener('submit', async (e) => {
 
 const { user } = await me();
 if (!['receptionist', 'manager', 'admin'].includes(user.role)) location.href = '/';
-topbar(user);
 if (user.role !== 'receptionist') {
   $('nav').innerHTML = managerNav('/recepcao.html');
 }
+topbar(user);
 const [departments, users, types] = await Promise.all([api('GET', '/api/v1/departments'), api('GET', '/api/v1/users'), api('GET', '/api/v1/lead-types')]);
 $('lead_type_id').innerHTML = types.map((t) => `<option value="${t.id}" ${t.is_default ? 'selected' : ''}>${esc(t.name)}</option>`).join('');
 $('manager_id').innerHTML = `<option value="">${esc(user.name)} (quem registra)</option>` +
