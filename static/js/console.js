@@ -283,7 +283,19 @@ async function enablePush() {
 // ---------- start ----------
 const sheet = createOfferSheet({ state, send, soundOn, message: () => messageContext(meAnswer) });
 renderToggle();
-meAnswer = await me();
+try {
+  meAnswer = await me();
+} catch (err) {
+  // Opened from the worker's cache without a network: say so and try again by itself.
+  if (err?.status) throw err;
+  setConn('closed', 'Sem conexão');
+  $('toggle-text').textContent = 'Sem conexão';
+  hint('Sem conexão — verifique a internet e tente de novo.');
+  const retry = () => fetch('/healthz', { cache: 'no-store' }).then((r) => r.ok && location.reload(), () => {});
+  window.addEventListener('online', retry);
+  setInterval(retry, 5000);
+  await new Promise(() => {}); // the rest of the page needs the signed-in user
+}
 const { user } = meAnswer;
 if (user.role !== 'broker') location.href = '/';
 topbar(user);
