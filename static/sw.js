@@ -54,8 +54,11 @@ function offline() {
   return new Response(OFFLINE_PAGE, { status: 503, headers: { 'Content-Type': 'text/html; charset=utf-8' } });
 }
 
+/** The shell's own files only: pages, scripts, styles, the manifest, images. */
+const SHELL_FILE = /(^\/$|\.(html|js|css|webmanifest|png|svg|ico|webp)$)/;
 const cacheable = (url, request) => request.method === 'GET' && url.origin === self.location.origin
-  && !url.pathname.startsWith('/api/') && url.pathname !== '/ws' && !url.pathname.startsWith('/ws/');
+  && !url.pathname.startsWith('/api/') && url.pathname !== '/ws' && !url.pathname.startsWith('/ws/')
+  && SHELL_FILE.test(url.pathname);
 
 self.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);

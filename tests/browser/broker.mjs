@@ -160,6 +160,9 @@ async function brokerDay(size, email, name) {
     await tappable(ana, '#accept');
     await tappable(ana, '#refuse');
     await noSideways(ana, 'offer sheet');
+    const box = await ana.evaluate(() => { const b = document.getElementById('offer').getBoundingClientRect(); return { l: b.left, r: b.right, t: b.top, b: b.bottom, iw: innerWidth, ih: innerHeight }; });
+    if (size === 'phone') expect(Math.abs(box.b - box.ih) < 1 && box.l <= 0.5 && Math.abs(box.r - box.iw) < 1, `a bottom sheet: ${JSON.stringify(box)}`);
+    else expect(Math.abs((box.l + box.r) / 2 - box.iw / 2) < 2 && Math.abs((box.t + box.b) / 2 - box.ih / 2) < 2, `a centred dialog: ${JSON.stringify(box)}`);
     expect((await ana.title()).includes('Novo lead') || (await ana.evaluate(() => new Promise((r) => setTimeout(() => r(document.title), 1100)))).includes('Novo lead'),
       'the tab title flashes');
     await shot(ana, `${size}-oferta`);
