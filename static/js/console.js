@@ -1,12 +1,26 @@
-// The broker console: availability toggle, the offer popup with a countdown synchronised to
-// the server's deadline, the pending-attendances grid, reconnection with jittered backoff,
-// and browser notifications through a service worker and web push.
-import { api, me, topbar, esc, badge, interest, phone, KINDS, showError, clearErrors } from './api.js';
+// The broker console: availability toggle, the offer sheet (oferta-sheet.js), the pending
+// attendances as cards on a phone and a grid on a desktop, Ligar / WhatsApp on each, reconnection
+// with jittered backoff, and notifications through the service worker and web push.
+//
+// Decision: the offer sound on/off is kept per device and per user — localStorage under
+// `roleta.sound.<user id>` — so a broker can silence a shared office desktop and keep the phone
+// ringing, and two brokers on one device do not share the choice. The default is on.
+//
+// The toggle tells the truth: "Conectando…" until the server says how it stands; a tap while
+// the socket is down is kept and applied when it comes back (the latest tap wins). The server's
+// English `reason` texts are never shown: pt-BR words come from the message's codes.
+import { api, me, topbar, esc, badge, interest, KINDS, showError, clearErrors } from './api.js';
+import { formatPhone, contactButtons, messageContext, messageFor, wireAttempts, label } from './contato.js';
+import { createOfferSheet } from './oferta-sheet.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
-  online: false, socket: null, attempts: 0, offer: null, clockOffset: 0, timer: null, askedPush: false,
+  online: false, known: false, socket: null, attempts: 0, offer: null, clockOffset: 0, askedPush: false,
+  queued: null, beeps: 0,
 };
+let meAnswer = null;
+const soundKey = () => `roleta.sound.${meAnswer?.user?.id ?? 'anon'}`;
+const soundOn = () => localStorage.getItem(soundKey()) !== 'off';
 
 // ---------- connection ----------
 function setConn(s, text) {
@@ -24,10 +38,11 @@ function connect() {
     setConn('open', 'Conectado');
     sendVisibility();
   };
-  ws.onmessage = (e) => handle(JSON.parse(e.data));
+  ws.onmessage = (e) => { try { handle(JSON.parse(e.data)); } catch (err) { console.warn('bad message', err); } };
   ws.onclose = (e) => {
     state.socket = null;
-    if (e.code === 4001 || e.code === 1008) console.warn('connection closed', e.code, e.reason);
+    state.known = false;
+    renderToggle();
     // Deactivated, signed out, agency suspended (docs/PROTOCOL.md): no reconnecting; the
     // sign-in page says why.
     const why = { 4002: 'desativada', 4003: 'sessao', 4004: 'suspensa' }[e.code];
@@ -39,8 +54,10 @@ function connect() {
   };
 }
 
+const isOpen = () => state.socket?.readyState === WebSocket.OPEN;
 function send(msg) {
-  if (state.socket?.readyState === WebSocket.OPEN) state.socket.send(JSON.stringify(msg));
+  if (isOpen()) { state.socket.send(JSON.stringify(msg)); return true; }
+  return false;
 }
 
 function sendVisibility() {
@@ -52,28 +69,44 @@ function handle(m) {
   switch (m.type) {
     case 'hello':
       state.clockOffset = m.server_time_ms - Date.now();
-      setToggle(m.online);
-      break;
-    case 'presence':
-      setToggle(m.online);
-      if (!m.online && m.reason && !m.reason.startsWith('you ')) announce(`Você ficou indisponível: ${m.reason}`);
-      break;
-    case 'offer': showOffer(m); break;
-    case 'offer_closed':
-      if (state.offer?.offer_id === m.offer_id) {
-        closeOffer({ expired: 'Tempo esgotado — o lead seguiu para o próximo corretor.',
-                     cancelled: 'Oferta retirada.', refused: 'Você recusou este lead.' }[m.outcome] || 'Oferta encerrada.');
+      setOnline(m.online);
+      if (state.queued !== null) {
+        const want = state.queued;
+        state.queued = null;
+        hint('');
+        if (want !== m.online) requestOnline(want);
       }
       break;
-    case 'assigned':
-      if (state.offer?.offer_id === m.offer_id) closeOffer('Lead atribuído a você.');
-      loadPending();
+    case 'presence':
+      setOnline(m.online);
+      if (!m.online && m.cause === 'missed_offers') showAutoOffline(m.missed);
       break;
+    case 'offer': sheet.show(m); break;
+    case 'offer_closed':
+      if (state.offer?.offer_id === m.offer_id) {
+        sheet.ended({ expired: 'Tempo esgotado — o lead seguiu para o próximo corretor.',
+          cancelled: 'Oferta retirada.', refused: 'Você recusou este lead.' }[m.outcome] || 'Oferta encerrada.');
+      }
+      break;
+    case 'assigned': {
+      // After this broker's accept (here, on another page, or from the notification) the sheet
+      // shows the client's phone; a direct assignment only refreshes the list.
+      const mine = m.offer_id != null && state.offer?.offer_id === m.offer_id;
+      if (mine) sheet.accepted(m.offer_id);
+      loadPending().then(() => {
+        if (mine) sheet.contact(m.offer_id, rows.find((r) => r.lead_id === m.lead_id));
+      }).catch(() => {});
+      break;
+    }
     case 'error':
       if (m.offer_id && state.offer?.offer_id === m.offer_id) {
-        closeOffer({ deadline_passed: 'O tempo para responder acabou.', offer_closed: 'Esta oferta já foi encerrada.' }[m.code] || m.message);
+        sheet.ended({ deadline_passed: 'O tempo para responder acabou.', offer_closed: 'Esta oferta já foi encerrada.',
+          not_your_offer: 'Esta oferta é de outro corretor.', offer_not_found: 'Oferta não encontrada.' }[m.code]
+          || 'Não foi possível responder agora. Tente de novo.');
+      } else if (m.code === 'unavailable') {
+        hint('O servidor não conseguiu fazer isso agora. Tente de novo em instantes.');
       } else {
-        console.warn('server error', m);
+        console.warn('server error', m.code);
       }
       break;
     default: break;
@@ -81,116 +114,107 @@ function handle(m) {
 }
 
 // ---------- availability (R7) ----------
-function setToggle(on) {
+function setOnline(on) {
   state.online = on;
-  $('toggle').setAttribute('aria-checked', String(on));
-  $('toggle-text').textContent = on ? 'Disponível' : 'Indisponível';
+  state.known = true;
+  state.pendingToggle = false;
+  if (on) $('auto-offline').classList.add('hidden');
+  renderToggle();
+}
+
+function renderToggle() {
+  const t = $('toggle');
+  const waiting = !state.known || state.pendingToggle;
+  const shown = state.queued ?? state.online;
+  t.setAttribute('aria-checked', String(shown));
+  t.setAttribute('aria-busy', String(waiting));
+  t.dataset.state = waiting ? 'connecting' : 'ready';
+  $('toggle-text').textContent = waiting && state.queued === null && !state.pendingToggle
+    ? 'Conectando…' : (shown ? 'Disponível' : 'Indisponível');
+}
+
+function hint(text) {
+  $('toggle-hint').textContent = text;
+  $('toggle-hint').classList.toggle('hidden', !text);
+}
+
+function requestOnline(next) {
+  if (send({ type: 'set_online', online: next })) {
+    state.pendingToggle = true;
+    renderToggle();
+    return;
+  }
+  // The socket is down: keep the wish and apply it on the next hello.
+  state.queued = next;
+  renderToggle();
+  hint(next ? 'Sem conexão agora: você ficará disponível assim que a conexão voltar.'
+    : 'Sem conexão agora: você ficará indisponível assim que a conexão voltar.');
 }
 
 $('toggle').addEventListener('click', () => {
-  const next = !state.online;
-  send({ type: 'set_online', online: next });
+  sheet.unlockSound();
+  const next = !(state.queued ?? state.online);
+  if (state.queued !== null && !isOpen() && next === state.online && state.known) {
+    state.queued = null; hint(''); renderToggle(); return;
+  }
+  requestOnline(next);
   if (next && !state.askedPush) {
     state.askedPush = true;
     enablePush(); // a sensible moment: the broker just asked to receive leads
   }
 });
 
-// ---------- the offer popup (R8) ----------
-function now() { return Date.now() + state.clockOffset; }
-
-function showOffer(m) {
-  state.clockOffset = m.server_time_ms - Date.now();
-  state.offer = { ...m, total: Math.max(1, m.deadline_ms - m.server_time_ms) };
-  const l = m.lead;
-  $('offer-client').textContent = l.client_name;
-  $('offer-meta').innerHTML = [
-    `<div>${badge(l.channel)} ${esc(l.number)} · ${esc(l.department)}</div>`,
-    interest(l) ? `<div>${esc(interest(l))}</div>` : '',
-    l.property_code ? `<div>Imóvel ${esc(l.property_code)}</div>` : '',
-    l.comment ? `<div>“${esc(l.comment)}”</div>` : '',
-  ].join('');
-  $('offer-buttons').classList.remove('hidden');
-  $('offer-closed').classList.add('hidden');
-  $('offer').classList.remove('hidden', 'urgent', 'ended');
-  tick();
-  clearInterval(state.timer);
-  state.timer = setInterval(tick, 200);
-  $('accept').focus();
-  beep();
-  announce(`Novo lead: ${l.client_name}. ${Math.ceil((m.deadline_ms - now()) / 1000)} segundos para responder.`);
+function showAutoOffline(missed) {
+  const n = Number.isInteger(missed) && missed > 0 ? missed : 3;
+  $('auto-offline-text').textContent = `Você ficou indisponível após ${n} ofertas sem resposta.`;
+  $('auto-offline').classList.remove('hidden');
 }
+$('back-online').addEventListener('click', () => { sheet.unlockSound(); requestOnline(true); });
 
-function tick() {
-  const o = state.offer;
-  if (!o) return;
-  const left = o.deadline_ms - now();
-  const secs = Math.max(0, Math.ceil(left / 1000));
-  $('offer-secs').textContent = `${secs} s`;
-  $('offer-bar').style.width = `${Math.max(0, Math.min(100, (left / o.total) * 100))}%`;
-  $('offer').classList.toggle('urgent', left < 5000);
-  if (left <= 0) closeOffer('Tempo esgotado — o lead seguiu para o próximo corretor.');
+// ---------- sound on/off ----------
+function renderSound() {
+  const on = soundOn();
+  $('sound').setAttribute('aria-checked', String(on));
+  $('sound-text').textContent = on ? 'Som das ofertas: ligado' : 'Som das ofertas: desligado';
 }
-
-function closeOffer(text) {
-  clearInterval(state.timer);
-  state.offer = null;
-  $('offer-buttons').classList.add('hidden');
-  $('offer').classList.add('ended');
-  const c = $('offer-closed');
-  c.textContent = text;
-  c.classList.remove('hidden');
-  announce(text);
-  setTimeout(() => { if (!state.offer) $('offer').classList.add('hidden'); }, 2500);
-}
-
-$('accept').addEventListener('click', () => state.offer && send({ type: 'accept', offer_id: state.offer.offer_id }));
-$('refuse').addEventListener('click', () => state.offer && send({ type: 'refuse', offer_id: state.offer.offer_id }));
-document.addEventListener('keydown', (e) => {
-  if (!state.offer || e.target.closest('dialog')) return;
-  if (e.key === 'Escape') $('refuse').click();
+$('sound').addEventListener('click', () => {
+  localStorage.setItem(soundKey(), soundOn() ? 'off' : 'on');
+  if (soundOn()) sheet.unlockSound();
+  renderSound();
 });
-
-function announce(text) { $('announce').textContent = text; }
-
-let audio;
-function beep() {
-  try {
-    audio ??= new AudioContext();
-    const o = audio.createOscillator();
-    const g = audio.createGain();
-    o.frequency.value = 880;
-    g.gain.setValueAtTime(0.15, audio.currentTime);
-    g.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.5);
-    o.connect(g).connect(audio.destination);
-    o.start();
-    o.stop(audio.currentTime + 0.5);
-  } catch { /* no sound available */ }
-}
 
 // ---------- pending attendances (A2) ----------
 let rows = [];
+const none = '<span class="muted">—</span>';
+const cell = (lbl, html, cls = '') => `<td data-label="${lbl}" class="${cls}${html ? '' : ' blank'}">${html || none}</td>`;
+
 async function loadPending() {
   rows = await api('GET', '/api/v1/attendances/pending');
+  const ctx = messageContext(meAnswer);
   $('count').textContent = rows.length ? String(rows.length) : '';
   $('empty').classList.toggle('hidden', rows.length > 0);
+  $('pending-table').classList.toggle('hidden', rows.length === 0);
   $('pending').innerHTML = rows.map((r) => `
     <tr data-lead="${r.lead_id}">
-      <td><div class="cell-main">${esc(r.client_name)}</div>
-          <div class="cell-sub">${esc(phone(r.client_phone))}${r.client_email ? ` · ${esc(r.client_email)}` : ''}</div>
+      <td data-label="Cliente" class="client-cell"><div class="cell-main">${esc(r.client_name)}</div>
+          <div class="cell-sub"><span class="phone-num">${esc(formatPhone(r.client_phone))}</span></div>
+          ${r.client_email ? `<div class="cell-sub email">${esc(r.client_email)}</div>` : ''}
           <div class="cell-sub">${esc(r.lead_number)}</div></td>
-      <td>${esc(interest(r)) || '<span class="muted">—</span>'}</td>
-      <td>${r.property_code ? `${esc(r.property_code)}<div class="cell-sub">${esc(r.property_address || '')}</div>` : '<span class="muted">—</span>'}</td>
-      <td>${esc(r.appraisal_address) || '<span class="muted">—</span>'}</td>
-      <td>${esc(r.condominium) || '<span class="muted">—</span>'}</td>
-      <td>${badge(r.channel)}</td>
-      <td><span class="tag ${esc(r.kind)}">${esc(KINDS[r.kind] || r.kind)}</span></td>
-      <td><div class="actions">
-        <button class="btn small primary" data-contact="${r.lead_id}">Registrar contato</button>
-        <button class="btn small" data-edit="${r.lead_id}">Editar</button>
+      ${cell('Perfil de interesse', esc(interest(r)))}
+      ${cell('Imóvel de interesse', r.property_code ? `${esc(r.property_code)}<div class="cell-sub">${esc(r.property_address || '')}</div>` : '')}
+      ${cell('Imóvel para avaliar', esc(r.appraisal_address))}
+      ${cell('Condomínio', esc(r.condominium))}
+      <td data-label="Canal">${badge(r.channel)}</td>
+      <td data-label="Tipo"><span class="tag ${esc(r.kind)}">${esc(KINDS[r.kind] || label('kind', r.kind))}</span></td>
+      <td data-label="Ações" class="actions-cell"><div class="actions">
+        ${contactButtons({ leadId: r.lead_id, phone: r.client_phone, name: r.client_name,
+          text: messageFor(ctx, r.client_name, r.property_code) })}
+        <button class="btn primary" data-contact="${r.lead_id}">Registrar contato</button>
+        <button class="btn" data-edit="${r.lead_id}">Editar</button>
       </div></td>
     </tr>`).join('');
 }
+wireAttempts($('pending'));
 
 let current = null;
 $('pending').addEventListener('click', (e) => {
@@ -222,7 +246,7 @@ $('contact-form').addEventListener('submit', async (e) => {
     await api('POST', `/api/v1/leads/${current}/contacts`, { kind: f.kind.value, note: f.note.value });
     $('contact-dialog').close();
     loadPending();
-  } catch (err) { showError(f, err); }
+  } catch (err) { showError(f, { field: err.field, message: 'Não foi possível salvar o contato. Confira os dados e tente de novo.' }); }
 });
 
 $('edit-form').addEventListener('submit', async (e) => {
@@ -233,7 +257,10 @@ $('edit-form').addEventListener('submit', async (e) => {
     await api('PATCH', `/api/v1/leads/${current}`, { name: f.name.value, email: f.email.value, comment: f.comment.value });
     $('edit-dialog').close();
     loadPending();
-  } catch (err) { showError(f, err); }
+  } catch (err) {
+    const words = { name: 'Confira o nome.', email: 'Confira o e-mail: ele parece incompleto.', comment: 'O comentário está longo demais.' };
+    showError(f, { field: err.field, message: words[err.field] || 'Não foi possível salvar. Tente de novo.' });
+  }
 });
 
 // ---------- notifications (service worker + web push) ----------
@@ -249,15 +276,32 @@ async function enablePush() {
     const sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64ToBytes(public_key) });
     await api('POST', '/api/v1/push/subscriptions', sub.toJSON());
   } catch (err) {
-    console.warn('push not available', err); // the popup still works without it
+    console.warn('push not available', err); // the sheet still works without it
   }
 }
 
 // ---------- start ----------
-const { user } = await me();
+const sheet = createOfferSheet({ state, send, soundOn, message: () => messageContext(meAnswer) });
+renderToggle();
+try {
+  meAnswer = await me();
+} catch (err) {
+  // Opened from the worker's cache without a network: say so and try again by itself.
+  if (err?.status) throw err;
+  setConn('closed', 'Sem conexão');
+  $('toggle-text').textContent = 'Sem conexão';
+  hint('Sem conexão — verifique a internet e tente de novo.');
+  const retry = () => fetch('/healthz', { cache: 'no-store' }).then((r) => r.ok && location.reload(), () => {});
+  window.addEventListener('online', retry);
+  setInterval(retry, 5000);
+  await new Promise(() => {}); // the rest of the page needs the signed-in user
+}
+const { user } = meAnswer;
 if (user.role !== 'broker') location.href = '/';
 topbar(user);
+renderSound();
 if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch(() => {});
-await loadPending();
+await loadPending().catch(() => { $('empty').textContent = 'Não foi possível carregar seus atendimentos. Recarregue a página.'; $('empty').classList.remove('hidden'); });
 connect();
 window.roleta = state; // for the browser tests and the curious
+document.body.dataset.ready = '1';

@@ -1,11 +1,23 @@
 // The broker's calling screen (O4, O5): their campaigns, "Atender" / "Agora não", the next
 // client, the result with a comment, "Salvar" (next client) or "Continuar depois"; and the
-// clients distributed to them by their team (T2, T4).
-import { api, me, topbar, bell, esc, phone, dateBR, OUTCOMES } from './api.js';
+// clients distributed to them by their team (T2, T4). Ligar and WhatsApp in one tap on the client
+// being called and on each team client; the server's texts are never shown (pt-BR words here).
+import { api, me, topbar, bell, esc, dateBR, OUTCOMES } from './api.js';
+import { formatPhone, contactButtons, messageContext, messageFor } from './contato.js';
 
 const $ = (id) => document.getElementById(id);
 let campaign = null;
 let entry = null;
+let meAnswer = null;
+
+/** pt-BR for what went wrong (the server's message is English). */
+function problem(err) {
+  if (err?.status === 409) return 'Esta campanha já terminou ou o cliente já foi atendido.';
+  if (err?.status === 404) return 'Não encontramos esta campanha ou este cliente.';
+  if (err?.status === 403) return 'Você não participa desta campanha.';
+  if (err?.status === 422) return 'Confira os dados e tente de novo.';
+  return 'Não foi possível fazer isso agora. Verifique a conexão e tente de novo.';
+}
 
 function say(id, text, bad) {
   const n = $(id);
@@ -26,7 +38,7 @@ async function loadCampaigns() {
     return list;
   } catch (err) {
     $('no-campaigns').classList.remove('hidden');
-    $('no-campaigns').textContent = err.message;
+    $('no-campaigns').textContent = problem(err);
     return [];
   }
 }
@@ -46,7 +58,7 @@ async function nextClient() {
     entry = await api('POST', `/api/v1/campaigns/${campaign.id}/next`);
   } catch (err) {
     await showList();
-    return say('list-notice', err.message, true);
+    return say('list-notice', problem(err), true);
   }
   if (!entry) {
     await showList();
@@ -56,8 +68,9 @@ async function nextClient() {
   $('call').classList.remove('hidden');
   $('call-campaign').textContent = campaign.name;
   $('call-client').textContent = entry.name;
-  $('call-phone').textContent = phone(entry.phone);
-  $('call-phone').href = `tel:${entry.phone}`;
+  $('call-phone').textContent = formatPhone(entry.phone);
+  $('call-links').innerHTML = contactButtons({ phone: entry.phone, name: entry.name,
+    text: messageFor(messageContext(meAnswer), entry.name, campaign.property_code || campaign.development) });
   $('call-email').textContent = entry.email || '';
   $('call-own').classList.toggle('hidden', !entry.routed_to_me);
   f.comment.value = entry.comment || '';
@@ -84,7 +97,7 @@ $('result').addEventListener('submit', async (e) => {
     const out = await api('POST', `/api/v1/campaigns/${campaign.id}/entries/${entry.entry_id}/result`, { result: picked.value, comment: f.comment.value });
     if (out.positive) say('list-notice', `Cliente ${entry.name} agora é seu: atendimento ${out.lead_number} aberto.`);
     await nextClient();
-  } catch (err) { notice.textContent = err.message; notice.className = 'form-notice notice bad'; }
+  } catch (err) { notice.textContent = problem(err); notice.className = 'form-notice notice bad'; }
 });
 
 $('later').addEventListener('click', async () => {
@@ -92,16 +105,18 @@ $('later').addEventListener('click', async () => {
     await api('POST', `/api/v1/campaigns/${campaign.id}/entries/${entry.entry_id}/later`, { comment: $('call-comment').value });
     await showList();
     say('list-notice', `${entry?.name || 'O cliente'} ficou guardado com você para depois.`);
-  } catch (err) { say('list-notice', err.message, true); }
+  } catch (err) { say('list-notice', problem(err), true); }
 });
 
 async function loadTeamClients() {
   const list = await api('GET', '/api/v1/me/clients');
-  $('team-clients').innerHTML = list.map((c) => `<tr data-client="${esc(c.name)}"><td class="cell-main">${esc(c.name)}</td><td>${esc(phone(c.phone))}</td>
-    <td><select data-outcome="${c.id}" aria-label="Resultado com ${esc(c.name)}"><option value="">—</option>
+  const ctx = messageContext(meAnswer);
+  $('team-clients').innerHTML = list.map((c) => `<tr data-client="${esc(c.name)}"><td class="cell-main">${esc(c.name)}</td>
+    <td><span class="phone-num">${esc(formatPhone(c.phone))}</span>${contactButtons({ phone: c.phone, name: c.name, text: messageFor(ctx, c.name, '') })}</td>
+    <td><select data-outcome="${c.id}" aria-label="Resultado com ${esc(c.name)}"><option value="">Escolha o resultado</option>
       ${Object.entries(OUTCOMES).map(([k, v]) => `<option value="${k}">${v}</option>`).join('')}</select></td>
-    <td>${c.worked_at_ms ? '<span class="tag">trabalhado</span>' : `<button class="btn small" data-contact="${c.id}">Registrar contato</button>`}</td></tr>`).join('')
-    || '<tr><td colspan="4" class="muted">Nenhum cliente distribuído para você.</td></tr>';
+    <td>${c.worked_at_ms ? '<span class="tag">trabalhado</span>' : `<button class="btn" data-contact="${c.id}">Registrar contato</button>`}</td></tr>`).join('')
+    || '<tr><td colspan="4" class="muted">Nenhum cliente distribuído para você. Quando o gestor distribuir clientes da sua equipe, eles aparecem aqui.</td></tr>';
 }
 
 $('team-clients').addEventListener('click', async (e) => {
@@ -113,10 +128,11 @@ $('team-clients').addEventListener('click', async (e) => {
     const out = await api('POST', `/api/v1/clients/${id}/contacts`, { outcome });
     say('team-notice', out.positive ? `Contato registrado: atendimento ${out.lead_number} aberto.` : 'Contato registrado.');
     await loadTeamClients();
-  } catch (err) { say('team-notice', err.message, true); }
+  } catch (err) { say('team-notice', problem(err), true); }
 });
 
-const { user } = await me();
+meAnswer = await me();
+const { user } = meAnswer;
 if (user.role !== 'broker') location.href = '/';
 topbar(user);
 $('outcomes').insertAdjacentHTML('beforeend', Object.entries(OUTCOMES)
