@@ -144,7 +144,11 @@ impl Cluster {
         self.sync_presence(agency, broker).await;
         self.inner
             .hub
-            .deliver(broker, Event::Presence { online: on, reason });
+            .deliver(broker, Event::Presence {
+                online: on,
+                reason,
+                missed: None,
+            });
     }
 
     /// A toggle changed here: this node's entry now, every other node's pages by broadcast.

@@ -43,6 +43,10 @@ pub enum Event {
     Presence {
         online: bool,
         reason: String,
+        /// Switched off by the dispatcher after this many offers in a row expired unanswered
+        /// (R8); absent for every other change. Older nodes' bus messages lack it.
+        #[serde(default)]
+        missed: Option<i64>,
     },
 }
 

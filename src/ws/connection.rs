@@ -266,6 +266,7 @@ async fn handle_text(app: &AppState, user: &User, conn_id: u64, text: &str) -> O
                 Event::Presence {
                     online,
                     reason: reason.into(),
+                    missed: None,
                 },
             );
             None

@@ -50,6 +50,12 @@ pub enum ServerMsg {
     Presence {
         online: bool,
         reason: String,
+        /// `missed_offers` when the server switched the broker off after silent offers (R8).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cause: Option<&'static str>,
+        /// With `cause`: how many offers in a row went unanswered.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        missed: Option<i64>,
     },
     Offer {
         offer_id: i64,
@@ -158,9 +164,15 @@ impl ServerMsg {
                 attendance_id: *attendance_id,
                 attendance_kind: kind.as_str().to_string(),
             },
-            Event::Presence { online, reason } => ServerMsg::Presence {
+            Event::Presence {
+                online,
+                reason,
+                missed,
+            } => ServerMsg::Presence {
                 online: *online,
                 reason: reason.clone(),
+                cause: missed.map(|_| "missed_offers"),
+                missed: *missed,
             },
         }
     }

@@ -83,6 +83,9 @@ both!(
         let p = wa.recv_type("presence").await;
         assert_eq!(p["online"], false);
         assert!(p["reason"].as_str().unwrap().contains("2 offers"), "{p}");
+        // The page words it in pt-BR from the cause, never from the reason's text.
+        assert_eq!(p["cause"], "missed_offers", "{p}");
+        assert_eq!(p["missed"], 2, "{p}");
         let me: serde_json::Value = app.get("/api/v1/me", &a.token).await.json().await.unwrap();
         assert_eq!(me["user"]["online"], false);
         wa.silent_for(1500).await; // no further offers while offline

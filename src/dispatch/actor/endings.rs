@@ -137,6 +137,7 @@ impl Actor {
             Event::Presence {
                 online: false,
                 reason,
+                missed: Some(max),
             },
         );
         if let Some(a) = self.agencies.get_mut(&agency) {
