@@ -148,7 +148,7 @@ async function pageChecks(pg, size) {
   }
 }
 
-const english = /\b(the|must|is|not|no such|required|between|longer|select|give|choose)\b/i;
+const english = /\b(the|must|is|not|no such|required|between|longer|select|give|choose|unknown)\b/i;
 
 /**
  * Sends a form with bad input and checks what it shows: the pt-BR text erros.js has for the
