@@ -291,6 +291,7 @@ try {
   setConn('closed', 'Sem conexão');
   $('toggle-text').textContent = 'Sem conexão';
   hint('Sem conexão — verifique a internet e tente de novo.');
+  $('toggle-hint').classList.add('bad');
   const retry = () => fetch('/healthz', { cache: 'no-store' }).then((r) => r.ok && location.reload(), () => {});
   window.addEventListener('online', retry);
   setInterval(retry, 5000);

@@ -104,8 +104,7 @@ export function createOfferSheet({ state, send, soundOn, message }) {
     finish(offerId);
     acceptedId = offerId;
     $('offer-title').textContent = 'Lead atribuído a você';
-    $('offer-closed').textContent = 'Lead atribuído a você.';
-    $('offer-closed').classList.remove('hidden');
+    $('offer-closed').classList.add('hidden'); // the title says it
     sheet.classList.add('ended', 'accepted');
     $('offer-dismiss').classList.remove('hidden');
     announce('Lead atribuído a você.');
