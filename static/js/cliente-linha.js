@@ -11,7 +11,7 @@ export function describe(e) {
   const lead = e.lead_number ? ` (lead ${e.lead_number})` : '';
   switch (e.kind) {
     case 'lead_created':
-      return { what: `Lead ${e.lead_number || ''} registrado — ${CHANNEL_NAMES[e.code] || CHANNEL_NAMES.other}${e.to ? ` · ${sourceLabel(e.to)}` : ''}`.replace('  ', ' ') };
+      return { what: `Lead ${e.lead_number || ''} registrado — ${CHANNEL_NAMES[e.code] || CHANNEL_NAMES.other}${e.to && sourceLabel(e.to) !== CHANNEL_NAMES[e.code] ? ` · ${sourceLabel(e.to)}` : ''}`.replace('  ', ' ') };
     case 'offered':
       return { what: `Oferecido a ${who}${e.sticky ? ' (retorno ao mesmo corretor)' : ''}${lead}` };
     case 'offer_accepted':

@@ -85,7 +85,7 @@ form.addEventListener('submit', async (e) => {
 
 function leadRow(l) {
   return `<li><strong>Lead ${esc(l.number || l.id)}</strong> · ${esc(LEAD_STATES[l.state] || '—')}${l.status ? ` · ${esc(l.status)}` : ''}
-    <div class="muted u-small">${esc(CHANNEL_NAMES[l.channel] || CHANNEL_NAMES.other)} · ${esc(sourceLabel(l.source))} · ${esc(dateTimeBR(l.created_at_ms))}${l.broker_name ? ` · ${esc(l.broker_name)}` : ''}</div></li>`;
+    <div class="muted u-small">${esc(CHANNEL_NAMES[l.channel] || CHANNEL_NAMES.other)}${l.source && sourceLabel(l.source) !== CHANNEL_NAMES[l.channel] ? ` · ${esc(sourceLabel(l.source))}` : ''} · ${esc(dateTimeBR(l.created_at_ms))}${l.broker_name ? ` · ${esc(l.broker_name)}` : ''}</div></li>`;
 }
 
 function propertyRow(p) {

@@ -20,7 +20,7 @@ let next = null;
 function row(c) {
   const last = c.last_lead_id
     ? `Último lead ${esc(c.last_lead_number || '')}${c.last_lead_status ? ` · ${esc(c.last_lead_status)}` : ''} · ${esc(CHANNEL_NAMES[c.last_lead_channel] || CHANNEL_NAMES.other)}`
-      + `${c.last_lead_source ? ` · ${esc(sourceLabel(c.last_lead_source))}` : ''}${c.last_lead_at_ms ? ` · ${esc(dateTimeBR(c.last_lead_at_ms))}` : ''}`
+      + `${c.last_lead_source && sourceLabel(c.last_lead_source) !== CHANNEL_NAMES[c.last_lead_channel] ? ` · ${esc(sourceLabel(c.last_lead_source))}` : ''}${c.last_lead_at_ms ? ` · ${esc(dateTimeBR(c.last_lead_at_ms))}` : ''}`
     : 'Nenhum lead';
   const counts = `${c.leads_count} lead${c.leads_count === 1 ? '' : 's'}`
     + (c.open_attendances ? ` · ${c.open_attendances} atendimento${c.open_attendances === 1 ? '' : 's'} em aberto` : '');

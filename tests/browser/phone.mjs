@@ -39,6 +39,9 @@ const PAGES = [
   { name: 'painel', path: '/painel.html', user: 'gestor', ready: '[data-dept]', menu: true },
   { name: 'console', path: '/console.html', user: 'ana', ready: '#conn[data-state="open"]' },
   { name: 'oferta', path: '/oferta.html', user: 'ana', ready: 'body[data-ready="1"]' },
+  { name: 'clientes', path: '/clientes.html', user: 'ana', ready: 'body[data-ready="1"]', menu: true },
+  { name: 'cliente', path: '/clientes.html', user: 'gestor', ready: 'body[data-ready="1"]', menu: true,
+    prepare: async (p) => { await p.click('#list a.open'); await p.waitForSelector('#record:not(.hidden)'); } },
 ];
 
 const port = await freePort();
