@@ -49,7 +49,16 @@ fn build_server(profile_dir: &std::path::Path) {
         Some(name) => name,
     };
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "roleta", "--bin", "roleta", "--profile", profile])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "roleta",
+            "--bin",
+            "roleta",
+            "--profile",
+            profile,
+        ])
         .arg("--manifest-path")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
         .arg("--target-dir")

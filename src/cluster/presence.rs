@@ -142,13 +142,14 @@ impl Cluster {
     ) {
         self.inner.hub.set_toggle(broker, on);
         self.sync_presence(agency, broker).await;
-        self.inner
-            .hub
-            .deliver(broker, Event::Presence {
+        self.inner.hub.deliver(
+            broker,
+            Event::Presence {
                 online: on,
                 reason,
                 missed: None,
-            });
+            },
+        );
     }
 
     /// A toggle changed here: this node's entry now, every other node's pages by broadcast.

@@ -34,6 +34,11 @@ pub fn router() -> Router<AppState> {
 pub const DEFAULT_WHATSAPP_TEMPLATE: &str = "Olá {cliente}, aqui é {corretor} da {imobiliaria}. \
      Recebi seu interesse no imóvel {imovel} e estou à disposição para ajudar.";
 
+/// The message the pages use: the agency's own, or the default.
+fn in_use(custom: Option<String>) -> String {
+    custom.unwrap_or_else(|| DEFAULT_WHATSAPP_TEMPLATE.to_string())
+}
+
 fn reader(user: &AuthUser) -> Reader {
     if user.user.role == Role::Broker {
         Reader::Broker(user.user.id)
@@ -105,7 +110,7 @@ pub async fn list_clients(
         )
         .await?;
     let next_before = (clients.len() as i64 == limit)
-        .then(|| clients.last().map(|c| c.id))
+        .then(|| clients.last().map(|c| c.client.id))
         .flatten();
     Ok(Json(ClientListPage {
         clients,
@@ -151,7 +156,7 @@ pub async fn put_profile(
     State(app): State<AppState>,
     user: Require<LeadWorkers>,
     Path(id): Path<i64>,
-    Json(e): Json<ProfileEdit>,
+    Json(mut e): Json<ProfileEdit>,
 ) -> Result<StatusCode, ApiError> {
     let p = &e.interest;
     for (field, v) in [
@@ -163,7 +168,6 @@ pub async fn put_profile(
             return Err(ApiError::invalid(field, "must not be negative"));
         }
     }
-    let mut e = e;
     e.interest.kind = optional("interest.kind", e.interest.kind.as_deref(), 60)?;
     e.interest.purpose = optional("interest.purpose", e.interest.purpose.as_deref(), 60)?;
     e.interest.neighbourhood = optional(
@@ -247,7 +251,7 @@ async fn messages(app: &AppState, agency: crate::model::AgencyId) -> Result<Mess
     let (_, custom) = app.store.agency_messages(agency).await?;
     Ok(MessagesOut {
         custom: custom.is_some(),
-        whatsapp_template: custom.unwrap_or_else(|| DEFAULT_WHATSAPP_TEMPLATE.to_string()),
+        whatsapp_template: in_use(custom),
         default_template: DEFAULT_WHATSAPP_TEMPLATE,
     })
 }
@@ -290,6 +294,6 @@ pub(crate) async fn me_agency(
     let (name, custom) = app.store.agency_messages(agency).await?;
     Ok(MeAgency {
         name,
-        whatsapp_template: custom.unwrap_or_else(|| DEFAULT_WHATSAPP_TEMPLATE.to_string()),
+        whatsapp_template: in_use(custom),
     })
 }

@@ -2,8 +2,9 @@
 //! `/api/openapi.json`.
 
 use super::{
-    attendances, availability, campaign_calls, campaigns, client_record, clients, departments, leads, manager,
-    offers, ops, pipeline, platform, push, session, teams, tokens, user_access, users, wallboard,
+    attendances, availability, campaign_calls, campaigns, client_record, clients, departments,
+    leads, manager, offers, ops, pipeline, platform, push, session, teams, tokens, user_access,
+    users, wallboard,
 };
 use crate::state::AppState;
 use axum::routing::get;

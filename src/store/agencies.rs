@@ -257,4 +257,29 @@ impl Store {
         .fetch_all(self.pool())
         .await?)
     }
+
+    /// The agency's name and its first WhatsApp message, if a manager wrote one (the pages'
+    /// default otherwise).
+    pub async fn agency_messages(&self, agency: AgencyId) -> StoreResult<(String, Option<String>)> {
+        Ok(
+            sqlx::query_as("SELECT name, whatsapp_template FROM agencies WHERE id = $1")
+                .bind(agency)
+                .fetch_one(self.pool())
+                .await?,
+        )
+    }
+
+    /// Sets (or, with None, clears back to the default) the agency's first WhatsApp message.
+    pub async fn set_whatsapp_template(
+        &self,
+        agency: AgencyId,
+        template: Option<&str>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE agencies SET whatsapp_template = $2 WHERE id = $1")
+            .bind(agency)
+            .bind(template)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
 }

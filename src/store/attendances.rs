@@ -227,6 +227,32 @@ impl Store {
         })
     }
 
+    /// One tap after calling or opening WhatsApp from Roleta (L7): the attempt is kept (and
+    /// shows on the client's timeline); the attendance stays open until the contact is logged.
+    pub async fn record_contact_attempt(
+        &self,
+        agency: AgencyId,
+        broker: BrokerId,
+        lead: LeadId,
+        channel: &str,
+        now_ms: i64,
+    ) -> StoreResult<i64> {
+        let mut conn = self.pool().acquire().await?;
+        let client = Self::owned_lead(&mut conn, agency, lead, broker).await?;
+        Ok(sqlx::query_scalar(
+            "INSERT INTO contact_attempts (agency_id, lead_id, client_id, broker_id, channel, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(agency)
+        .bind(lead)
+        .bind(client)
+        .bind(broker)
+        .bind(channel)
+        .bind(now_ms)
+        .fetch_one(&mut *conn)
+        .await?)
+    }
+
     /// R6: editing the lead's record also concludes the attendance.
     pub async fn edit_lead(
         &self,

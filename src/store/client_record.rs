@@ -3,7 +3,8 @@
 //! by hand; until then the newest lead's), the properties of interest, the client's leads, and
 //! the one-tap contact attempts. The timeline is in `timeline.rs`.
 
-use super::clients::{filter_sql, text_plan, ClientFilter, Sql};
+use super::clients::{filter_sql, text_plan, ClientFilter, ClientRow, Sql};
+use super::properties::Property;
 use super::{Store, StoreError, StoreResult};
 use crate::model::{AgencyId, BrokerId, Objective};
 use serde::{Deserialize, Serialize};
@@ -31,13 +32,9 @@ fn visible_sql(sql: &mut Sql, reader: Reader) {
 /// One row of "Meus clientes": the client with its newest lead.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ClientListRow {
-    pub id: i64,
-    pub name: String,
-    pub phone: String,
-    pub email: Option<String>,
-    pub broker_id: Option<i64>,
-    pub broker_name: Option<String>,
-    pub created_at_ms: i64,
+    #[serde(flatten)]
+    #[sqlx(flatten)]
+    pub client: ClientRow,
     pub objective: Option<String>,
     pub leads_count: i64,
     /// Attendances still waiting for a first contact (A2).
@@ -62,31 +59,19 @@ pub struct InterestProfile {
     pub parking: Option<i64>,
 }
 
-impl InterestProfile {
-    fn is_empty(&self) -> bool {
-        self.kind.is_none()
-            && self.purpose.is_none()
-            && self.price_cents.is_none()
-            && self.neighbourhood.is_none()
-            && self.bedrooms.is_none()
-            && self.parking.is_none()
-    }
+/// The profile as kept on a client (once edited by hand) or on a lead: the same columns.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+struct ProfileRow {
+    #[sqlx(flatten)]
+    interest: InterestProfile,
+    appraisal_address: Option<String>,
+    condominium: Option<String>,
 }
 
-/// A property one of the client's leads named, with its details.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct PropertyOfInterest {
-    pub id: i64,
-    pub code: String,
-    pub kind: String,
-    pub purpose: String,
-    pub price_cents: Option<i64>,
-    pub neighbourhood: Option<String>,
-    pub address: Option<String>,
-    pub bedrooms: Option<i64>,
-    pub parking_spaces: Option<i64>,
-    pub status: String,
-}
+/// The profile's columns, named as [`ProfileRow`] reads them, on `clients` and `leads` alike.
+const PROFILE_COLUMNS: &str = "interest_kind AS kind, interest_purpose AS purpose, \
+     interest_price_cents AS price_cents, interest_neighbourhood AS neighbourhood, \
+     interest_bedrooms AS bedrooms, interest_parking AS parking, appraisal_address, condominium";
 
 /// One of the client's leads, newest first.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -106,13 +91,8 @@ pub struct ClientLead {
 /// The whole client record.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClientRecord {
-    pub id: i64,
-    pub name: String,
-    pub phone: String,
-    pub email: Option<String>,
-    pub broker_id: Option<i64>,
-    pub broker_name: Option<String>,
-    pub created_at_ms: i64,
+    #[serde(flatten)]
+    pub client: ClientRow,
     /// A6: buy, rent or appraise; absent until known (entered by hand, or read off a lead).
     pub objective: Option<Objective>,
     pub interest: InterestProfile,
@@ -120,7 +100,8 @@ pub struct ClientRecord {
     pub interest_source: &'static str,
     pub appraisal_address: Option<String>,
     pub condominium: Option<String>,
-    pub properties: Vec<PropertyOfInterest>,
+    /// The properties the client's leads named, with their details.
+    pub properties: Vec<Property>,
     pub leads: Vec<ClientLead>,
 }
 
@@ -135,28 +116,20 @@ pub struct ProfileEdit {
     pub condominium: Option<String>,
 }
 
-type ClientHead = (
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    i64,
-    Option<String>,
-);
+/// The client row with what the record adds to it, read once.
+#[derive(sqlx::FromRow)]
+struct RecordRow {
+    #[sqlx(flatten)]
+    client: ClientRow,
+    objective: Option<String>,
+    profile_edited_at_ms: Option<i64>,
+    #[sqlx(flatten)]
+    profile: ProfileRow,
+}
 
-type ManualProfile = (
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-);
+/// The client columns [`ClientRow`] reads, for alias `c` joined with its broker `u`.
+const CLIENT_COLUMNS: &str = "c.id, c.name, c.phone, c.email, c.broker_id, u.name AS broker_name, \
+     c.created_at_ms, c.worked_at_ms";
 
 /// The objective a lead implies: a property for rent, for sale, or an appraisal.
 fn objective_of(purpose: Option<&str>, appraisal: bool) -> Option<Objective> {
@@ -203,15 +176,15 @@ impl Store {
         let days = self.quarantine_days(agency).await?;
         let mut conn = self.pool().acquire().await?;
         let plan = text_plan(&mut conn, self.backend(), agency, f, limit).await?;
-        let mut sql = Sql::new(
-            "SELECT c.id, c.name, c.phone, c.email, c.broker_id, u.name AS broker_name, c.created_at_ms, c.objective, \
+        let mut sql = Sql::new(&format!(
+            "SELECT {CLIENT_COLUMNS}, c.objective, \
              (SELECT COUNT(*) FROM leads n WHERE n.client_id = c.id) AS leads_count, \
              (SELECT COUNT(*) FROM attendances oa WHERE oa.client_id = c.id AND oa.concluded_at_ms IS NULL) AS open_attendances, \
              l.id AS last_lead_id, l.number AS last_lead_number, l.status AS last_lead_status, \
              l.source AS last_lead_source, l.channel AS last_lead_channel, l.created_at_ms AS last_lead_at_ms \
              FROM clients c LEFT JOIN users u ON u.id = c.broker_id \
-             LEFT JOIN leads l ON l.id = (SELECT MAX(m.id) FROM leads m WHERE m.client_id = c.id)",
-        );
+             LEFT JOIN leads l ON l.id = (SELECT MAX(m.id) FROM leads m WHERE m.client_id = c.id)"
+        ));
         filter_sql(&mut sql, plan, agency, f, now_ms, days);
         visible_sql(&mut sql, reader);
         if let Some(b) = before {
@@ -232,19 +205,11 @@ impl Store {
     ) -> StoreResult<ClientRecord> {
         let mut conn = self.pool().acquire().await?;
         readable(&mut conn, agency, client, reader).await?;
-        let (id, name, phone, email, broker_id, broker_name, created_at_ms, objective): ClientHead =
-            sqlx::query_as(
-                "SELECT c.id, c.name, c.phone, c.email, c.broker_id, u.name, c.created_at_ms, c.objective \
-                 FROM clients c LEFT JOIN users u ON u.id = c.broker_id WHERE c.agency_id = $1 AND c.id = $2",
-            )
-            .bind(agency)
-            .bind(client)
-            .fetch_one(&mut *conn)
-            .await?;
-        let manual: ManualProfile = sqlx::query_as(
-            "SELECT interest_kind, interest_purpose, interest_price_cents, interest_neighbourhood, interest_bedrooms, \
-             interest_parking, appraisal_address, condominium, profile_edited_at_ms FROM clients WHERE id = $1",
-        )
+        let row: RecordRow = sqlx::query_as(&format!(
+            "SELECT {CLIENT_COLUMNS}, c.objective, c.profile_edited_at_ms, {PROFILE_COLUMNS} \
+             FROM clients c LEFT JOIN users u ON u.id = c.broker_id WHERE c.agency_id = $1 AND c.id = $2"
+        ))
+        .bind(agency)
         .bind(client)
         .fetch_one(&mut *conn)
         .await?;
@@ -257,66 +222,38 @@ impl Store {
         .bind(client)
         .fetch_all(&mut *conn)
         .await?;
-        let properties: Vec<PropertyOfInterest> = sqlx::query_as(
+        let properties: Vec<Property> = sqlx::query_as(
             "SELECT p.id, p.code, p.kind, p.purpose, p.price_cents, p.neighbourhood, p.address, p.bedrooms, \
-             p.parking_spaces, p.status FROM properties p WHERE p.agency_id = $1 AND p.id IN \
+             p.parking_spaces, p.status, p.owner_client_id FROM properties p WHERE p.agency_id = $1 AND p.id IN \
              (SELECT l.property_id FROM leads l WHERE l.client_id = $2 AND l.property_id IS NOT NULL) ORDER BY p.id DESC",
         )
         .bind(agency)
         .bind(client)
         .fetch_all(&mut *conn)
         .await?;
-        let (
-            kind,
-            purpose,
-            price_cents,
-            neighbourhood,
-            bedrooms,
-            parking,
-            appraisal,
-            condo,
-            edited,
-        ) = manual;
-        let mut interest = InterestProfile {
-            kind,
-            purpose,
-            price_cents,
-            neighbourhood,
-            bedrooms,
-            parking,
-        };
-        let (mut appraisal_address, mut condominium) = (appraisal, condo);
-        let mut interest_source = if edited.is_some() { "manual" } else { "none" };
-        if edited.is_none() {
-            // Not edited by hand: the newest lead that carries a profile speaks for the client.
-            let from_lead: Option<(InterestProfile, Option<String>, Option<String>)> =
-                newest_lead_profile(&mut conn, client).await?;
-            if let Some((p, a, c)) = from_lead {
-                if !p.is_empty() || a.is_some() || c.is_some() {
-                    interest = p;
-                    appraisal_address = a;
-                    condominium = c;
-                    interest_source = "lead";
-                }
+        // Not edited by hand: the newest lead that carries a profile speaks for the client.
+        let (profile, interest_source) = if row.profile_edited_at_ms.is_some() {
+            (row.profile, "manual")
+        } else {
+            match newest_lead_profile(&mut conn, client).await? {
+                Some(p) => (p, "lead"),
+                None => (ProfileRow::default(), "none"),
             }
-        }
-        let objective = match objective.as_deref() {
+        };
+        let objective = match row.objective.as_deref() {
             Some(o) => Objective::parse(o),
-            None => objective_of(interest.purpose.as_deref(), appraisal_address.is_some()),
+            None => objective_of(
+                profile.interest.purpose.as_deref(),
+                profile.appraisal_address.is_some(),
+            ),
         };
         Ok(ClientRecord {
-            id,
-            name,
-            phone,
-            email,
-            broker_id,
-            broker_name,
-            created_at_ms,
+            client: row.client,
             objective,
-            interest,
+            interest: profile.interest,
             interest_source,
-            appraisal_address,
-            condominium,
+            appraisal_address: profile.appraisal_address,
+            condominium: profile.condominium,
             properties,
             leads,
         })
@@ -368,104 +305,19 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
-
-    /// One tap after calling or opening WhatsApp from Roleta: the attempt is kept (and shows on
-    /// the timeline); the attendance stays open until the broker logs the contact.
-    pub async fn record_contact_attempt(
-        &self,
-        agency: AgencyId,
-        broker: BrokerId,
-        lead: i64,
-        channel: &str,
-        now_ms: i64,
-    ) -> StoreResult<i64> {
-        let client: Option<i64> = sqlx::query_scalar(
-            "SELECT client_id FROM leads WHERE agency_id = $1 AND id = $2 AND broker_id = $3",
-        )
-        .bind(agency)
-        .bind(lead)
-        .bind(broker)
-        .fetch_optional(self.pool())
-        .await?;
-        let client = client.ok_or(StoreError::NotFound)?;
-        Ok(sqlx::query_scalar(
-            "INSERT INTO contact_attempts (agency_id, lead_id, client_id, broker_id, channel, created_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(agency)
-        .bind(lead)
-        .bind(client)
-        .bind(broker)
-        .bind(channel)
-        .bind(now_ms)
-        .fetch_one(self.pool())
-        .await?)
-    }
-
-    /// The agency's name and its first WhatsApp message, if a manager wrote one (the pages'
-    /// default otherwise).
-    pub async fn agency_messages(&self, agency: AgencyId) -> StoreResult<(String, Option<String>)> {
-        Ok(
-            sqlx::query_as("SELECT name, whatsapp_template FROM agencies WHERE id = $1")
-                .bind(agency)
-                .fetch_one(self.pool())
-                .await?,
-        )
-    }
-
-    /// Sets (or, with None, clears back to the default) the agency's first WhatsApp message.
-    pub async fn set_whatsapp_template(
-        &self,
-        agency: AgencyId,
-        template: Option<&str>,
-    ) -> StoreResult<()> {
-        sqlx::query("UPDATE agencies SET whatsapp_template = $2 WHERE id = $1")
-            .bind(agency)
-            .bind(template)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
 }
 
 /// The newest of the client's leads that says anything about what the client wants.
 async fn newest_lead_profile(
     conn: &mut AnyConnection,
     client: i64,
-) -> StoreResult<Option<(InterestProfile, Option<String>, Option<String>)>> {
-    type Row = (
-        Option<String>,
-        Option<String>,
-        Option<i64>,
-        Option<String>,
-        Option<i64>,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-    );
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT interest_kind, interest_purpose, interest_price_cents, interest_neighbourhood, interest_bedrooms, \
-         interest_parking, appraisal_address, condominium FROM leads WHERE client_id = $1 \
+) -> StoreResult<Option<ProfileRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {PROFILE_COLUMNS} FROM leads WHERE client_id = $1 \
          AND (interest_kind IS NOT NULL OR interest_purpose IS NOT NULL OR appraisal_address IS NOT NULL \
-         OR condominium IS NOT NULL) ORDER BY id DESC LIMIT 1",
-    )
+         OR condominium IS NOT NULL) ORDER BY id DESC LIMIT 1"
+    ))
     .bind(client)
     .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.map(
-        |(kind, purpose, price_cents, neighbourhood, bedrooms, parking, a, c)| {
-            (
-                InterestProfile {
-                    kind,
-                    purpose,
-                    price_cents,
-                    neighbourhood,
-                    bedrooms,
-                    parking,
-                },
-                a,
-                c,
-            )
-        },
-    ))
+    .await?)
 }

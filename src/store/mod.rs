@@ -46,7 +46,7 @@ pub use campaign_add::*;
 pub use campaign_calls::*;
 pub use campaigns::*;
 pub use client_record::{
-    ClientLead, ClientListRow, ClientRecord, InterestProfile, ProfileEdit, PropertyOfInterest, Reader,
+    ClientLead, ClientListRow, ClientRecord, InterestProfile, ProfileEdit, Reader,
 };
 pub use clients::{ClientFilter, ClientRow};
 pub use departments::*;

@@ -5,14 +5,33 @@
 
 use super::client_record::{readable, Reader};
 use super::{Store, StoreResult};
-use crate::model::AgencyId;
+use crate::model::{AgencyId, OfferState};
 use serde::Serialize;
+use sqlx::AnyConnection;
 
 /// At most this many entries of each kind are read, and this many returned.
 const MOST: i64 = 500;
 
 /// Refusal reasons the server writes itself; anything else is the broker's own note.
 const SERVER_REFUSAL_TEXT: &[&str] = &["refused by broker"];
+
+/// Up to [`MOST`] rows of one kind for client `$2` of agency `$1`, newest first (`$3` is the bound).
+async fn read<T>(
+    conn: &mut AnyConnection,
+    agency: AgencyId,
+    client: i64,
+    sql: &'static str,
+) -> StoreResult<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    Ok(sqlx::query_as(sql)
+        .bind(agency)
+        .bind(client)
+        .bind(MOST)
+        .fetch_all(conn)
+        .await?)
+}
 
 /// One thing that happened to the client.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -129,14 +148,8 @@ impl Store {
         readable(&mut conn, agency, client, reader).await?;
         let mut out = Vec::new();
 
-        let leads: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
-            "SELECT id, number, source, channel, created_at_ms FROM leads WHERE agency_id = $1 AND client_id = $2 \
-             ORDER BY id DESC LIMIT $3",
-        )
-        .bind(agency)
-        .bind(client)
-        .bind(MOST)
-        .fetch_all(&mut *conn)
+        let leads: Vec<(i64, String, String, String, i64)> = read(&mut conn, agency, client, "SELECT id, number, source, channel, created_at_ms FROM leads WHERE agency_id = $1 AND client_id = $2 \
+             ORDER BY id DESC LIMIT $3")
         .await?;
         for (id, number, source, channel, at) in leads {
             let mut e = TimelineEntry::new(at, "lead_created").lead(id, number);
@@ -145,23 +158,17 @@ impl Store {
             out.push(e);
         }
 
-        let offers: Vec<OfferRow> = sqlx::query_as(
-            "SELECT o.lead_id, l.number, o.broker_id, u.name, o.state, o.sticky, o.offered_at_ms, o.decided_at_ms, \
+        let offers: Vec<OfferRow> = read(&mut conn, agency, client, "SELECT o.lead_id, l.number, o.broker_id, u.name, o.state, o.sticky, o.offered_at_ms, o.decided_at_ms, \
              o.outcome_reason FROM offers o JOIN leads l ON l.id = o.lead_id JOIN users u ON u.id = o.broker_id \
-             WHERE o.agency_id = $1 AND l.client_id = $2 ORDER BY o.id DESC LIMIT $3",
-        )
-        .bind(agency)
-        .bind(client)
-        .bind(MOST)
-        .fetch_all(&mut *conn)
+             WHERE o.agency_id = $1 AND l.client_id = $2 ORDER BY o.id DESC LIMIT $3")
         .await?;
         for (lead, number, broker, name, state, sticky, offered, decided, why) in offers {
-            let kind = match state.as_str() {
-                "pending" => "offered",
-                "accepted" => "offer_accepted",
-                "refused" => "offer_refused",
-                "expired" => "offer_expired",
-                _ => "offer_cancelled",
+            let kind = match OfferState::parse(&state) {
+                Some(OfferState::Pending) => "offered",
+                Some(OfferState::Accepted) => "offer_accepted",
+                Some(OfferState::Refused) => "offer_refused",
+                Some(OfferState::Expired) => "offer_expired",
+                Some(OfferState::Cancelled) | None => "offer_cancelled",
             };
             let mut e = TimelineEntry::new(decided.unwrap_or(offered), kind)
                 .lead(lead, number)
@@ -173,15 +180,9 @@ impl Store {
             out.push(e);
         }
 
-        let attendances: Vec<AttendanceRow> = sqlx::query_as(
-            "SELECT a.lead_id, l.number, a.broker_id, u.name, a.kind, a.opened_at_ms, a.concluded_at_ms, a.concluded_how \
+        let attendances: Vec<AttendanceRow> = read(&mut conn, agency, client, "SELECT a.lead_id, l.number, a.broker_id, u.name, a.kind, a.opened_at_ms, a.concluded_at_ms, a.concluded_how \
              FROM attendances a JOIN leads l ON l.id = a.lead_id JOIN users u ON u.id = a.broker_id \
-             WHERE a.agency_id = $1 AND a.client_id = $2 ORDER BY a.id DESC LIMIT $3",
-        )
-        .bind(agency)
-        .bind(client)
-        .bind(MOST)
-        .fetch_all(&mut *conn)
+             WHERE a.agency_id = $1 AND a.client_id = $2 ORDER BY a.id DESC LIMIT $3")
         .await?;
         for (lead, number, broker, name, kind, opened, concluded, how) in attendances {
             let mut e = TimelineEntry::new(opened, "attendance_opened")
@@ -198,15 +199,9 @@ impl Store {
             }
         }
 
-        let logs: Vec<NoteRow> = sqlx::query_as(
-            "SELECT k.lead_id, l.number, k.broker_id, u.name, k.kind, k.note, k.created_at_ms FROM contact_logs k \
+        let logs: Vec<NoteRow> = read(&mut conn, agency, client, "SELECT k.lead_id, l.number, k.broker_id, u.name, k.kind, k.note, k.created_at_ms FROM contact_logs k \
              JOIN leads l ON l.id = k.lead_id JOIN users u ON u.id = k.broker_id \
-             WHERE k.agency_id = $1 AND k.client_id = $2 ORDER BY k.id DESC LIMIT $3",
-        )
-        .bind(agency)
-        .bind(client)
-        .bind(MOST)
-        .fetch_all(&mut *conn)
+             WHERE k.agency_id = $1 AND k.client_id = $2 ORDER BY k.id DESC LIMIT $3")
         .await?;
         for (lead, number, broker, name, kind, note, at) in logs {
             let mut e = TimelineEntry::new(at, "contact_logged")
@@ -217,15 +212,9 @@ impl Store {
             out.push(e);
         }
 
-        let attempts: Vec<NoteRow> = sqlx::query_as(
-            "SELECT k.lead_id, l.number, k.broker_id, u.name, k.channel, NULL, k.created_at_ms FROM contact_attempts k \
+        let attempts: Vec<NoteRow> = read(&mut conn, agency, client, "SELECT k.lead_id, l.number, k.broker_id, u.name, k.channel, NULL, k.created_at_ms FROM contact_attempts k \
              JOIN leads l ON l.id = k.lead_id JOIN users u ON u.id = k.broker_id \
-             WHERE k.agency_id = $1 AND k.client_id = $2 ORDER BY k.id DESC LIMIT $3",
-        )
-        .bind(agency)
-        .bind(client)
-        .bind(MOST)
-        .fetch_all(&mut *conn)
+             WHERE k.agency_id = $1 AND k.client_id = $2 ORDER BY k.id DESC LIMIT $3")
         .await?;
         for (lead, number, broker, name, channel, _, at) in attempts {
             let mut e = TimelineEntry::new(at, "contact_attempt")
@@ -235,16 +224,10 @@ impl Store {
             out.push(e);
         }
 
-        let contacts: Vec<ClientContactRow> = sqlx::query_as(
-            "SELECT k.lead_id, l.number, k.broker_id, u.name, k.outcome, k.comment, g.name, k.created_at_ms \
+        let contacts: Vec<ClientContactRow> = read(&mut conn, agency, client, "SELECT k.lead_id, l.number, k.broker_id, u.name, k.outcome, k.comment, g.name, k.created_at_ms \
              FROM client_contacts k JOIN users u ON u.id = k.broker_id LEFT JOIN leads l ON l.id = k.lead_id \
              LEFT JOIN campaigns g ON g.id = k.campaign_id \
-             WHERE k.agency_id = $1 AND k.client_id = $2 ORDER BY k.id DESC LIMIT $3",
-        )
-        .bind(agency)
-        .bind(client)
-        .bind(MOST)
-        .fetch_all(&mut *conn)
+             WHERE k.agency_id = $1 AND k.client_id = $2 ORDER BY k.id DESC LIMIT $3")
         .await?;
         for (lead, number, broker, name, outcome, comment, campaign, at) in contacts {
             let kind = if campaign.is_some() {
@@ -262,15 +245,9 @@ impl Store {
             out.push(e);
         }
 
-        let history: Vec<HistoryRow> = sqlx::query_as(
-            "SELECT h.lead_id, l.number, h.actor_id, u.name, h.kind, h.from_value, h.to_value, h.at_ms \
+        let history: Vec<HistoryRow> = read(&mut conn, agency, client, "SELECT h.lead_id, l.number, h.actor_id, u.name, h.kind, h.from_value, h.to_value, h.at_ms \
              FROM client_history h LEFT JOIN leads l ON l.id = h.lead_id LEFT JOIN users u ON u.id = h.actor_id \
-             WHERE h.agency_id = $1 AND h.client_id = $2 ORDER BY h.id DESC LIMIT $3",
-        )
-        .bind(agency)
-        .bind(client)
-        .bind(MOST)
-        .fetch_all(&mut *conn)
+             WHERE h.agency_id = $1 AND h.client_id = $2 ORDER BY h.id DESC LIMIT $3")
         .await?;
         for (lead, number, actor, name, kind, from, to, at) in history {
             let mut e = TimelineEntry::new(at, &kind).broker(actor, name);
