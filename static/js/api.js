@@ -182,10 +182,10 @@ export function topbar(user) {
   bar.insertBefore(btn, nav);
 }
 
-/** The manager's pages, for the top bar. */
+/** The manager's pages, for the top bar (Clientes: the whole client base). */
 export function managerNav(current) {
   const pages = [['/gestor.html', 'Gestão'], ['/campanhas.html', 'Campanhas'], ['/leads.html', 'Leads'],
-    ['/recepcao.html', 'Recepção'], ['/painel.html', 'Painel']];
+    ['/clientes.html', 'Clientes'], ['/recepcao.html', 'Recepção'], ['/painel.html', 'Painel']];
   return pages.map(([href, label]) => `<a href="${href}"${href === current ? ' aria-current="page"' : ''}>${label}</a>`).join('');
 }
 

@@ -10,7 +10,7 @@ export function navFor(user, current) {
     const pages = [['/console.html', 'Atendimentos'], ['/oferta.html', 'Oferta ativa'], ['/clientes.html', 'Meus clientes']];
     return pages.map(([href, text]) => `<a href="${href}"${href === current ? ' aria-current="page"' : ''}>${esc(text)}</a>`).join('');
   }
-  return `${managerNav(current)}<a href="/clientes.html"${current === '/clientes.html' ? ' aria-current="page"' : ''}>Clientes</a>`;
+  return managerNav(current);
 }
 
 /**

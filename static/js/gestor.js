@@ -1,6 +1,6 @@
 // The manager's page: roulette settings (R1, R9), departments (created, renamed, made the
 // default, removed), users (gestor-users.js), lead sources' API keys (each key shown once).
-import { api, me, topbar, esc, showError, clearErrors, notice, errorText, dateTimeBR } from './api.js';
+import { api, me, topbar, managerNav, esc, showError, clearErrors, notice, errorText, dateTimeBR } from './api.js';
 import { people, loadUsers, renderUsers } from './gestor-users.js';
 import { sourceLabel } from './labels.js';
 
@@ -146,6 +146,7 @@ $('new-key').addEventListener('submit', async (e) => {
 
 const { user } = await me();
 if (!['manager', 'admin'].includes(user.role)) location.href = '/';
+$('nav').innerHTML = managerNav('/gestor.html');
 topbar(user);
 people.me = user;
 people.onChange = loadSettings;

@@ -140,6 +140,10 @@ try {
       await page.waitForSelector('body[data-ready="1"]');
       await page.waitForSelector('#record:not(.hidden)');
       expect((await page.textContent('#name')) === 'Marina Teixeira', 'the record is Marina\'s');
+      const back = await page.$('#back');
+      expect(back && await back.isVisible() && (await back.getAttribute('href')) === '/clientes.html', 'the broker\'s back link leads to her clients');
+      const tabs = await page.$$eval('#nav a', (as) => as.map((a) => a.textContent));
+      expect(tabs.join('|') === 'Atendimentos|Oferta ativa|Meus clientes', `the broker's own tabs: ${tabs.join('|')}`);
       const tl = await page.textContent('#timeline');
       expect(tl.includes(NOTE), `the call's note is on the timeline: ${tl}`);
       expect(tl.includes('Ana') && tl.includes('aceitou'), `the accepted offer reads "Ana … aceitou": ${tl}`);
@@ -184,6 +188,20 @@ try {
     await page.waitForSelector('body[data-ready="1"]');
     const row = await page.textContent('#list');
     expect(row.includes('Marina Teixeira') && row.includes('Corretor: Ana'), `the manager's list: ${row}`);
+    const menu = async (p) => p.$$eval('#nav a', (as) => as.map((a) => `${a.textContent}${a.getAttribute('aria-current') ? '*' : ''}`).join('|'));
+    const WANT = 'Gestão|Campanhas|Leads|Clientes*|Recepção|Painel';
+    expect(await menu(page) === WANT, `the manager's menu on clientes.html: ${await menu(page)}`);
+    await page.click('#list li[data-client] a.open');
+    await page.waitForSelector('#record:not(.hidden)');
+    expect(await menu(page) === WANT, `the manager's menu on cliente.html: ${await menu(page)}`);
+    expect((await page.textContent('#role-name')) === 'Gestão', 'the bar says Gestão');
+    // Every manager page's menu reaches the client list.
+    for (const p of ['/gestor.html', '/campanhas.html', '/leads.html', '/recepcao.html', '/painel.html']) {
+      await page.goto(`${base}${p}`);
+      await page.waitForSelector('#nav a[href="/clientes.html"]', { state: 'attached' });
+      const m = await menu(page);
+      expect(m.replace('*', '') === WANT.replace('*', ''), `the menu on ${p}: ${m}`);
+    }
     await ctx.close();
   });
   await step('no script error on any page', async () => {
