@@ -8,9 +8,11 @@
 //
 // The toggle tells the truth: "Conectando…" until the server says how it stands; a tap while
 // the socket is down is kept and applied when it comes back (the latest tap wins). The server's
-// English `reason` texts are never shown: pt-BR words come from the message's codes.
-import { api, me, topbar, esc, badge, interest, KINDS, showError, clearErrors } from './api.js';
-import { formatPhone, contactButtons, messageContext, messageFor, wireAttempts, label } from './contato.js';
+// English `reason` texts are never shown: pt-BR words come from the message's codes (erros.js).
+import { api, me, topbar, esc, badge, interest, showError, clearErrors } from './api.js';
+import { formatPhone, contactButtons, messageContext, messageFor, wireAttempts } from './contato.js';
+import { KINDS, label } from './labels.js';
+import { CODES, GENERIC } from './erros.js';
 import { createOfferSheet } from './oferta-sheet.js';
 
 const $ = (id) => document.getElementById(id);
@@ -100,11 +102,9 @@ function handle(m) {
     }
     case 'error':
       if (m.offer_id && state.offer?.offer_id === m.offer_id) {
-        sheet.ended({ deadline_passed: 'O tempo para responder acabou.', offer_closed: 'Esta oferta já foi encerrada.',
-          not_your_offer: 'Esta oferta é de outro corretor.', offer_not_found: 'Oferta não encontrada.' }[m.code]
-          || 'Não foi possível responder agora. Tente de novo.');
+        sheet.ended(CODES[m.code] || GENERIC);
       } else if (m.code === 'unavailable') {
-        hint('O servidor não conseguiu fazer isso agora. Tente de novo em instantes.');
+        hint(CODES.unavailable);
       } else {
         console.warn('server error', m.code);
       }
@@ -205,7 +205,7 @@ async function loadPending() {
       ${cell('Imóvel para avaliar', esc(r.appraisal_address))}
       ${cell('Condomínio', esc(r.condominium))}
       <td data-label="Canal">${badge(r.channel)}</td>
-      <td data-label="Tipo"><span class="tag ${esc(r.kind)}">${esc(KINDS[r.kind] || label('kind', r.kind))}</span></td>
+      <td data-label="Tipo"><span class="tag ${esc(r.kind)}">${esc(label(KINDS, r.kind))}</span></td>
       <td data-label="Ações" class="actions-cell"><div class="actions">
         ${contactButtons({ leadId: r.lead_id, phone: r.client_phone, name: r.client_name,
           text: messageFor(ctx, r.client_name, r.property_code) })}
@@ -246,7 +246,7 @@ $('contact-form').addEventListener('submit', async (e) => {
     await api('POST', `/api/v1/leads/${current}/contacts`, { kind: f.kind.value, note: f.note.value });
     $('contact-dialog').close();
     loadPending();
-  } catch (err) { showError(f, { field: err.field, message: 'Não foi possível salvar o contato. Confira os dados e tente de novo.' }); }
+  } catch (err) { showError(f, err); }
 });
 
 $('edit-form').addEventListener('submit', async (e) => {
@@ -257,10 +257,7 @@ $('edit-form').addEventListener('submit', async (e) => {
     await api('PATCH', `/api/v1/leads/${current}`, { name: f.name.value, email: f.email.value, comment: f.comment.value });
     $('edit-dialog').close();
     loadPending();
-  } catch (err) {
-    const words = { name: 'Confira o nome.', email: 'Confira o e-mail: ele parece incompleto.', comment: 'O comentário está longo demais.' };
-    showError(f, { field: err.field, message: words[err.field] || 'Não foi possível salvar. Tente de novo.' });
-  }
+  } catch (err) { showError(f, err); }
 });
 
 // ---------- notifications (service worker + web push) ----------

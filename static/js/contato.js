@@ -1,8 +1,9 @@
 // Reaching a client in one tap: Brazilian phone formatting, `tel:` and WhatsApp (`wa.me`) links,
 // the agency's first-message template, the one-tap "contact attempt" log after a call or a
-// WhatsApp, and the pt-BR labels for the codes the server sends (a code is never shown as text).
+// WhatsApp. The pt-BR words for the server's codes are in labels.js (a code is never shown).
 // The formatting and template functions are pure (no DOM, no network) so any page can share them.
 import { api, esc } from './api.js';
+import { ATTEMPT_CHANNELS, label } from './labels.js';
 
 /** The first message when the agency has not written its own (`agency.whatsapp_template`). */
 export const DEFAULT_TEMPLATE = 'Olá {cliente}, aqui é {corretor} da {imobiliaria}. '
@@ -53,22 +54,6 @@ export function fillTemplate(template, values) {
     .trim();
 }
 
-// ---------- pt-BR labels for the server's codes ----------
-const LABELS = {
-  channel: { lf: 'Facebook', lp: 'Portal', ls: 'Site', phone: 'Telefone', walk_in: 'Recepção', other: 'Outro' },
-  kind: { new: 'Novo', rule: 'Regra', returning: 'Retorno', transfer: 'Transferência' },
-  source: {
-    reception: 'Recepção', oferta_ativa: 'Oferta ativa', equipe: 'Equipe', site: 'Site', portal: 'Portal',
-    zap: 'Zap Imóveis', vivareal: 'Viva Real', olx: 'OLX', imovelweb: 'Imovelweb', facebook: 'Facebook',
-  },
-  attempt: { phone: 'Ligação', whatsapp: 'WhatsApp' },
-};
-
-/** The pt-BR word for a code; an unknown code reads "Outro" (never the code itself). */
-export function label(group, code) {
-  return LABELS[group]?.[code] ?? 'Outro';
-}
-
 // ---------- the buttons and the contact-attempt log ----------
 
 /**
@@ -99,7 +84,7 @@ export function wireAttempts(container) {
       const slot = box?.querySelector('[data-attempt-slot]');
       if (!slot || !box.dataset.leadLinks) return;
       slot.dataset.channel = link.dataset.attempt;
-      slot.innerHTML = `<button type="button" class="btn" data-log-attempt>Registrar tentativa de contato (${esc(label('attempt', link.dataset.attempt))})</button>`;
+      slot.innerHTML = `<button type="button" class="btn" data-log-attempt>Registrar tentativa de contato (${esc(label(ATTEMPT_CHANNELS, link.dataset.attempt))})</button>`;
       slot.classList.remove('hidden');
       return;
     }

@@ -14,6 +14,7 @@ export const CHANNEL_NAMES = { lf: 'Lead do Facebook', lp: 'Lead de portal', ls:
 export const SOURCES = {
   reception: 'Recepção', oferta_ativa: 'Oferta ativa', equipe: 'Distribuição para equipe',
   site: 'Site', portal: 'Portal', facebook: 'Facebook', instagram: 'Instagram', whatsapp: 'WhatsApp',
+  zap: 'Zap Imóveis', vivareal: 'Viva Real', olx: 'OLX', imovelweb: 'Imovelweb',
 };
 
 export const KINDS = { new: 'Novo', rule: 'Regra', returning: 'Retorno', transfer: 'Transferência' };
@@ -27,6 +28,8 @@ export const OUTCOMES = {
 export const OFFER_STATES = { pending: 'Aguardando resposta', accepted: 'Aceita', refused: 'Recusada', expired: 'Expirada', cancelled: 'Cancelada' };
 export const LEAD_STATES = { unrouted: 'Sem corretor', waiting: 'Na fila', offered: 'Em oferta', assigned: 'Com corretor' };
 export const CONTACT_KINDS = { call: 'Ligação', whatsapp: 'WhatsApp', email: 'E-mail', visit: 'Visita', note: 'Anotação' };
+/** A contact attempt's channel (the one-tap log after Ligar or WhatsApp). */
+export const ATTEMPT_CHANNELS = { phone: CONTACT_KINDS.call, whatsapp: CONTACT_KINDS.whatsapp };
 export const PROPERTY_STATUSES = { available: 'Disponível', reserved: 'Reservado', sold: 'Vendido', rented: 'Alugado', unavailable: 'Indisponível' };
 export const ABSENCE_REASONS = { ferias: 'férias', ausencia: 'ausência' };
 

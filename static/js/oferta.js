@@ -1,8 +1,8 @@
 // The broker's calling screen (O4, O5): their campaigns, "Atender" / "Agora não", the next
 // client, the result with a comment, "Salvar" (next client) or "Continuar depois"; and the
 // clients distributed to them by their team (T2, T4). Ligar and WhatsApp in one tap on the client
-// being called and on each team client; the server's texts are never shown (pt-BR words here).
-import { api, me, topbar, bell, esc, dateBR, OUTCOMES } from './api.js';
+// being called and on each team client; the server's texts are never shown (pt-BR from erros.js).
+import { api, me, topbar, bell, esc, dateBR, errorText, OUTCOMES } from './api.js';
 import { formatPhone, contactButtons, messageContext, messageFor } from './contato.js';
 
 const $ = (id) => document.getElementById(id);
@@ -10,13 +10,14 @@ let campaign = null;
 let entry = null;
 let meAnswer = null;
 
-/** pt-BR for what went wrong (the server's message is English). */
+/**
+ * pt-BR for what went wrong: erros.js's text (an expired campaign, a client no longer with you,
+ * the plan, a comment too long, no connection…); a 404 here is a campaign the broker is not in
+ * or a client that is gone, which this page words itself.
+ */
 function problem(err) {
-  if (err?.status === 409) return 'Esta campanha já terminou ou o cliente já foi atendido.';
   if (err?.status === 404) return 'Não encontramos esta campanha ou este cliente.';
-  if (err?.status === 403) return 'Você não participa desta campanha.';
-  if (err?.status === 422) return 'Confira os dados e tente de novo.';
-  return 'Não foi possível fazer isso agora. Verifique a conexão e tente de novo.';
+  return errorText(err);
 }
 
 function say(id, text, bad) {

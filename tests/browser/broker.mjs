@@ -214,6 +214,19 @@ async function brokerDay(size, email) {
     expect(await ana.isVisible(card), 'the attempt does not conclude the attendance');
   });
 
+  await step(`${size}: "Editar" with a comment too long says so in erros.js's pt-BR, next to the field`, async () => {
+    await ana.click(`#pending tr[data-lead="${first.lead_id}"] [data-edit]`);
+    await ana.waitForSelector('#edit-dialog[open]');
+    await ana.fill('#edit-comment', 'x'.repeat(4001));
+    await ana.click('#edit-form button[value="save"]');
+    await ana.waitForSelector('#edit-comment[aria-invalid="true"]');
+    const said = await ana.textContent('#edit-form [data-error-for="comment"]');
+    expect(said === 'O campo “Observações” pode ter no máximo 4000 caracteres.', `the comment's error: ${said}`);
+    await ana.click('#edit-form button[value="cancel"]');
+    await ana.waitForSelector('#edit-dialog', { state: 'hidden' });
+    expect(await ana.isVisible(`#pending tr[data-lead="${first.lead_id}"]`), 'the refused edit does not conclude the attendance');
+  });
+
   await step(`${size}: an offer while the contact form is open comes on top; Esc neither refuses nor hides it`, async () => {
     await ana.click(`#pending tr[data-lead="${first.lead_id}"] [data-contact]`);
     await ana.waitForSelector('#contact-dialog[open]');
