@@ -10,7 +10,6 @@ const list = document.getElementById('list');
 const empty = document.getElementById('empty');
 const moreBox = document.getElementById('more-box');
 const moreBtn = document.getElementById('more');
-const statuses = new Set();
 let user;
 let template = '';
 let agencyName = '';
@@ -43,6 +42,18 @@ function emptyText() {
     : 'A imobiliária ainda não tem clientes. Eles aparecem aqui quando os leads chegam.';
 }
 
+/**
+ * The status filter's options: "Todos" and every status of the agency's lead types (the names the
+ * manager gave them, in the pipeline's order, each once). Without them the filter stays at "Todos".
+ */
+async function fillStatuses() {
+  let types = [];
+  try { types = await api('GET', '/api/v1/lead-types'); } catch { return; }
+  const names = [...new Set(types.flatMap((t) => t.statuses.map((s) => s.name)))];
+  form.status.innerHTML = '<option value="">Todos</option>'
+    + names.map((s) => `<option value="${esc(s)}">${esc(s)}</option>`).join('');
+}
+
 async function load(append) {
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v != null && v !== '') p.set(k, v);
@@ -53,8 +64,6 @@ async function load(append) {
     const page = await api('GET', `/api/v1/clients?${p}`);
     const html = page.clients.map(row).join('');
     if (append) list.insertAdjacentHTML('beforeend', html); else list.innerHTML = html;
-    page.clients.forEach((c) => { if (c.last_lead_status) statuses.add(c.last_lead_status); });
-    document.getElementById('status-list').innerHTML = [...statuses].sort().map((s) => `<option value="${esc(s)}">`).join('');
     next = page.next_before ?? null;
     moreBox.classList.toggle('hidden', next == null);
     const none = !list.children.length;
@@ -80,7 +89,7 @@ form.addEventListener('submit', (e) => {
     showError(form, { field: 'created_from_ms', message: 'A data inicial precisa ser anterior à final.' });
     return;
   }
-  query = { q: form.q.value.trim(), status: form.status.value.trim(), created_from_ms: from, created_to_ms: to };
+  query = { q: form.q.value.trim(), status: form.status.value, created_from_ms: from, created_to_ms: to };
   next = null;
   load(false);
 });
@@ -98,6 +107,7 @@ try {
   document.getElementById('role-name').textContent = user.role === 'broker' ? 'Corretor' : 'Gestão';
   if (user.role !== 'broker') { document.getElementById('title').textContent = 'Clientes'; document.title = 'Clientes — Roleta'; }
   topbar(user);
+  await fillStatuses(); // before data-ready, which load() sets
   await load(false);
 } catch (err) {
   empty.textContent = errorText(err);

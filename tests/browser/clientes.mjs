@@ -125,6 +125,19 @@ try {
       await page.click('#filters button[type=submit]');
       await page.waitForSelector('#empty:not(.hidden)');
       expect((await page.textContent('#empty')).includes('Limpe a busca'), 'the empty state says what to do');
+      // The status filter lists the agency's pipeline statuses in pt-BR; "Perdido" hides Marina.
+      const opts = await page.$$eval('#f-status option', (os) => os.map((o) => `${o.value}=${o.textContent}`));
+      expect(opts.join('|') === '=Todos|Novo=Novo|Em atendimento=Em atendimento|Proposta=Proposta|Fechado=Fechado|Perdido=Perdido',
+        `the status options: ${opts.join('|')}`);
+      await page.fill('#f-q', 'Marina');
+      await page.selectOption('#f-status', 'Perdido');
+      await page.click('#filters button[type=submit]');
+      await page.waitForSelector('#empty:not(.hidden)');
+      await page.selectOption('#f-status', 'Novo');
+      await page.click('#filters button[type=submit]');
+      await page.waitForSelector('#list li[data-client]');
+      expect((await page.textContent('#list li[data-client]')).includes('Novo'), 'Marina\'s lead is Novo');
+      await page.selectOption('#f-status', '');
       // A date that is not one is refused next to its field.
       await page.fill('#f-q', 'Marina');
       await page.fill('#f-from', '31/02/2026');
