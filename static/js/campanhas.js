@@ -1,6 +1,6 @@
 // The manager's campaigns page: the active-offer switch and quarantine (O6, O3), campaigns (O1),
 // adding clients from a search with the server's preview (O2), teams (T1) and distribution (T2).
-import { api, me, topbar, bell, managerNav, esc, phoneHtml, dateBR, showError, clearErrors, notice, errorText } from './api.js';
+import { api, me, topbar, bell, managerNav, esc, phoneHtml, dateBR, showError, clearErrors, notice, errorText, ApiError } from './api.js';
 import { sourceLabel } from './labels.js';
 
 const $ = (id) => document.getElementById(id);
@@ -187,12 +187,17 @@ async function loadTeams() {
   fillTargets();
 }
 
+// A team without brokers is refused here: the server would keep it, but nothing could be
+// distributed to it and this page cannot add brokers to a team afterwards. The words are
+// erros.js's for the server's own "brokers" refusal.
 $('new-team').addEventListener('submit', async (e) => {
   e.preventDefault();
   const f = e.target;
   clearErrors(f);
+  const members = checked(f, 'brokers');
+  if (!members.length) { showError(f, new ApiError(422, { error: { code: 'invalid', field: 'brokers' } })); return; }
   try {
-    const t = await api('POST', '/api/v1/teams', { name: f.name.value, supervisor_id: Number(f.supervisor_id.value), brokers: checked(f, 'brokers') });
+    const t = await api('POST', '/api/v1/teams', { name: f.name.value, supervisor_id: Number(f.supervisor_id.value), brokers: members });
     f.reset();
     notice(f, `Equipe “${t.name}” criada.`);
     await loadTeams();
