@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { step, expect, freePort, finish } from './harness.mjs';
+import { step, expect, freePort, finish, BRAZIL, BRAZIL_LAUNCH } from './harness.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = process.env.ROLETA_BIN || path.join(root, 'target/debug/roleta');
@@ -106,7 +106,7 @@ const SIZES = {
 };
 
 async function signIn(size, email) {
-  const ctx = await browser.newContext({ ...SIZES[size], locale: 'pt-BR', permissions: ['notifications'], serviceWorkers: 'allow' });
+  const ctx = await browser.newContext({ ...SIZES[size], ...BRAZIL, permissions: ['notifications'], serviceWorkers: 'allow' });
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.log(`     page error (${email}, ${size}): ${e.message}`));
   await page.goto(`${base}/`);
@@ -280,8 +280,8 @@ async function oferta(size, ana) {
 
 try {
   browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', ...BRAZIL_LAUNCH,
+    args: [...BRAZIL_LAUNCH.args, '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
       '--no-first-run', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
   });
   await startServer();

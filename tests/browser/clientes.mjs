@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { step, expect, freePort, finish } from './harness.mjs';
+import { step, expect, freePort, finish, BRAZIL, BRAZIL_LAUNCH } from './harness.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = process.env.ROLETA_BIN || path.join(root, 'target/debug/roleta');
@@ -33,7 +33,7 @@ let failure;
 const shot = (page, name) => page.screenshot({ path: path.join(artifacts, `clientes-${name}.png`), fullPage: true });
 
 async function signedIn(email, size) {
-  const ctx = await browser.newContext({ ...SIZES[size], locale: 'pt-BR' });
+  const ctx = await browser.newContext({ ...SIZES[size], ...BRAZIL });
   const r = await ctx.request.post(`${base}/api/v1/auth/login`, { data: { email, password: PASSWORD } });
   expect(r.ok(), `sign-in of ${email}: ${r.status()}`);
   return ctx;
@@ -68,8 +68,8 @@ try {
     await new Promise((r) => setTimeout(r, 200));
   }
   browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', ...BRAZIL_LAUNCH,
+    args: [...BRAZIL_LAUNCH.args, '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
   });
   const errors = [];
 

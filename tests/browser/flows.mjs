@@ -8,6 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BRAZIL, BRAZIL_LAUNCH } from './harness.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = process.env.ROLETA_BIN || path.join(root, 'target/debug/roleta');
@@ -56,7 +57,7 @@ async function postLead(name, phone) {
 }
 
 async function login(email, permissions = []) {
-  const ctx = await browser.newContext({ viewport: { width: 1360, height: 820 }, locale: 'pt-BR', permissions });
+  const ctx = await browser.newContext({ viewport: { width: 1360, height: 820 }, ...BRAZIL, permissions });
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.log(`     page error (${email}): ${e.message}`));
   await page.goto(`${base}/`);
@@ -82,8 +83,8 @@ try {
     await new Promise((r) => setTimeout(r, 200));
   }
   browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', ...BRAZIL_LAUNCH,
+    args: [...BRAZIL_LAUNCH.args, '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
       '--no-first-run', '--disable-component-update', '--disable-sync'],
   });
   // Every page of every context reports Content-Security-Policy violations (Chromium logs each
@@ -99,7 +100,7 @@ try {
 
   let manager; let ana; let bruno;
   await step('the login page signs a manager in and shows field errors from the server', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 1360, height: 820 } });
+    const ctx = await browser.newContext({ viewport: { width: 1360, height: 820 }, ...BRAZIL });
     const p = await ctx.newPage();
     await p.goto(`${base}/`);
     await shot(p, '00-login');
@@ -385,7 +386,7 @@ try {
   });
 
   await step('the login and manager pages fit a phone screen', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'pt-BR', isMobile: true, hasTouch: true });
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, ...BRAZIL, isMobile: true, hasTouch: true });
     const p = await ctx.newPage();
     await p.goto(`${base}/`);
     await shot(p, '12-phone-login');
@@ -414,7 +415,7 @@ try {
     carlaId = Number(await manager.getAttribute('#users tr:has-text("Carla Corretora")', 'data-user'));
     await shot(manager, '14-senha-provisoria');
 
-    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'pt-BR', isMobile: true, hasTouch: true });
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, ...BRAZIL, isMobile: true, hasTouch: true });
     carla = await ctx.newPage();
     carla.on('pageerror', (e) => console.log(`     page error (carla): ${e.message}`));
     await carla.goto(`${base}/`);
@@ -452,7 +453,7 @@ try {
   });
 
   await step('the manager edits a user and renames a department, on a phone', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'pt-BR', isMobile: true, hasTouch: true });
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, ...BRAZIL, isMobile: true, hasTouch: true });
     const p = await ctx.newPage();
     await p.goto(`${base}/`);
     await p.fill('#email', 'gestor@demo.roleta');

@@ -20,6 +20,27 @@ export async function step(name, fn) {
 
 export function expect(cond, msg) { if (!cond) throw new Error(msg); }
 
+/** Every context is a Brazilian broker's phone or desktop: pt-BR, Brasília time. */
+export const BRAZIL = { locale: 'pt-BR', timezoneId: 'America/Sao_Paulo' };
+
+/**
+ * Chromium's own language, which native date inputs (dd/mm/aaaa) and validation bubbles follow
+ * rather than the context's locale: on Linux it is read from LANGUAGE and needs Debian's
+ * chromium-l10n (scripts/test installs it). Spread into `chromium.launch`, then add the args.
+ */
+export const BRAZIL_LAUNCH = { env: { ...process.env, LANGUAGE: 'pt_BR' }, args: ['--lang=pt-BR'] };
+
+/** Chromium speaks pt-BR itself (a required field's native message), else why not. */
+export async function expectBrazilianBrowser(page) {
+  const seen = await page.evaluate(() => {
+    const i = document.createElement('input');
+    i.required = true;
+    return { message: i.validationMessage, tz: Intl.DateTimeFormat().resolvedOptions().timeZone, lang: navigator.language };
+  });
+  expect(seen.lang === 'pt-BR' && seen.tz === 'America/Sao_Paulo', `the context is not Brazilian: ${JSON.stringify(seen)}`);
+  expect(!/please|fill/i.test(seen.message), `Chromium speaks English (“${seen.message}”): launch with BRAZIL_LAUNCH and install Debian's chromium-l10n`);
+}
+
 export const freePort = () => new Promise((resolve) => {
   const s = net.createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
 });

@@ -13,7 +13,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { step, expect, freePort, finish } from './harness.mjs';
+import { step, expect, freePort, finish, BRAZIL, BRAZIL_LAUNCH } from './harness.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const built = process.env.ROLETA_BIN || path.join(root, 'target/debug/roleta');
@@ -107,8 +107,8 @@ const servers = [];
 let failure;
 try {
   browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', ...BRAZIL_LAUNCH,
+    args: [...BRAZIL_LAUNCH.args, '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
       '--no-first-run', '--disable-component-update', '--disable-sync',
       `--ignore-certificate-errors-spki-list=${spki}`],
   });
@@ -137,7 +137,7 @@ try {
 
     let manager; let brokerPassword; let sourceKey;
     await step(`${backend}: the manager must choose a new password, then creates a broker and a lead-source key`, async () => {
-      const ctx = await browser.newContext({ viewport: { width: 1360, height: 820 }, locale: 'pt-BR' });
+      const ctx = await browser.newContext({ viewport: { width: 1360, height: 820 }, ...BRAZIL });
       manager = await signIn(ctx, base, 'gestora@exemplo.com.br', managerPassword);
       await changePassword(manager, managerPassword, 'gestora-nova-senha-1');
       await manager.waitForURL(/gestor\.html/);
@@ -169,7 +169,7 @@ try {
     await step(`${backend}: the broker signs in on a phone, goes online and gets the lead's popup; the service worker is registered`, async () => {
       const ctx = await browser.newContext({
         viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
-        locale: 'pt-BR', permissions: ['notifications'],
+        ...BRAZIL, permissions: ['notifications'],
       });
       const ana = await signIn(ctx, base, 'ana@exemplo.com.br', brokerPassword);
       if (await ana.waitForSelector('#change:not(.hidden)', { timeout: 3000 }).catch(() => null)) {

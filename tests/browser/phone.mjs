@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { step, expect, freePort, finish } from './harness.mjs';
+import { step, expect, freePort, finish, BRAZIL, BRAZIL_LAUNCH, expectBrazilianBrowser } from './harness.mjs';
 import { translate, CODES, FIELD_ERRORS, BY_STATUS } from '../../static/js/erros.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -57,7 +57,7 @@ const soft = (name, fn) => step(name, fn).catch(() => {});
 
 /** A signed-in context at a size (axe is injected as a script, so the page's CSP is bypassed). */
 async function signedIn(user, size) {
-  const ctx = await browser.newContext({ ...SIZES[size], locale: 'pt-BR', bypassCSP: true });
+  const ctx = await browser.newContext({ ...SIZES[size], ...BRAZIL, bypassCSP: true });
   if (user) {
     const r = await ctx.request.post(`${base}/api/v1/auth/login`, { data: { email: EMAIL[user], password: PASSWORD } });
     expect(r.ok(), `sign-in of ${user}: ${r.status()}`);
@@ -182,9 +182,15 @@ try {
     await new Promise((r) => setTimeout(r, 200));
   }
   browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', ...BRAZIL_LAUNCH,
+    args: [...BRAZIL_LAUNCH.args, '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
       '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+
+  await step('the browser is a Brazilian phone\'s: pt-BR, Brasília time, Chromium itself in pt-BR (dates dd/mm/aaaa)', async () => {
+    const ctx = await signedIn(null, 'phone');
+    await expectBrazilianBrowser(await ctx.newPage());
+    await ctx.close();
   });
 
   await step('erros.js has pt-BR for every code and field it names, never the code or the English', async () => {
@@ -298,6 +304,7 @@ try {
     await p.goto(`${base}/leads.html`);
     await p.waitForSelector('body[data-ready="1"]');
     await badInput(p, { form: '#new-type', fill: { '[name=statuses]': 'Triagem' }, slot: '#new-type [data-error-for=name]', answerOf: '/api/v1/lead-types' });
+    await p.locator('#period').screenshot({ path: path.join(artifacts, 'phone-leads-dates.png') }); // dd/mm/aaaa
     await badInput(p, { form: '#period', fill: { '[name=from]': '2026-02-01', '[name=to]': '2026-01-01' }, slot: '#period [data-error-for=from]', answerOf: '/reports/' });
     await p.tap('#leads [data-edit] >> nth=0');
     await p.waitForSelector('#pipeline-dialog[open]');
