@@ -6,7 +6,7 @@
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use roleta::dispatch::engine::{Decision, Engine, EngineSettings, LiveLead};
 use roleta::dispatch::Event;
-use roleta::model::EveryoneRefused;
+use roleta::model::{BrokerId, EveryoneRefused, LeadId, OfferId};
 use roleta::store::{LeadSummary, OfferRecord};
 use roleta::ws::protocol::ServerMsg;
 use std::sync::Arc;
@@ -18,11 +18,11 @@ fn engine(brokers: i64, waiting: i64) -> Engine {
         fallback_broker: None,
     });
     for b in 1..=brokers {
-        e.set_broker(b, true, [1]);
+        e.set_broker(BrokerId(b), true, [1]);
     }
     for l in 1..=waiting {
         e.add_lead(LiveLead {
-            id: l,
+            id: LeadId(l),
             department: 1,
             arrived_ms: l,
             owner: None,
@@ -39,7 +39,7 @@ fn pick_next_broker(c: &mut Criterion) {
             let e = engine(n, 1);
             b.iter(|| match e.decide(black_box(0)) {
                 Some(Decision::Offer { broker, .. }) => broker,
-                _ => 0,
+                _ => BrokerId(0),
             })
         });
     }
@@ -53,7 +53,7 @@ fn offer_round_trip(c: &mut Criterion) {
         b.iter(|| {
             id += 1;
             e.add_lead(LiveLead {
-                id,
+                id: LeadId(id),
                 department: 1,
                 arrived_ms: id,
                 owner: None,
@@ -66,8 +66,8 @@ fn offer_round_trip(c: &mut Criterion) {
                 ..
             }) = e.decide(id)
             {
-                e.offer_made(lead, broker, id, sticky);
-                e.offer_ended(id, roleta::dispatch::engine::Ended::Accepted);
+                e.offer_made(lead, broker, OfferId(id), sticky);
+                e.offer_ended(OfferId(id), roleta::dispatch::engine::Ended::Accepted);
             }
         })
     });
@@ -75,7 +75,7 @@ fn offer_round_trip(c: &mut Criterion) {
 
 fn encode_offer(c: &mut Criterion) {
     let lead = Arc::new(LeadSummary {
-        id: 17,
+        id: LeadId(17),
         number: "L-2026-00017".into(),
         client_name: "Maria da Silva".into(),
         channel: "lp".into(),
@@ -91,9 +91,9 @@ fn encode_offer(c: &mut Criterion) {
         comment: Some("Quer visitar no sábado".into()),
     });
     let offer = OfferRecord {
-        id: 42,
-        lead_id: 17,
-        broker_id: 7,
+        id: OfferId(42),
+        lead_id: LeadId(17),
+        broker_id: BrokerId(7),
         department_id: 1,
         epoch: 1,
         round: 0,

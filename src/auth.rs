@@ -4,7 +4,7 @@
 //! (`throttle.rs`).
 
 use crate::error::ApiError;
-use crate::model::Role;
+use crate::model::{AgencyId, BrokerId, Role};
 use crate::state::AppState;
 use crate::store::{ApiKeyOwner, StoreError, User};
 use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
@@ -134,8 +134,13 @@ impl AuthUser {
         }
     }
 
-    pub fn agency(&self) -> i64 {
+    pub fn agency(&self) -> AgencyId {
         self.user.agency_id
+    }
+
+    /// The signed-in user as a broker, for the routes only brokers reach.
+    pub fn broker(&self) -> BrokerId {
+        BrokerId(self.user.id)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::auth;
 use crate::model::EveryoneRefused;
-use crate::model::Role;
+use crate::model::{BrokerId, Role};
 use crate::settings::Settings;
 use crate::store::{Property, RouletteSettings, Store};
 
@@ -73,9 +73,9 @@ pub async fn seed(
                 .create_user(agency, email, name, Role::Broker, &hash, false, now_ms)
                 .await?;
             store
-                .set_broker_departments(agency, id, &[sales, rentals])
+                .set_broker_departments(agency, BrokerId(id), &[sales, rentals])
                 .await?;
-            brokers.push(id);
+            brokers.push(BrokerId(id));
         }
         // Active offer on, with one campaign the brokers take part in (clients are added from
         // the leads that arrive, on the Campanhas page).
@@ -245,7 +245,7 @@ pub async fn bulk_agency(
     }
     tx.commit().await?;
     Ok(BulkAgency {
-        agency,
+        agency: agency.0,
         department: dept,
         api_key,
         brokers: ids,

@@ -2,11 +2,53 @@
 
 use serde::{Deserialize, Serialize};
 
-pub type AgencyId = i64;
-pub type BrokerId = i64;
+/// Declares an id newtype: an `i64` on the wire and in the database (serde and sqlx
+/// transparent, an integer in the OpenAPI document), a distinct type to the compiler so that
+/// an agency id can never be passed where a broker id is expected.
+macro_rules! id_type {
+    ($($(#[$m:meta])* $name:ident;)+) => {$(
+        $(#[$m])*
+        #[derive(
+            Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord,
+            Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+        )]
+        #[serde(transparent)]
+        #[sqlx(transparent)]
+        pub struct $name(pub i64);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map($name)
+            }
+        }
+
+        impl From<$name> for i64 {
+            fn from(id: $name) -> i64 {
+                id.0
+            }
+        }
+    )+};
+}
+
+id_type! {
+    /// An agency: the tenant every row belongs to.
+    AgencyId;
+    /// A user of the agency who takes leads (the broker role).
+    BrokerId;
+    /// A lead: one contact request from a source.
+    LeadId;
+    /// One offer of a lead to one broker.
+    OfferId;
+}
+
 pub type DepartmentId = i64;
-pub type LeadId = i64;
-pub type OfferId = i64;
 
 macro_rules! text_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {

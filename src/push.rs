@@ -174,7 +174,7 @@ impl Worker {
     }
 
     async fn send_all(&self, job: PushJob) {
-        tracing::debug!(offer = job.offer, broker = job.broker, "sending web push");
+        tracing::debug!(offer = %job.offer, broker = %job.broker, "sending web push");
         let subs = match self.store.push_subscriptions(job.agency, job.broker).await {
             Ok(s) => s,
             Err(e) => return tracing::warn!(error = %e, "reading push subscriptions failed"),

@@ -141,7 +141,7 @@ impl App {
             for agency in store.agencies_with_live_leads().await? {
                 if let Err(e) = dispatcher.load(agency).await {
                     // The sweep hands its waiting leads over within its interval anyway.
-                    tracing::warn!(agency, error = %e, "loading an agency at start failed");
+                    tracing::warn!(%agency, error = %e, "loading an agency at start failed");
                 }
             }
             let roster: Arc<dyn Presence> = Arc::new(LocalRoster::new(hub.clone(), push.clone()));

@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use roleta::dispatch::engine::{
     Absence, Availability, Decision, Ended, Engine, EngineSettings, LiveLead,
 };
-use roleta::model::{AbsenceReason, EveryoneRefused};
+use roleta::model::{AbsenceReason, BrokerId, EveryoneRefused, LeadId, OfferId};
 use std::collections::{BTreeMap, BTreeSet};
 
 const ANSWER_MS: i64 = 20_000;
@@ -20,10 +20,10 @@ const ANSWER_MS: i64 = 20_000;
 enum Op {
     Lead {
         dept: i64,
-        owner: Option<i64>,
+        owner: Option<BrokerId>,
     },
     Toggle {
-        broker: i64,
+        broker: BrokerId,
         online: bool,
     },
     Accept(usize),
@@ -32,12 +32,12 @@ enum Op {
     Advance(i64),
     /// The manager switches "participa da roleta" off (true) or on.
     Exclude {
-        broker: i64,
+        broker: BrokerId,
         excluded: bool,
     },
     /// The manager sets an absence `[now + start, now + start + len)`, or clears it.
     Absence {
-        broker: i64,
+        broker: BrokerId,
         window: Option<(i64, i64)>,
     },
     Restart,
@@ -48,23 +48,23 @@ enum Op {
 #[derive(Debug, Clone, PartialEq)]
 enum LeadSt {
     Waiting,
-    Offered(i64),
-    Assigned(i64),
+    Offered(OfferId),
+    Assigned(BrokerId),
 }
 
 #[derive(Debug)]
 struct SimLead {
     dept: i64,
     arrived: i64,
-    owner: Option<i64>,
+    owner: Option<BrokerId>,
     st: LeadSt,
-    refused: BTreeSet<i64>,
+    refused: BTreeSet<BrokerId>,
 }
 
 #[derive(Debug)]
 struct SimOffer {
-    lead: i64,
-    broker: i64,
+    lead: LeadId,
+    broker: BrokerId,
     dept: i64,
     sticky: bool,
     pending: bool,
@@ -74,13 +74,13 @@ struct SimOffer {
 struct Sim {
     settings: EngineSettings,
     engine: Engine,
-    depts: BTreeMap<i64, Vec<i64>>,
-    online: BTreeMap<i64, bool>,
+    depts: BTreeMap<BrokerId, Vec<i64>>,
+    online: BTreeMap<BrokerId, bool>,
     /// Per broker: excluded, and the absence window `[from, until)`.
-    away: BTreeMap<i64, (bool, Option<(i64, i64)>)>,
-    leads: BTreeMap<i64, SimLead>,
-    offers: BTreeMap<i64, SimOffer>,
-    offered: BTreeMap<i64, u32>,
+    away: BTreeMap<BrokerId, (bool, Option<(i64, i64)>)>,
+    leads: BTreeMap<LeadId, SimLead>,
+    offers: BTreeMap<OfferId, SimOffer>,
+    offered: BTreeMap<BrokerId, u32>,
     now: i64,
     fail_next_batch: bool,
 }
@@ -91,9 +91,9 @@ impl Sim {
         for b in 1..=brokers {
             // Broker 1 is in both departments; the others alternate.
             let d = if b == 1 { vec![0, 1] } else { vec![b % 2] };
-            depts.insert(b, d);
+            depts.insert(BrokerId(b), d);
         }
-        let online = (1..=brokers).map(|b| (b, false)).collect();
+        let online = (1..=brokers).map(|b| (BrokerId(b), false)).collect();
         Sim {
             engine: Engine::new(settings.clone()),
             settings,
@@ -109,7 +109,7 @@ impl Sim {
     }
 
     /// Whether the store says the broker may not be offered a lead at `now`.
-    fn is_away(&self, broker: i64, now: i64) -> bool {
+    fn is_away(&self, broker: BrokerId, now: i64) -> bool {
         match self.away.get(&broker) {
             Some((excluded, window)) => {
                 *excluded || window.is_some_and(|(from, until)| from <= now && now < until)
@@ -118,7 +118,7 @@ impl Sim {
         }
     }
 
-    fn availability(&self, broker: i64) -> Availability {
+    fn availability(&self, broker: BrokerId) -> Availability {
         let (excluded, window) = self.away.get(&broker).copied().unwrap_or_default();
         Availability {
             excluded,
@@ -131,7 +131,7 @@ impl Sim {
         }
     }
 
-    fn pending(&self) -> Vec<i64> {
+    fn pending(&self) -> Vec<OfferId> {
         self.offers
             .iter()
             .filter(|(_, o)| o.pending)
@@ -176,7 +176,7 @@ impl Sim {
                             "I2: second offer for lead {lead}"
                         );
                         assert_eq!(self.leads[&lead].dept, department);
-                        let provisional = -(batch.len() as i64) - 1;
+                        let provisional = OfferId(-(batch.len() as i64) - 1);
                         let previous = self.engine.turn(department, broker);
                         self.engine.offer_made(lead, broker, provisional, sticky);
                         batch.push((lead, broker, department, sticky, provisional, previous));
@@ -197,7 +197,7 @@ impl Sim {
                     self.engine.defer(lead, self.now + 1_000);
                     continue;
                 }
-                let id = self.offers.keys().next_back().map_or(1, |k| k + 1);
+                let id = OfferId(self.offers.keys().next_back().map_or(1, |k| k.0 + 1));
                 self.leads.get_mut(&lead).expect("lead").st = LeadSt::Offered(id);
                 self.offers.insert(
                     id,
@@ -238,7 +238,7 @@ impl Sim {
         panic!("the engine kept deciding: no fixed point");
     }
 
-    fn end(&mut self, offer: i64, accepted: bool) {
+    fn end(&mut self, offer: OfferId, accepted: bool) {
         let o = self.offers.get_mut(&offer).expect("offer");
         assert!(o.pending);
         o.pending = false;
@@ -254,7 +254,7 @@ impl Sim {
         }
     }
 
-    fn toggle(&mut self, broker: i64, online: bool) {
+    fn toggle(&mut self, broker: BrokerId, online: bool) {
         self.online.insert(broker, online);
         self.engine
             .set_broker(broker, online, self.depts[&broker].clone());
@@ -307,7 +307,7 @@ impl Sim {
     fn apply(&mut self, op: &Op) {
         match *op {
             Op::Lead { dept, owner } => {
-                let id = self.leads.keys().next_back().map_or(1, |k| k + 1);
+                let id = LeadId(self.leads.keys().next_back().map_or(1, |k| k.0 + 1));
                 self.now += 1;
                 self.leads.insert(
                     id,
@@ -378,7 +378,7 @@ impl Sim {
                         .iter()
                         .find(|(_, x)| x.pending && x.lead == o.lead)
                         .map(|(k, _)| *k)
-                        .unwrap_or(0)
+                        .unwrap_or_default()
                 )
             );
         }
@@ -433,15 +433,15 @@ impl Sim {
 
 fn op(brokers: i64) -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0..2i64, prop::option::weighted(0.2, 1..=brokers)).prop_map(|(dept, owner)| Op::Lead { dept, owner }),
-        3 => (1..=brokers, prop::bool::weighted(0.7)).prop_map(|(broker, online)| Op::Toggle { broker, online }),
+        4 => (0..2i64, prop::option::weighted(0.2, (1..=brokers).prop_map(BrokerId))).prop_map(|(dept, owner)| Op::Lead { dept, owner }),
+        3 => ((1..=brokers).prop_map(BrokerId), prop::bool::weighted(0.7)).prop_map(|(broker, online)| Op::Toggle { broker, online }),
         3 => any::<usize>().prop_map(Op::Accept),
         3 => any::<usize>().prop_map(Op::Refuse),
         2 => any::<usize>().prop_map(Op::Timeout),
         1 => (0..90_000i64).prop_map(Op::Advance),
-        1 => (1..=brokers, prop::bool::weighted(0.5)).prop_map(|(broker, excluded)| Op::Exclude { broker, excluded }),
+        1 => ((1..=brokers).prop_map(BrokerId), prop::bool::weighted(0.5)).prop_map(|(broker, excluded)| Op::Exclude { broker, excluded }),
         2 => (1..=brokers, prop::option::weighted(0.8, (-60_000..60_000i64, 1..120_000i64)))
-            .prop_map(|(broker, window)| Op::Absence { broker, window }),
+            .prop_map(|(broker, window)| Op::Absence { broker: BrokerId(broker), window }),
         1 => Just(Op::Restart),
         1 => Just(Op::FailNextBatch),
     ]
@@ -456,7 +456,7 @@ fn settings() -> impl Strategy<Value = EngineSettings> {
                 EveryoneRefused::Retry
             },
             retry_pause_ms: pause,
-            fallback_broker: has.then_some(1),
+            fallback_broker: has.then_some(BrokerId(1)),
         }
     })
 }
@@ -487,12 +487,12 @@ proptest! {
     ) {
         let s = EngineSettings { everyone_refused: EveryoneRefused::Retry, retry_pause_ms: 0, fallback_broker: None };
         let mut sim = Sim::new(2, s);
-        sim.toggle(1, true);
+        sim.toggle(BrokerId(1), true);
         let until = sim.now + start + len;
-        sim.apply(&Op::Absence { broker: 1, window: Some((start, len)) });
+        sim.apply(&Op::Absence { broker: BrokerId(1), window: Some((start, len)) });
         sim.apply(&Op::Advance(arrive_after));
-        sim.apply(&Op::Lead { dept: 0, owner: owner.then_some(1) });
-        let offered_at = |sim: &Sim| sim.offers.values().find(|o| o.broker == 1 && o.pending).map(|o| o.made_at);
+        sim.apply(&Op::Lead { dept: 0, owner: owner.then_some(BrokerId(1)) });
+        let offered_at = |sim: &Sim| sim.offers.values().find(|o| o.broker == BrokerId(1) && o.pending).map(|o| o.made_at);
         let during = sim.now >= until - len && sim.now < until;
         if during {
             prop_assert_eq!(offered_at(&sim), None, "offered during the absence");
@@ -515,8 +515,8 @@ proptest! {
         let s = EngineSettings { everyone_refused: EveryoneRefused::Retry, retry_pause_ms: 0, fallback_broker: None };
         let mut sim = Sim::new(brokers, s);
         for b in 1..=brokers {
-            sim.depts.insert(b, vec![0]);
-            sim.toggle(b, true);
+            sim.depts.insert(BrokerId(b), vec![0]);
+            sim.toggle(BrokerId(b), true);
         }
         let mut answers = answers.into_iter();
         'leads: loop {
@@ -527,7 +527,7 @@ proptest! {
                 prop_assert_eq!(p.len(), 1, "one lead at a time, always offered");
                 let accepted = a == 0;
                 sim.apply(&match a { 0 => Op::Accept(0), 1 => Op::Refuse(0), _ => Op::Timeout(0) });
-                let counts: Vec<u32> = (1..=brokers).map(|b| sim.offered.get(&b).copied().unwrap_or(0)).collect();
+                let counts: Vec<u32> = (1..=brokers).map(|b| sim.offered.get(&BrokerId(b)).copied().unwrap_or(0)).collect();
                 let spread = counts.iter().max().unwrap_or(&0) - counts.iter().min().unwrap_or(&0);
                 prop_assert!(spread <= 1, "I7: offers per broker {:?}", counts);
                 if accepted {

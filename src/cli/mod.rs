@@ -9,6 +9,7 @@ mod user;
 pub use agency::{agency, AgencyCommand};
 pub use user::{user, UserCommand};
 
+use crate::model::AgencyId;
 use crate::settings::Settings;
 use crate::settings_check;
 use crate::store::{Store, StoreError};
@@ -132,10 +133,10 @@ pub async fn backup(settings: &Settings, to: &Path) -> CliResult {
 }
 
 /// The agency an operator names: its number, or its name (case and spaces aside).
-async fn find_agency(store: &Store, key: &str) -> Result<(i64, String), Failure> {
+async fn find_agency(store: &Store, key: &str) -> Result<(AgencyId, String), Failure> {
     let key = key.trim();
     let found = match key.parse::<i64>() {
-        Ok(id) => store.agency_summary(id).await,
+        Ok(id) => store.agency_summary(AgencyId(id)).await,
         Err(_) => store.agency_by_name(key).await,
     };
     match found {

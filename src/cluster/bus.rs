@@ -93,7 +93,7 @@ impl Cluster {
             }
             // Ownership commands are local by nature.
             other => {
-                tracing::debug!(agency, "a node-local command was not forwarded");
+                tracing::debug!(%agency, "a node-local command was not forwarded");
                 other.answer_moving();
                 return;
             }
@@ -210,7 +210,7 @@ impl Cluster {
             }
             BusMsg::Reload { agency } => self.local_only(agency, Command::Reload { agency }).await,
             BusMsg::Released { agency } => {
-                tracing::debug!(agency, "an agency was released");
+                tracing::debug!(%agency, "an agency was released");
                 self.inner.lease_check.notify_one();
             }
         }
@@ -222,7 +222,7 @@ impl Cluster {
     async fn local_only(&self, agency: AgencyId, cmd: Command) {
         if self.holds(agency) {
             if let Err(e) = self.inner.local.send(agency, cmd).await {
-                tracing::debug!(agency, error = %e, "a forwarded command found the actors stopped");
+                tracing::debug!(%agency, error = %e, "a forwarded command found the actors stopped");
             }
             return;
         }

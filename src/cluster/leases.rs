@@ -81,12 +81,12 @@ impl Cluster {
         for agency in owned {
             match self.eval(RENEW, &lease_key(self, agency), &args).await {
                 Ok(0) => {
-                    tracing::warn!(agency, "the lease is held by another node now");
+                    tracing::warn!(%agency, "the lease is held by another node now");
                     self.inner.owned.remove(&agency);
                 }
                 Ok(_) => {}
                 // Redis unreachable: nobody can take the lease meanwhile; the fence decides.
-                Err(e) => tracing::warn!(agency, error = %e, "renewing a lease failed"),
+                Err(e) => tracing::warn!(%agency, error = %e, "renewing a lease failed"),
             }
         }
     }
@@ -139,9 +139,9 @@ impl Cluster {
             if let Ok(Some(_)) = took {
                 free_for.remove(&agency);
                 self.inner.owned.insert(agency);
-                tracing::info!(agency, node = %self.inner.node, "took the agency's dispatch lease");
+                tracing::info!(%agency, node = %self.inner.node, "took the agency's dispatch lease");
                 if let Err(e) = self.inner.local.send(agency, Command::Own { agency }).await {
-                    tracing::warn!(agency, error = %e, "the actors stopped before loading a taken agency");
+                    tracing::warn!(%agency, error = %e, "the actors stopped before loading a taken agency");
                 }
             }
         }
@@ -180,14 +180,14 @@ impl Cluster {
                     .is_err()
             {
                 tracing::warn!(
-                    agency,
+                    %agency,
                     "the actor did not let the agency go within 2 s; releasing anyway"
                 );
             }
             self.inner.owned.remove(&agency);
             let args = [self.inner.node.clone()];
             if let Err(e) = self.eval(RELEASE, &lease_key(self, agency), &args).await {
-                tracing::warn!(agency, error = %e, "releasing a lease failed; it expires by itself");
+                tracing::warn!(%agency, error = %e, "releasing a lease failed; it expires by itself");
             }
             self.broadcast(&BusMsg::Released { agency });
         }
@@ -230,7 +230,7 @@ mod tests {
     fn every_agency_has_one_preferred_node_and_they_spread() -> Result<(), &'static str> {
         let nodes: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
         let mut count: HashMap<&str, usize> = HashMap::new();
-        for agency in 0..300 {
+        for agency in (0..300).map(AgencyId) {
             let p = preferred(&nodes, agency).ok_or("a node")?;
             *count.entry(p).or_default() += 1;
             assert_eq!(preferred(&nodes, agency), Some(p), "stable");

@@ -243,7 +243,7 @@ impl Cluster {
             Ok(Some(n)) => Owner::Node(n),
             Ok(None) => Owner::Nobody,
             Err(e) => {
-                tracing::warn!(agency, error = %e, "reading the lease failed");
+                tracing::warn!(%agency, error = %e, "reading the lease failed");
                 Owner::Nobody
             }
         }

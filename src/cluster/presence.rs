@@ -47,7 +47,7 @@ impl Cluster {
             c
         };
         if let Err(e) = self.query::<()>(&cmd).await {
-            tracing::warn!(broker, error = %e, "writing presence to Redis failed; the heartbeat will retry");
+            tracing::warn!(%broker, error = %e, "writing presence to Redis failed; the heartbeat will retry");
         }
     }
 
@@ -92,7 +92,7 @@ impl Cluster {
                 online
             }
             Err(e) => {
-                tracing::warn!(broker, error = %e, "reading presence failed; using what this node knows");
+                tracing::warn!(%broker, error = %e, "reading presence failed; using what this node knows");
                 self.inner.hub.is_online(broker) || self.inner.routes.contains_key(&broker)
             }
         }
@@ -113,7 +113,7 @@ impl Cluster {
         let members = match members {
             Ok(m) => m,
             Err(e) => {
-                tracing::warn!(agency, error = %e, "reading presence failed");
+                tracing::warn!(%agency, error = %e, "reading presence failed");
                 return None;
             }
         };
@@ -226,7 +226,7 @@ impl Cluster {
             };
             let scan = Command::Scan { agency, online };
             if let Err(e) = self.inner.local.send(agency, scan).await {
-                tracing::debug!(agency, error = %e, "the actors stopped before the presence scan");
+                tracing::debug!(%agency, error = %e, "the actors stopped before the presence scan");
             }
         }
         // Expired entries are dead weight; drop them now and then.

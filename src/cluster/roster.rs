@@ -59,7 +59,7 @@ impl Roster for Cluster {
                     Ok(on) => !on,
                     Err(e) => {
                         // Read as a dropped connection: the open offer waits for its deadline.
-                        tracing::warn!(agency, broker, error = %e, "reading the broker's toggle failed");
+                        tracing::warn!(%agency, %broker, error = %e, "reading the broker's toggle failed");
                         false
                     }
                 };

@@ -153,7 +153,7 @@ pub struct Local {
 impl Local {
     /// Queues the command on the actor of its agency (waits while that queue is full).
     pub async fn send(&self, agency: AgencyId, cmd: Command) -> Result<(), AnswerError> {
-        let i = agency.rem_euclid(self.senders.len().max(1) as i64) as usize;
+        let i = agency.0.rem_euclid(self.senders.len().max(1) as i64) as usize;
         let Some(tx) = self.senders.get(i) else {
             return Err(AnswerError::Stopped);
         };
@@ -253,7 +253,7 @@ impl Dispatcher {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
             .is_ok();
         if lose {
-            tracing::warn!(agency, lead, "fault injection: a lead hand-over was lost");
+            tracing::warn!(%agency, %lead, "fault injection: a lead hand-over was lost");
             return Ok(());
         }
         self.route

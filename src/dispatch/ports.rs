@@ -99,7 +99,7 @@ impl Route for ThisNode {
     fn lost(&self, agency: AgencyId) {
         // One node holds every shard; a fence refusal here means another process (the
         // command line) suspended the agency, which the actor handles itself.
-        tracing::debug!(agency, "fenced on a single node");
+        tracing::debug!(%agency, "fenced on a single node");
     }
 
     fn node(&self) -> &str {

@@ -42,7 +42,7 @@ impl Sweeper {
             clock,
             every: Duration::from_millis(every_ms.max(100)),
             grace_ms: grace_ms.max(0),
-            after: 0,
+            after: LeadId(0),
         }
     }
 
@@ -79,7 +79,7 @@ impl Sweeper {
                 }
                 for (agency, lead) in v {
                     if let Err(e) = self.dispatcher.lead_arrived(agency, lead).await {
-                        tracing::warn!(agency, lead, error = %e, "handing a swept lead over failed; the next sweep retries");
+                        tracing::warn!(%agency, %lead, error = %e, "handing a swept lead over failed; the next sweep retries");
                     }
                     handed += 1;
                 }
@@ -99,7 +99,7 @@ impl Sweeper {
         };
         self.after = match waiting.last() {
             Some((_, lead)) if waiting.len() as i64 == SWEEP_LIMIT => *lead,
-            _ => 0,
+            _ => LeadId(0),
         };
         let mut unowned: BTreeSet<AgencyId> = BTreeSet::new();
         for (agency, lead) in waiting {
@@ -114,7 +114,7 @@ impl Sweeper {
             match self.dispatcher.route().send(agency, cmd).await {
                 Ok(_) => handed += 1,
                 Err(e) => {
-                    tracing::warn!(agency, lead, error = %e, "handing a waiting lead over failed")
+                    tracing::warn!(%agency, %lead, error = %e, "handing a waiting lead over failed")
                 }
             }
         }

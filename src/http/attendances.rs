@@ -20,7 +20,7 @@ pub async fn list_pending_attendances(
 ) -> Result<Json<Vec<PendingAttendance>>, ApiError> {
     Ok(Json(
         app.store
-            .pending_attendances(user.agency(), user.user.id, app.clock.now_ms())
+            .pending_attendances(user.agency(), user.broker(), app.clock.now_ms())
             .await?,
     ))
 }

@@ -6,7 +6,7 @@
 use crate::auth::{Brokers, Managers, Require};
 use crate::clock::agency_day_start_ms;
 use crate::error::{ApiError, Json, Path};
-use crate::model::{AbsenceReason, Role};
+use crate::model::{AbsenceReason, BrokerId, Role};
 use crate::state::AppState;
 use crate::store::{Absence, Availability};
 use axum::extract::State;
@@ -80,9 +80,16 @@ pub async fn set_user_availability(
     let now = app.clock.now_ms();
     let saved = app
         .store
-        .set_availability(agency, id, in_roulette, absence.as_ref(), user.user.id, now)
+        .set_availability(
+            agency,
+            BrokerId(id),
+            in_roulette,
+            absence.as_ref(),
+            user.user.id,
+            now,
+        )
         .await?;
-    app.dispatcher.broker_changed(agency, id).await?;
+    app.dispatcher.broker_changed(agency, BrokerId(id)).await?;
     Ok(Json(saved))
 }
 
@@ -101,7 +108,9 @@ pub async fn get_user_availability(
         return Err(ApiError::NotFound);
     }
     let now = app.clock.now_ms();
-    Ok(Json(app.store.availability(agency, id, now).await?))
+    Ok(Json(
+        app.store.availability(agency, BrokerId(id), now).await?,
+    ))
 }
 
 /// The signed-in broker's own place in the roulette ("Você está fora da roleta até …").
@@ -114,7 +123,7 @@ pub async fn get_my_availability(
     let now = app.clock.now_ms();
     Ok(Json(
         app.store
-            .availability(user.agency(), user.user.id, now)
+            .availability(user.agency(), user.broker(), now)
             .await?,
     ))
 }

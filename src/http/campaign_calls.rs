@@ -38,7 +38,7 @@ pub async fn my_campaigns(
     require_active_offer(&app, user.agency()).await?;
     Ok(Json(
         app.store
-            .broker_campaigns(user.agency(), user.user.id, app.clock.now_ms())
+            .broker_campaigns(user.agency(), user.broker(), app.clock.now_ms())
             .await?,
     ))
 }
@@ -55,7 +55,7 @@ pub async fn next_client(
     require_active_offer(&app, user.agency()).await?;
     match app
         .store
-        .next_campaign_client(user.agency(), id, user.user.id, app.clock.now_ms())
+        .next_campaign_client(user.agency(), id, user.broker(), app.clock.now_ms())
         .await?
     {
         Some(call) => Ok(Json(call).into_response()),
@@ -89,7 +89,7 @@ pub async fn save_result(
             agency,
             id,
             entry,
-            user.user.id,
+            user.broker(),
             r.result,
             comment.as_deref(),
             now,
@@ -104,7 +104,7 @@ pub async fn save_result(
         let subject = Subject {
             lead: Some(lead),
             client: None,
-            broker: Some(user.user.id),
+            broker: Some(user.broker()),
         };
         notify(&app, agency, "campaign_positive", subject, &text, now).await;
     }
@@ -129,7 +129,7 @@ pub async fn continue_later(
     require_active_offer(&app, user.agency()).await?;
     let comment = optional("comment", l.comment.as_deref(), 4000)?;
     app.store
-        .keep_campaign_client(user.agency(), id, entry, user.user.id, comment.as_deref())
+        .keep_campaign_client(user.agency(), id, entry, user.broker(), comment.as_deref())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

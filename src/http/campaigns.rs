@@ -5,6 +5,7 @@ use super::crm::{parse_when, require_active_offer};
 use super::{optional, required};
 use crate::auth::{Managers, Require};
 use crate::error::{ApiError, Json, Path};
+use crate::model::{AgencyId, BrokerId};
 use crate::state::AppState;
 use crate::store::{
     AddChoices, AddPreview, AddResult, Campaign, CampaignDef, CrmSettings, Selection, MAX_SELECTION,
@@ -81,10 +82,14 @@ pub struct CampaignIn {
     /// The development on offer, by name.
     development: Option<String>,
     description: Option<String>,
-    brokers: Vec<i64>,
+    brokers: Vec<BrokerId>,
 }
 
-async fn campaign_def(app: &AppState, agency: i64, c: CampaignIn) -> Result<CampaignDef, ApiError> {
+async fn campaign_def(
+    app: &AppState,
+    agency: AgencyId,
+    c: CampaignIn,
+) -> Result<CampaignDef, ApiError> {
     // Checked in the form's order, so the first error is the first field to fix.
     let name = required("name", &c.name, 120)?;
     let expires_at_ms = parse_when("expires_at", &c.expires_at)?;
@@ -241,7 +246,7 @@ pub struct ConfirmIn {
     /// "any": any participating broker may attend them; "own": each to their own broker.
     route: String,
     #[serde(default)]
-    add_brokers: Vec<i64>,
+    add_brokers: Vec<BrokerId>,
     /// The preview's token.
     token: String,
 }

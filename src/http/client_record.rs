@@ -5,7 +5,7 @@
 use super::optional;
 use crate::auth::{AuthUser, Brokers, LeadWorkers, Managers, Require};
 use crate::error::{ApiError, Json, Path, Query};
-use crate::model::Role;
+use crate::model::{BrokerId, LeadId, Role};
 use crate::state::AppState;
 use crate::store::{ClientFilter, ClientListRow, ClientRecord, ProfileEdit, Reader, TimelineEntry};
 use axum::extract::State;
@@ -41,7 +41,7 @@ fn in_use(custom: Option<String>) -> String {
 
 fn reader(user: &AuthUser) -> Reader {
     if user.user.role == Role::Broker {
-        Reader::Broker(user.user.id)
+        Reader::Broker(user.broker())
     } else {
         Reader::Manager
     }
@@ -59,7 +59,7 @@ pub struct ClientListQuery {
     /// Registered before (epoch ms).
     created_to_ms: Option<i64>,
     /// Managers only: the clients of this broker.
-    broker_id: Option<i64>,
+    broker_id: Option<BrokerId>,
     /// The last id of the previous page (pages go newest first).
     before: Option<i64>,
     /// 1–100, default 30.
@@ -209,7 +209,7 @@ pub struct AttemptOut {
 pub async fn contact_attempt(
     State(app): State<AppState>,
     user: Require<Brokers>,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
     Json(a): Json<AttemptIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     if !matches!(a.channel.as_str(), "whatsapp" | "phone") {
@@ -222,7 +222,7 @@ pub async fn contact_attempt(
         .store
         .record_contact_attempt(
             user.agency(),
-            user.user.id,
+            user.broker(),
             id,
             &a.channel,
             app.clock.now_ms(),

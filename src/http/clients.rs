@@ -146,7 +146,7 @@ pub async fn my_clients(
 ) -> Result<Json<Vec<ClientRow>>, ApiError> {
     Ok(Json(
         app.store
-            .broker_team_clients(user.agency(), user.user.id)
+            .broker_team_clients(user.agency(), user.broker())
             .await?,
     ))
 }
@@ -173,7 +173,7 @@ pub async fn client_contact(
         .record_client_contact(
             user.agency(),
             id,
-            user.user.id,
+            user.broker(),
             c.outcome,
             comment.as_deref(),
             app.clock.now_ms(),

@@ -2,7 +2,7 @@
 //! checks that an id names one of the agency's lead types or managers.
 
 use crate::error::ApiError;
-use crate::model::Role;
+use crate::model::{AgencyId, Role};
 use crate::state::AppState;
 use crate::store::Subject;
 use time::format_description::well_known::Rfc3339;
@@ -59,7 +59,7 @@ pub(crate) fn parse_when(field: &'static str, s: &str) -> Result<i64, ApiError> 
 
 /// O6: refuses when the agency has not switched active-offer campaigns on, or its plan leaves
 /// them out (the platform's feature switch, docs/PLATFORM.md).
-pub(crate) async fn require_active_offer(app: &AppState, agency: i64) -> Result<(), ApiError> {
+pub(crate) async fn require_active_offer(app: &AppState, agency: AgencyId) -> Result<(), ApiError> {
     if app.store.crm_settings(agency).await?.active_offer_enabled {
         return Ok(());
     }
@@ -81,7 +81,10 @@ pub(crate) fn campaigns_not_in_plan() -> ApiError {
 }
 
 /// R1 within the plan: switching the roulette on needs the platform's roulette feature.
-pub(crate) async fn require_roulette_in_plan(app: &AppState, agency: i64) -> Result<(), ApiError> {
+pub(crate) async fn require_roulette_in_plan(
+    app: &AppState,
+    agency: AgencyId,
+) -> Result<(), ApiError> {
     if app.store.agency_standing(agency).await?.features.roulette {
         Ok(())
     } else {
@@ -93,7 +96,11 @@ pub(crate) async fn require_roulette_in_plan(app: &AppState, agency: i64) -> Res
     }
 }
 
-pub(crate) async fn check_lead_type(app: &AppState, agency: i64, id: i64) -> Result<(), ApiError> {
+pub(crate) async fn check_lead_type(
+    app: &AppState,
+    agency: AgencyId,
+    id: i64,
+) -> Result<(), ApiError> {
     if app.store.lead_type_exists(agency, id).await? {
         Ok(())
     } else {
@@ -104,7 +111,11 @@ pub(crate) async fn check_lead_type(app: &AppState, agency: i64, id: i64) -> Res
     }
 }
 
-pub(crate) async fn check_manager(app: &AppState, agency: i64, id: i64) -> Result<(), ApiError> {
+pub(crate) async fn check_manager(
+    app: &AppState,
+    agency: AgencyId,
+    id: i64,
+) -> Result<(), ApiError> {
     match app.store.user(agency, id).await {
         Ok(u) if matches!(u.role, Role::Manager | Role::Admin) && u.active => Ok(()),
         _ => Err(ApiError::invalid(
@@ -118,7 +129,7 @@ pub(crate) async fn check_manager(app: &AppState, agency: i64, id: i64) -> Resul
 /// straight to a broker, lead_assigned. A failure is logged: the lead itself is committed.
 pub(crate) async fn notify_lead(
     app: &AppState,
-    agency: i64,
+    agency: AgencyId,
     out: &crate::store::IngestOutcome,
     by: &str,
 ) {
@@ -139,7 +150,7 @@ pub(crate) async fn notify_lead(
 /// Writes an event's notifications; a failure is logged, never returned (the event happened).
 pub(crate) async fn notify(
     app: &AppState,
-    agency: i64,
+    agency: AgencyId,
     event: &str,
     subject: Subject,
     text: &str,

@@ -123,7 +123,7 @@ pub async fn remove_department(
         .remove_department(agency, id, app.clock.now_ms())
         .await?;
     tracing::info!(
-        agency,
+        %agency,
         department = id,
         moved = removed.moved_leads.len(),
         "department removed"
@@ -131,7 +131,7 @@ pub async fn remove_department(
     // The roulette reads the agency again: leads in their new department, members' lists.
     // Only a stopping dispatcher refuses, and a restart reads everything from the store.
     if let Err(e) = app.dispatcher.reload(agency).await {
-        tracing::warn!(agency, error = %e, "reloading the roulette after a removal failed");
+        tracing::warn!(%agency, error = %e, "reloading the roulette after a removal failed");
     }
     Ok(Json(DepartmentRemoved {
         moved_leads: removed.moved_leads.len(),

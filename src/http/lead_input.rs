@@ -3,7 +3,7 @@
 
 use super::{optional, required};
 use crate::error::ApiError;
-use crate::model::{Channel, ClientRole, LeadState};
+use crate::model::{AgencyId, Channel, ClientRole, LeadState};
 use crate::state::AppState;
 use crate::store::{Interest, LeadCrm, NewLead};
 use axum::http::{header, HeaderMap};
@@ -84,7 +84,7 @@ fn channel_for(source: &str) -> Channel {
 
 pub(crate) async fn build_lead(
     app: &AppState,
-    agency: i64,
+    agency: AgencyId,
     source: &str,
     l: LeadIn,
 ) -> Result<NewLead, ApiError> {

@@ -5,7 +5,7 @@
 use super::{optional, required};
 use crate::auth::{self, Managers, Office, Require};
 use crate::error::{ApiError, Json, Path};
-use crate::model::{EveryoneRefused, Role};
+use crate::model::{BrokerId, EveryoneRefused, Role};
 use crate::state::AppState;
 use crate::store::{ApiKeyInfo, Property, RouletteSettings};
 use axum::extract::State;
@@ -48,7 +48,7 @@ pub struct RouletteSettingsIn {
     /// Pause before a new round after everyone refused, 0–86400 seconds (a new agency has 60).
     #[schema(minimum = 0, maximum = 86400)]
     retry_pause_seconds: Option<i64>,
-    fallback_broker_id: Option<i64>,
+    fallback_broker_id: Option<BrokerId>,
     lead_number_template: Option<String>,
 }
 
@@ -100,7 +100,7 @@ pub async fn update_roulette_settings(
     if let Some(b) = i.fallback_broker_id {
         let u = app
             .store
-            .user(agency, b)
+            .user(agency, b.0)
             .await
             .map_err(|_| ApiError::invalid("fallback_broker_id", "no such broker"))?;
         if u.role != Role::Broker || !u.active {

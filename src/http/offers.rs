@@ -4,6 +4,7 @@
 use crate::auth::{Brokers, Require};
 use crate::dispatch::{Answer, AnswerError};
 use crate::error::{ApiError, Path};
+use crate::model::OfferId;
 use crate::state::AppState;
 use crate::store::OfferRejection;
 use axum::extract::State;
@@ -41,7 +42,13 @@ pub async fn accept_offer(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     app.dispatcher
-        .answer(user.agency(), user.user.id, id, Answer::Accept, None)
+        .answer(
+            user.agency(),
+            user.broker(),
+            OfferId(id),
+            Answer::Accept,
+            None,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -69,7 +76,13 @@ pub async fn refuse_offer(
         super::optional("reason", b.reason.as_deref(), 200)?
     };
     app.dispatcher
-        .answer(user.agency(), user.user.id, id, Answer::Refuse, reason)
+        .answer(
+            user.agency(),
+            user.broker(),
+            OfferId(id),
+            Answer::Refuse,
+            reason,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,6 +3,7 @@
 use crate::auth::{Managers, Require};
 use crate::dispatch::AgencyStats;
 use crate::error::{ApiError, Json};
+use crate::model::BrokerId;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -97,7 +98,7 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct RouletteLive {
-    online_brokers: Vec<i64>,
+    online_brokers: Vec<BrokerId>,
     #[serde(flatten)]
     stats: AgencyStats,
 }

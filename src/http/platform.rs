@@ -7,6 +7,7 @@
 
 use crate::auth::{self, bearer};
 use crate::error::{ApiError, Json, Path};
+use crate::model::AgencyId;
 use crate::state::AppState;
 use crate::store::{AgencyFeatures, AgencySummary, Suspension};
 use axum::extract::{FromRequestParts, State};
@@ -137,7 +138,7 @@ pub async fn create_agency(
         .await?;
     let summary = app.store.agency_summary(agency).await?;
     let user = app.store.user(agency, manager).await?;
-    tracing::info!(agency, name = %summary.name, "agency created through the platform API");
+    tracing::info!(%agency, name = %summary.name, "agency created through the platform API");
     let out = AgencyCreated {
         agency: summary,
         manager: ManagerOut {
@@ -173,7 +174,7 @@ pub async fn list_agencies(
 pub async fn get_agency(
     State(app): State<AppState>,
     _: Platform,
-    Path(id): Path<i64>,
+    Path(id): Path<AgencyId>,
 ) -> Result<Json<AgencySummary>, ApiError> {
     Ok(Json(app.store.agency_summary(id).await?))
 }
@@ -197,11 +198,11 @@ pub struct SuspendedOut {
 pub async fn suspend_agency(
     State(app): State<AppState>,
     _: Platform,
-    Path(id): Path<i64>,
+    Path(id): Path<AgencyId>,
 ) -> Result<Json<SuspendedOut>, ApiError> {
     let suspension = app.store.suspend_agency(id, app.clock.now_ms()).await?;
     tracing::info!(
-        agency = id,
+        agency = %id,
         ?suspension,
         "agency suspended through the platform API"
     );
@@ -209,9 +210,9 @@ pub async fn suspend_agency(
     // closes the popups of offers that were out. The stats round trip on the same queue waits
     // for that, so each popup's `offer_closed` is queued before its socket closes.
     if let Err(e) = app.dispatcher.settings_changed(id).await {
-        tracing::warn!(agency = id, error = %e, "the dispatcher was not told of the suspension");
+        tracing::warn!(agency = %id, error = %e, "the dispatcher was not told of the suspension");
     } else if let Err(e) = app.dispatcher.stats(id).await {
-        tracing::warn!(agency = id, error = %e, "the dispatcher did not answer after the suspension");
+        tracing::warn!(agency = %id, error = %e, "the dispatcher did not answer after the suspension");
     }
     // Every node closes the agency's sockets (code 4004, docs/PROTOCOL.md); one a close does
     // not reach is closed by its node's session check within one ping interval.
@@ -232,13 +233,13 @@ pub async fn suspend_agency(
 pub async fn reactivate_agency(
     State(app): State<AppState>,
     _: Platform,
-    Path(id): Path<i64>,
+    Path(id): Path<AgencyId>,
 ) -> Result<Json<AgencySummary>, ApiError> {
     app.store.reactivate_agency(id, app.clock.now_ms()).await?;
-    tracing::info!(agency = id, "agency reactivated through the platform API");
+    tracing::info!(agency = %id, "agency reactivated through the platform API");
     if let Err(e) = app.dispatcher.settings_changed(id).await {
         // Its roulette loads anyway when the next broker comes online.
-        tracing::warn!(agency = id, error = %e, "the dispatcher was not told of the reactivation");
+        tracing::warn!(agency = %id, error = %e, "the dispatcher was not told of the reactivation");
     }
     Ok(Json(app.store.agency_summary(id).await?))
 }
@@ -264,7 +265,7 @@ pub struct FeaturesIn {
 pub async fn set_features(
     State(app): State<AppState>,
     _: Platform,
-    Path(id): Path<i64>,
+    Path(id): Path<AgencyId>,
     Json(body): Json<FeaturesIn>,
 ) -> Result<Json<AgencySummary>, ApiError> {
     let now = app.store.agency_summary(id).await?.features;
@@ -274,7 +275,7 @@ pub async fn set_features(
     };
     app.store.set_agency_features(id, features).await?;
     tracing::info!(
-        agency = id,
+        agency = %id,
         ?features,
         "agency features set through the platform API"
     );

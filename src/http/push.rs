@@ -81,7 +81,7 @@ pub async fn create_push_subscription(
     app.store
         .save_push_subscription(
             user.agency(),
-            user.user.id,
+            user.broker(),
             &endpoint,
             &p256dh,
             &auth,
@@ -117,7 +117,7 @@ pub async fn delete_push_subscription(
     Json(s): Json<SubscriptionOut>,
 ) -> Result<StatusCode, ApiError> {
     app.store
-        .delete_push_subscription_by_endpoint(user.agency(), user.user.id, &s.endpoint)
+        .delete_push_subscription_by_endpoint(user.agency(), user.broker(), &s.endpoint)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -232,7 +232,7 @@ pub async fn change_password(
     app.roster.close_sockets(others, close::SIGNED_OUT);
     tracing::info!(
         user = id,
-        agency,
+        %agency,
         "password changed; other sessions signed out"
     );
     Ok(StatusCode::NO_CONTENT)
@@ -253,7 +253,7 @@ pub struct MeOut {
 pub async fn get_me(State(app): State<AppState>, user: AuthUser) -> Result<Json<MeOut>, ApiError> {
     let departments = app
         .store
-        .broker_departments(user.agency(), user.user.id)
+        .broker_departments(user.agency(), user.broker())
         .await?;
     let features = app.store.agency_standing(user.agency()).await?.features;
     let agency = super::client_record::me_agency(&app, user.agency()).await?;

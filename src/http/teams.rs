@@ -8,6 +8,7 @@ use super::pipeline::PeriodQuery;
 use super::required;
 use crate::auth::{AuthUser, Managers, Require};
 use crate::error::{ApiError, Json, Path, Query};
+use crate::model::BrokerId;
 use crate::state::AppState;
 use crate::store::{ClientFilter, ContactsReport, Distributed, Subject, Team};
 use axum::extract::State;
@@ -41,7 +42,7 @@ pub async fn list_teams(
 pub struct TeamIn {
     name: String,
     supervisor_id: i64,
-    brokers: Vec<i64>,
+    brokers: Vec<BrokerId>,
 }
 
 async fn save_team(

@@ -6,7 +6,7 @@
 use super::users::{may_change, user_out, UserOut};
 use crate::auth::{self, Managers, Require};
 use crate::error::{ApiError, Json, Path};
-use crate::model::Role;
+use crate::model::{BrokerId, Role};
 use crate::state::AppState;
 use crate::ws::protocol::close;
 use axum::extract::State;
@@ -53,15 +53,15 @@ pub async fn deactivate_user(
         // Out of the rotation now, whether or not a socket of theirs is still closing; and
         // no longer the fallback broker if they were.
         for r in [
-            app.dispatcher.broker_changed(agency, id).await,
+            app.dispatcher.broker_changed(agency, BrokerId(id)).await,
             app.dispatcher.settings_changed(agency).await,
         ] {
             if let Err(e) = r {
-                tracing::warn!(agency, user = id, error = %e, "telling the roulette about a deactivation failed");
+                tracing::warn!(%agency, user = id, error = %e, "telling the roulette about a deactivation failed");
             }
         }
     }
-    tracing::info!(agency, user = id, by = user.user.id, "user deactivated");
+    tracing::info!(%agency, user = id, by = user.user.id, "user deactivated");
     let after = app.store.user(agency, id).await?;
     Ok(Json(user_out(&app, agency, after).await?))
 }
@@ -78,7 +78,7 @@ pub async fn reactivate_user(
     let target = app.store.user(agency, id).await?;
     may_change(&user, &target)?;
     app.store.reactivate_user(agency, id).await?;
-    tracing::info!(agency, user = id, by = user.user.id, "user reactivated");
+    tracing::info!(%agency, user = id, by = user.user.id, "user reactivated");
     let after = app.store.user(agency, id).await?;
     Ok(Json(user_out(&app, agency, after).await?))
 }
@@ -109,7 +109,7 @@ pub async fn reset_password(
         .await?;
     app.roster.close_user_sockets(agency, id, close::SIGNED_OUT);
     tracing::info!(
-        agency,
+        %agency,
         user = id,
         by = user.user.id,
         "password reset; the user must choose a new one"

@@ -5,7 +5,7 @@
 use super::required;
 use crate::auth::{self, AuthUser, Managers, Office, Require};
 use crate::error::{ApiError, Json, Path};
-use crate::model::{AgencyId, Role};
+use crate::model::{AgencyId, BrokerId, Role};
 use crate::state::AppState;
 use crate::store::{User, UserChanges};
 use crate::ws::protocol::close;
@@ -39,11 +39,14 @@ pub(super) async fn user_out(
     agency: AgencyId,
     user: User,
 ) -> Result<UserOut, ApiError> {
-    let departments = app.store.broker_departments(agency, user.id).await?;
+    let departments = app
+        .store
+        .broker_departments(agency, BrokerId(user.id))
+        .await?;
     let availability = match user.role {
         Role::Broker => Some(
             app.store
-                .availability(agency, user.id, app.clock.now_ms())
+                .availability(agency, BrokerId(user.id), app.clock.now_ms())
                 .await?,
         ),
         _ => None,
@@ -102,11 +105,11 @@ pub async fn list_users(
             .map(|u| {
                 let departments = members
                     .iter()
-                    .filter(|(b, _)| *b == u.id)
+                    .filter(|(b, _)| b.0 == u.id)
                     .map(|(_, d)| *d)
                     .collect();
                 let availability = (u.role == Role::Broker)
-                    .then(|| crate::store::Availability::take(&mut roulette, u.id, now));
+                    .then(|| crate::store::Availability::take(&mut roulette, BrokerId(u.id), now));
                 UserOut {
                     user: u,
                     departments,
@@ -191,7 +194,7 @@ pub async fn create_user(
         .await?;
     if !u.departments.is_empty() {
         app.store
-            .set_broker_departments(agency, id, &u.departments)
+            .set_broker_departments(agency, BrokerId(id), &u.departments)
             .await?;
     }
     Ok((
@@ -260,12 +263,12 @@ pub async fn update_user(
         app.roster.close_user_sockets(agency, id, close::SIGNED_OUT);
         // They may have been the fallback broker, which the store has just unset.
         if let Err(e) = app.dispatcher.settings_changed(agency).await {
-            tracing::warn!(agency, error = %e, "telling the roulette about the fallback failed");
+            tracing::warn!(%agency, error = %e, "telling the roulette about the fallback failed");
         }
     }
     if target.role == Role::Broker || updated.role == Role::Broker {
-        if let Err(e) = app.dispatcher.broker_changed(agency, id).await {
-            tracing::warn!(agency, user = id, error = %e, "telling the roulette about a user failed");
+        if let Err(e) = app.dispatcher.broker_changed(agency, BrokerId(id)).await {
+            tracing::warn!(%agency, user = id, error = %e, "telling the roulette about a user failed");
         }
     }
     Ok(Json(user_out(&app, agency, updated).await?))
@@ -294,9 +297,9 @@ pub async fn set_user_departments(
         ));
     }
     app.store
-        .set_broker_departments(agency, id, &d.departments)
+        .set_broker_departments(agency, BrokerId(id), &d.departments)
         .await
         .map_err(|_| ApiError::invalid("departments", "no such department in this agency"))?;
-    app.dispatcher.broker_changed(agency, id).await?;
+    app.dispatcher.broker_changed(agency, BrokerId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

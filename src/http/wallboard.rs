@@ -5,6 +5,7 @@
 
 use crate::auth::{Require, Viewers};
 use crate::error::{ApiError, Json};
+use crate::model::{AgencyId, BrokerId, OfferState};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -73,17 +74,17 @@ fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
     sorted.get(rank - 1).copied()
 }
 
-async fn build(app: &AppState, agency: i64) -> Result<Wallboard, ApiError> {
+async fn build(app: &AppState, agency: AgencyId) -> Result<Wallboard, ApiError> {
     let now = app.clock.now_ms();
     let since = now - HOUR_MS;
     let store = &app.store;
-    let names: BTreeMap<i64, String> = store
+    let names: BTreeMap<BrokerId, String> = store
         .users(agency)
         .await?
         .into_iter()
-        .map(|u| (u.id, u.name))
+        .map(|u| (BrokerId(u.id), u.name))
         .collect();
-    let online: Vec<i64> = app.roster.online_brokers(agency).await;
+    let online: Vec<BrokerId> = app.roster.online_brokers(agency).await;
     let members = store.memberships(agency).await?;
     let waiting: BTreeMap<i64, (i64, i64)> = store
         .waiting_facts(agency)
@@ -119,7 +120,7 @@ async fn build(app: &AppState, agency: i64) -> Result<Wallboard, ApiError> {
         };
         let mut tta = Vec::new();
         for f in facts.iter().filter(|f| f.department_id == d.id) {
-            if f.state == "pending" {
+            if f.state == OfferState::Pending {
                 let broker = names.get(&f.broker_id).cloned().unwrap_or_default();
                 board.in_flight.push(InFlight {
                     offer_id: f.id,
@@ -138,18 +139,18 @@ async fn build(app: &AppState, agency: i64) -> Result<Wallboard, ApiError> {
             let Some(decided) = f.decided_at_ms.filter(|t| *t >= since) else {
                 continue;
             };
-            match f.state.as_str() {
-                "accepted" => {
+            match f.state {
+                OfferState::Accepted => {
                     board.last_hour.accepted += 1;
                     tta.push(decided - f.offered_at_ms);
                     if let Some(m) = slot(decided).and_then(|i| board.minutes.get_mut(i)) {
                         m.accepted += 1;
                     }
                 }
-                "refused" => board.last_hour.refused += 1,
-                "expired" => board.last_hour.expired += 1,
-                "cancelled" => board.last_hour.cancelled += 1,
-                _ => {}
+                OfferState::Refused => board.last_hour.refused += 1,
+                OfferState::Expired => board.last_hour.expired += 1,
+                OfferState::Cancelled => board.last_hour.cancelled += 1,
+                OfferState::Pending => {}
             }
         }
         tta.sort_unstable();

@@ -180,7 +180,12 @@ impl Hub {
                 user,
                 except_session,
             } => {
-                if let Some(e) = self.inner.brokers.get(user).filter(|e| e.agency == *agency) {
+                if let Some(e) = self
+                    .inner
+                    .brokers
+                    .get(&BrokerId(*user))
+                    .filter(|e| e.agency == *agency)
+                {
                     for c in &e.conns {
                         if except_session.as_deref() != Some(c.session.as_str()) {
                             c.kick.close(code, reason);
@@ -340,11 +345,14 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::OfferState;
+    use crate::model::{OfferId, OfferState};
+
+    const A: AgencyId = AgencyId(1);
+    const B: BrokerId = BrokerId(7);
 
     fn event() -> Event {
         Event::OfferEnded {
-            offer: 1,
+            offer: OfferId(1),
             outcome: OfferState::Expired,
             reason: "x".into(),
         }
@@ -353,15 +361,15 @@ mod tests {
     #[test]
     fn a_connection_that_does_not_read_is_kicked_when_its_queue_is_full() {
         let hub = Hub::new();
-        let slow = hub.register(1, 7, "s", true, 2);
-        let mut fast = hub.register(1, 7, "s", true, 8);
+        let slow = hub.register(A, B, "s", true, 2);
+        let mut fast = hub.register(A, B, "s", true, 8);
         for _ in 0..2 {
-            assert_eq!(hub.deliver(7, event()), 2);
+            assert_eq!(hub.deliver(B, event()), 2);
         }
         assert!(!slow.kick.is_closed());
         while fast.rx.try_recv().is_ok() {}
         assert_eq!(
-            hub.deliver(7, event()),
+            hub.deliver(B, event()),
             1,
             "only the connection with room gets it"
         );
@@ -372,17 +380,17 @@ mod tests {
     #[test]
     fn online_needs_the_toggle_and_a_connection() {
         let hub = Hub::new();
-        let r = hub.register(1, 7, "s", false, 4);
-        assert!(!hub.is_online(7));
-        hub.set_toggle(7, true);
-        assert!(hub.is_online(7));
-        assert_eq!(hub.online_brokers(1), vec![7]);
+        let r = hub.register(A, B, "s", false, 4);
+        assert!(!hub.is_online(B));
+        hub.set_toggle(B, true);
+        assert!(hub.is_online(B));
+        assert_eq!(hub.online_brokers(A), vec![B]);
         assert!(
-            hub.online_brokers(2).is_empty(),
+            hub.online_brokers(AgencyId(2)).is_empty(),
             "another agency sees nobody"
         );
-        hub.unregister(7, r.conn_id);
-        assert!(!hub.is_online(7));
-        assert_eq!(hub.toggle(7), None);
+        hub.unregister(B, r.conn_id);
+        assert!(!hub.is_online(B));
+        assert_eq!(hub.toggle(B), None);
     }
 }

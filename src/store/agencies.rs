@@ -23,7 +23,7 @@ struct SettingsRow {
     max_missed_in_row: i64,
     everyone_refused: String,
     retry_pause_seconds: i64,
-    fallback_broker_id: Option<i64>,
+    fallback_broker_id: Option<BrokerId>,
     lead_number_template: String,
 }
 
@@ -36,7 +36,7 @@ pub struct Department {
 
 impl Store {
     pub async fn create_agency(&self, name: &str, now_ms: i64) -> StoreResult<AgencyId> {
-        let id: i64 = sqlx::query_scalar(
+        let id: AgencyId = sqlx::query_scalar(
             "INSERT INTO agencies (name, created_at_ms) VALUES ($1, $2) RETURNING id",
         )
         .bind(name)

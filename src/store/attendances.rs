@@ -58,7 +58,7 @@ pub(crate) async fn link_broker(
     kind: Option<AttendanceKind>,
     now_ms: i64,
 ) -> StoreResult<(i64, AttendanceKind)> {
-    let (client, owner, earlier): (i64, Option<i64>, i64) = sqlx::query_as(
+    let (client, owner, earlier): (i64, Option<BrokerId>, i64) = sqlx::query_as(
         "SELECT c.id, c.broker_id, (SELECT COUNT(*) FROM leads o WHERE o.client_id = c.id AND o.id <> l.id) \
          FROM leads l JOIN clients c ON c.id = l.client_id WHERE l.agency_id = $1 AND l.id = $2",
     )
@@ -85,7 +85,7 @@ pub struct PendingAttendance {
     pub attendance_id: i64,
     pub kind: String,
     pub opened_at_ms: i64,
-    pub lead_id: i64,
+    pub lead_id: LeadId,
     pub lead_number: String,
     pub channel: String,
     pub source: String,
@@ -159,7 +159,7 @@ impl Store {
         lead: LeadId,
         broker: BrokerId,
     ) -> StoreResult<i64> {
-        let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+        let row: Option<(i64, Option<BrokerId>)> = sqlx::query_as(
             "SELECT client_id, broker_id FROM leads WHERE agency_id = $1 AND id = $2",
         )
         .bind(agency)

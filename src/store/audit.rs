@@ -19,9 +19,9 @@ pub struct AuditEntry<'a> {
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AuditRow {
     pub id: i64,
-    pub lead_id: Option<i64>,
-    pub broker_id: Option<i64>,
-    pub offer_id: Option<i64>,
+    pub lead_id: Option<LeadId>,
+    pub broker_id: Option<BrokerId>,
+    pub offer_id: Option<OfferId>,
     pub at_ms: i64,
     pub decision: String,
     pub reason: String,

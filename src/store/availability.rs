@@ -85,7 +85,7 @@ impl Availability {
 
 #[derive(sqlx::FromRow)]
 struct Row {
-    broker_id: i64,
+    broker_id: BrokerId,
     in_roulette: i64,
     absent_from: Option<String>,
     absent_to: Option<String>,

@@ -22,7 +22,7 @@ pub enum Selection {
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OutsideBroker {
-    pub id: i64,
+    pub id: BrokerId,
     pub name: String,
     /// How many of the clients to be added are linked to this broker.
     pub clients: i64,
@@ -64,7 +64,7 @@ pub struct AddResult {
 
 struct Row {
     id: i64,
-    broker: Option<i64>,
+    broker: Option<BrokerId>,
     quarantined: bool,
     inside: bool,
 }
@@ -72,7 +72,7 @@ struct Row {
 struct Computed {
     selected: i64,
     rows: Vec<Row>,
-    participants: Vec<i64>,
+    participants: Vec<BrokerId>,
     outside: Vec<OutsideBroker>,
     token: String,
 }
@@ -120,7 +120,7 @@ async fn compute(
         let list: Vec<String> = chunk.iter().map(|id| sql.int(*id)).collect();
         sql.push(&list.join(", "));
         sql.push(") ORDER BY c.id");
-        let found: Vec<(i64, Option<i64>, i64, i64)> =
+        let found: Vec<(i64, Option<BrokerId>, i64, i64)> =
             sql.query_as()?.fetch_all(&mut *conn).await?;
         rows.extend(found.into_iter().map(|(id, broker, q, i)| Row {
             id,
@@ -129,7 +129,7 @@ async fn compute(
             inside: i != 0,
         }));
     }
-    let participants: Vec<i64> = sqlx::query_scalar(
+    let participants: Vec<BrokerId> = sqlx::query_scalar(
         "SELECT broker_id FROM campaign_brokers WHERE campaign_id = $1 ORDER BY broker_id",
     )
     .bind(campaign)
@@ -160,11 +160,11 @@ async fn compute(
     h.update(campaign.to_le_bytes());
     for r in &rows {
         h.update(r.id.to_le_bytes());
-        h.update(r.broker.unwrap_or(0).to_le_bytes());
+        h.update(r.broker.unwrap_or_default().0.to_le_bytes());
         h.update([u8::from(r.quarantined), u8::from(r.inside)]);
     }
     for p in &participants {
-        h.update(p.to_le_bytes());
+        h.update(p.0.to_le_bytes());
     }
     Ok(Computed {
         selected: rows.len() as i64,

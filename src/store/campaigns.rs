@@ -52,7 +52,7 @@ pub struct Campaign {
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CampaignBroker {
-    pub id: i64,
+    pub id: BrokerId,
     pub name: String,
 }
 
@@ -208,7 +208,7 @@ impl Store {
         table: &'static str,
         group: &'static str,
         order: &'static str,
-    ) -> StoreResult<Vec<(i64, i64, String)>> {
+    ) -> StoreResult<Vec<(i64, BrokerId, String)>> {
         Ok(sqlx::query_as(&format!(
             "SELECT m.{group}, u.id, u.name FROM {table} m JOIN users u ON u.id = m.broker_id \
              WHERE m.agency_id = $1 ORDER BY {order}"
@@ -263,7 +263,7 @@ impl Store {
 }
 
 /// One group's brokers out of `group_brokers`' rows.
-pub(crate) fn brokers_of(members: &[(i64, i64, String)], group: i64) -> Vec<CampaignBroker> {
+pub(crate) fn brokers_of(members: &[(i64, BrokerId, String)], group: i64) -> Vec<CampaignBroker> {
     members
         .iter()
         .filter(|m| m.0 == group)

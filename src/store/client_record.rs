@@ -6,7 +6,7 @@
 use super::clients::{filter_sql, text_plan, ClientFilter, ClientRow, Sql};
 use super::properties::Property;
 use super::{Store, StoreError, StoreResult};
-use crate::model::{AgencyId, BrokerId, Objective};
+use crate::model::{AgencyId, BrokerId, LeadId, Objective};
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
@@ -39,7 +39,7 @@ pub struct ClientListRow {
     pub leads_count: i64,
     /// Attendances still waiting for a first contact (A2).
     pub open_attendances: i64,
-    pub last_lead_id: Option<i64>,
+    pub last_lead_id: Option<LeadId>,
     pub last_lead_number: Option<String>,
     pub last_lead_status: Option<String>,
     pub last_lead_source: Option<String>,
@@ -82,7 +82,7 @@ pub struct ClientLead {
     pub status: Option<String>,
     pub source: String,
     pub channel: String,
-    pub broker_id: Option<i64>,
+    pub broker_id: Option<BrokerId>,
     pub broker_name: Option<String>,
     pub created_at_ms: i64,
     pub assigned_at_ms: Option<i64>,

@@ -3,7 +3,7 @@
 
 pub(crate) use super::sql::Sql;
 use super::{Backend, Store, StoreResult};
-use crate::model::AgencyId;
+use crate::model::{AgencyId, BrokerId};
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
@@ -20,7 +20,7 @@ pub struct ClientFilter {
     /// Clients with a lead in this department.
     pub department_id: Option<i64>,
     /// Clients linked to this broker.
-    pub broker_id: Option<i64>,
+    pub broker_id: Option<BrokerId>,
     /// true: only clients linked to a broker (active clients); false: only those without.
     pub has_broker: Option<bool>,
     /// Clients with a lead in this pipeline status (L1).
@@ -49,7 +49,7 @@ pub struct ClientRow {
     pub name: String,
     pub phone: String,
     pub email: Option<String>,
-    pub broker_id: Option<i64>,
+    pub broker_id: Option<BrokerId>,
     pub broker_name: Option<String>,
     pub created_at_ms: i64,
     pub worked_at_ms: Option<i64>,

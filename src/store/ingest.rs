@@ -4,7 +4,7 @@
 
 use super::leads::{IngestOutcome, Interest, NewLead};
 use super::{format_lead_number, Store, StoreError, StoreResult};
-use crate::model::{AgencyId, LeadId, LeadState};
+use crate::model::{AgencyId, BrokerId, LeadId, LeadState};
 use sqlx::AnyConnection;
 
 fn year_of(ms: i64) -> i32 {
@@ -18,7 +18,7 @@ async fn replay(
     agency: AgencyId,
     lead: LeadId,
 ) -> StoreResult<IngestOutcome> {
-    let (number, client_id, state, broker_id): (String, i64, String, Option<i64>) = sqlx::query_as(
+    let (number, client_id, state, broker_id): (String, i64, String, Option<BrokerId>) = sqlx::query_as(
         "SELECT number, client_id, state, broker_id FROM leads WHERE agency_id = $1 AND id = $2",
     )
     .bind(agency)
@@ -143,7 +143,7 @@ impl Store {
         };
 
         if let Some((key, hash)) = &l.idempotency {
-            let prior: Option<(String, i64)> = sqlx::query_as(
+            let prior: Option<(String, LeadId)> = sqlx::query_as(
                 "SELECT request_hash, lead_id FROM idempotency_keys WHERE agency_id = $1 AND key = $2",
             )
             .bind(l.agency_id)
@@ -160,7 +160,7 @@ impl Store {
             }
         }
         if let Some(ext) = &l.external_id {
-            let prior: Option<i64> = sqlx::query_scalar(
+            let prior: Option<LeadId> = sqlx::query_scalar(
                 "SELECT id FROM leads WHERE agency_id = $1 AND source = $2 AND external_id = $3",
             )
             .bind(l.agency_id)
@@ -260,7 +260,7 @@ impl Store {
             Some((b, _)) => (LeadState::Assigned, Some(b)),
             None => (l.state, None),
         };
-        let lead_id: i64 = sqlx::query_scalar(
+        let lead_id: LeadId = sqlx::query_scalar(
             "INSERT INTO leads (agency_id, number, client_id, department_id, source, external_id, channel, \
              property_id, interest_kind, interest_purpose, interest_price_cents, interest_neighbourhood, \
              interest_bedrooms, interest_parking, appraisal_address, condominium, comment, state, broker_id, \

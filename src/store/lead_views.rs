@@ -4,7 +4,7 @@
 
 use super::clients::Sql;
 use super::{Store, StoreResult};
-use crate::model::{AgencyId, LeadId};
+use crate::model::{AgencyId, BrokerId, LeadId};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -19,7 +19,7 @@ pub struct LeadView {
     pub source: String,
     pub external_id: Option<String>,
     pub channel: String,
-    pub broker_id: Option<i64>,
+    pub broker_id: Option<BrokerId>,
     pub broker_name: Option<String>,
     pub comment: Option<String>,
     pub created_at_ms: i64,
@@ -93,7 +93,7 @@ impl Store {
     pub async fn leads(
         &self,
         agency: AgencyId,
-        broker: Option<i64>,
+        broker: Option<BrokerId>,
         f: &LeadListFilter,
         now_ms: i64,
     ) -> StoreResult<Vec<LeadView>> {

@@ -93,7 +93,10 @@ pub enum StoreError {
     /// The agency's roulette was taken over by another node (a newer epoch): this write came
     /// from a stale owner and was refused.
     #[error("agency {agency}: epoch {epoch} is no longer the dispatching one")]
-    Fenced { agency: i64, epoch: i64 },
+    Fenced {
+        agency: crate::model::AgencyId,
+        epoch: i64,
+    },
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]
@@ -264,10 +267,10 @@ pub(crate) fn one_row(r: AnyQueryResult) -> StoreResult<()> {
 pub(crate) async fn write_first(
     conn: &mut sqlx::AnyConnection,
     table: &'static str,
-    id: i64,
+    id: impl Into<i64>,
 ) -> StoreResult<()> {
     sqlx::query(&format!("UPDATE {table} SET id = id WHERE id = $1"))
-        .bind(id)
+        .bind(id.into())
         .execute(conn)
         .await?;
     Ok(())

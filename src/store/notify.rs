@@ -1,7 +1,7 @@
 //! L6: which events notify whom (rules per agency), and the notifications users read.
 
 use super::{Store, StoreResult};
-use crate::model::AgencyId;
+use crate::model::{AgencyId, BrokerId, LeadId};
 use serde::Serialize;
 use sqlx::AnyConnection;
 
@@ -29,7 +29,7 @@ const DEFAULT_RULES: &[(&str, &str)] = &[
 pub struct Notification {
     pub id: i64,
     pub event: String,
-    pub lead_id: Option<i64>,
+    pub lead_id: Option<LeadId>,
     pub client_id: Option<i64>,
     pub text: String,
     pub created_at_ms: i64,
@@ -45,9 +45,9 @@ pub struct NotificationRule {
 /// What an event is about: the lead (for its responsible manager) and the broker concerned.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Subject {
-    pub lead: Option<i64>,
+    pub lead: Option<LeadId>,
     pub client: Option<i64>,
-    pub broker: Option<i64>,
+    pub broker: Option<BrokerId>,
 }
 
 pub(crate) async fn insert_default_rules(
@@ -126,7 +126,7 @@ impl Store {
         let mut users: Vec<i64> = Vec::new();
         for r in recipients {
             let found: Vec<i64> = match (r.as_str(), s.broker, s.lead) {
-                ("broker", Some(b), _) => vec![b],
+                ("broker", Some(b), _) => vec![b.0],
                 ("responsible_manager", _, Some(lead)) => sqlx::query_scalar(
                     "SELECT manager_id FROM leads WHERE agency_id = $1 AND id = $2 AND manager_id IS NOT NULL",
                 )

@@ -4,7 +4,7 @@
 //! the broker and team reports.
 
 use super::{NewLead, Store, StoreResult};
-use crate::model::{AgencyId, BrokerId, Channel, ClientRole, LeadState, Outcome};
+use crate::model::{AgencyId, BrokerId, Channel, ClientRole, LeadId, LeadState, Outcome};
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
@@ -13,7 +13,7 @@ use sqlx::AnyConnection;
 pub struct OutcomeRecorded {
     pub positive: bool,
     /// The lead opened for the broker on a positive outcome (its pending attendance).
-    pub lead_id: Option<i64>,
+    pub lead_id: Option<LeadId>,
     pub lead_number: Option<String>,
     pub attendance_id: Option<i64>,
 }
@@ -94,7 +94,7 @@ pub(crate) async fn record_outcome(
             comment: comment.map(str::to_string),
             state: LeadState::Assigned,
             assign_to: Some((broker, None)),
-            created_by: Some(broker),
+            created_by: Some(broker.0),
             crm: Default::default(),
         };
         let made = store.ingest_in(conn, &lead, now_ms).await?;

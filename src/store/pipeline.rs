@@ -159,7 +159,7 @@ impl Store {
     /// Gives every agency without a lead type the default pipeline and the default notification
     /// rules (L1, L6). Idempotent: runs at start-up and when an agency is created.
     pub async fn seed_agency_defaults(&self, now_ms: i64) -> StoreResult<()> {
-        let bare: Vec<i64> = sqlx::query_scalar(
+        let bare: Vec<AgencyId> = sqlx::query_scalar(
             "SELECT id FROM agencies WHERE id NOT IN (SELECT agency_id FROM lead_types)",
         )
         .fetch_all(self.pool())

@@ -46,7 +46,7 @@ pub struct AgencySummary {
 
 #[derive(sqlx::FromRow)]
 struct SummaryRow {
-    id: i64,
+    id: AgencyId,
     name: String,
     created_at_ms: i64,
     suspended_at_ms: Option<i64>,
@@ -208,7 +208,7 @@ impl Store {
         if taken.is_some() {
             return Err(email_taken());
         }
-        let agency: i64 = sqlx::query_scalar(
+        let agency: AgencyId = sqlx::query_scalar(
             "INSERT INTO agencies (name, created_at_ms, active_offer_enabled, feature_roulette, \
              feature_campaigns) VALUES ($1, $2, 1, $3, $4) RETURNING id",
         )
@@ -277,10 +277,11 @@ impl Store {
     /// if several agencies made before names were kept apart share it (use the id then).
     pub async fn agency_by_name(&self, name: &str) -> StoreResult<AgencySummary> {
         let wanted = name_key(name);
-        let all: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM agencies ORDER BY id")
-            .fetch_all(self.pool())
-            .await?;
-        let ids: Vec<i64> = all
+        let all: Vec<(AgencyId, String)> =
+            sqlx::query_as("SELECT id, name FROM agencies ORDER BY id")
+                .fetch_all(self.pool())
+                .await?;
+        let ids: Vec<AgencyId> = all
             .into_iter()
             .filter(|(_, n)| name_key(n) == wanted)
             .map(|(id, _)| id)

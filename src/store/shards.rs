@@ -5,7 +5,7 @@
 
 use super::closing::close_one;
 use super::{Backend, Store, StoreError, StoreResult};
-use crate::model::{AgencyId, LeadId, OfferState};
+use crate::model::{AgencyId, LeadId, OfferId, OfferState};
 
 /// The fencing check, first statement of a dispatch transaction. It also refuses while the
 /// agency is suspended, so no offer is ever written for a suspended agency, whoever holds it.
@@ -101,7 +101,7 @@ impl Store {
             Backend::Sqlite => "",
         };
         let mut tx = self.begin_write().await?;
-        let rows: Vec<(i64, i64)> = sqlx::query_as(&format!(
+        let rows: Vec<(AgencyId, OfferId)> = sqlx::query_as(&format!(
             "SELECT agency_id, id FROM offers WHERE state = 'pending' AND deadline_ms < $1 \
              ORDER BY deadline_ms LIMIT $2{lock}"
         ))

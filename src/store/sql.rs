@@ -26,9 +26,9 @@ impl Sql {
     fn next(&self) -> String {
         format!("${}", self.args.len() + 1)
     }
-    pub fn int(&mut self, v: i64) -> String {
+    pub fn int(&mut self, v: impl Into<i64>) -> String {
         let p = self.next();
-        self.args.push(Arg::I(v));
+        self.args.push(Arg::I(v.into()));
         p
     }
     pub fn text_arg(&mut self, v: &str) -> String {

@@ -4,7 +4,7 @@
 
 use super::closing::close_one;
 use super::{insert_audit, AuditEntry, Store, StoreError, StoreResult};
-use crate::model::{AgencyId, OfferState};
+use crate::model::{AgencyId, OfferId, OfferState};
 use serde::Serialize;
 
 /// What a suspension ended, for the caller to report.
@@ -60,7 +60,7 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        let pending: Vec<i64> = sqlx::query_scalar(
+        let pending: Vec<OfferId> = sqlx::query_scalar(
             "SELECT id FROM offers WHERE agency_id = $1 AND state = 'pending' ORDER BY id",
         )
         .bind(agency)

@@ -29,7 +29,7 @@ pub struct Distributed {
 /// One broker's contact outcomes in a period (T4).
 #[derive(Debug, Clone, Default, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct OutcomeCounts {
-    pub broker_id: i64,
+    pub broker_id: BrokerId,
     pub broker_name: String,
     pub high_interest: i64,
     pub asked_info: i64,
@@ -175,7 +175,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         // Distributions run one at a time per agency: each sees what the previous one gave.
         super::write_first(&mut tx, "agencies", agency).await?;
-        let brokers: Vec<(i64, i64)> = sqlx::query_as(
+        let brokers: Vec<(BrokerId, i64)> = sqlx::query_as(
             "SELECT tb.broker_id, (SELECT COUNT(*) FROM team_clients tc WHERE tc.broker_id = tb.broker_id) AS held \
              FROM team_brokers tb JOIN teams t ON t.id = tb.team_id WHERE t.agency_id = $1 AND t.id = $2 \
              ORDER BY held, tb.broker_id",

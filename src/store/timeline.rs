@@ -5,7 +5,7 @@
 
 use super::client_record::{readable, Reader};
 use super::{Store, StoreResult};
-use crate::model::{AgencyId, OfferState};
+use crate::model::{AgencyId, BrokerId, LeadId, OfferState};
 use serde::Serialize;
 use sqlx::AnyConnection;
 
@@ -41,9 +41,9 @@ pub struct TimelineEntry {
     /// `offer_cancelled`, `attendance_opened`, `attendance_concluded`, `contact_logged`,
     /// `contact_attempt`, `client_contact`, `campaign_result`, `status_changed`, `profile_edited`.
     pub kind: String,
-    pub lead_id: Option<i64>,
+    pub lead_id: Option<LeadId>,
     pub lead_number: Option<String>,
-    pub broker_id: Option<i64>,
+    pub broker_id: Option<BrokerId>,
     pub broker_name: Option<String>,
     /// A code that qualifies the kind: the lead's channel, the attendance's kind or how it was
     /// concluded, the contact's kind or outcome, the attempt's channel.
@@ -73,12 +73,12 @@ impl TimelineEntry {
             to: None,
         }
     }
-    fn lead(mut self, id: i64, number: String) -> Self {
+    fn lead(mut self, id: LeadId, number: String) -> Self {
         self.lead_id = Some(id);
         self.lead_number = Some(number);
         self
     }
-    fn broker(mut self, id: Option<i64>, name: Option<String>) -> Self {
+    fn broker(mut self, id: Option<BrokerId>, name: Option<String>) -> Self {
         self.broker_id = id;
         self.broker_name = name;
         self
@@ -86,9 +86,9 @@ impl TimelineEntry {
 }
 
 type OfferRow = (
-    i64,
+    LeadId,
     String,
-    i64,
+    BrokerId,
     String,
     String,
     i64,
@@ -97,9 +97,9 @@ type OfferRow = (
     Option<String>,
 );
 type AttendanceRow = (
-    i64,
+    LeadId,
     String,
-    i64,
+    BrokerId,
     String,
     String,
     i64,
@@ -107,18 +107,18 @@ type AttendanceRow = (
     Option<String>,
 );
 type NoteRow = (
-    i64,
+    LeadId,
     Option<String>,
-    i64,
+    BrokerId,
     Option<String>,
     String,
     Option<String>,
     i64,
 );
 type ClientContactRow = (
-    Option<i64>,
+    Option<LeadId>,
     Option<String>,
-    i64,
+    BrokerId,
     String,
     String,
     Option<String>,
@@ -126,9 +126,9 @@ type ClientContactRow = (
     i64,
 );
 type HistoryRow = (
-    Option<i64>,
+    Option<LeadId>,
     Option<String>,
-    Option<i64>,
+    Option<BrokerId>,
     Option<String>,
     String,
     Option<String>,
@@ -148,7 +148,7 @@ impl Store {
         readable(&mut conn, agency, client, reader).await?;
         let mut out = Vec::new();
 
-        let leads: Vec<(i64, String, String, String, i64)> = read(&mut conn, agency, client, "SELECT id, number, source, channel, created_at_ms FROM leads WHERE agency_id = $1 AND client_id = $2 \
+        let leads: Vec<(LeadId, String, String, String, i64)> = read(&mut conn, agency, client, "SELECT id, number, source, channel, created_at_ms FROM leads WHERE agency_id = $1 AND client_id = $2 \
              ORDER BY id DESC LIMIT $3")
         .await?;
         for (id, number, source, channel, at) in leads {

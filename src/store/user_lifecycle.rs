@@ -5,7 +5,7 @@
 
 use super::users::{UserRow, EMAIL_TAKEN, USER_COLS};
 use super::{one_row, write_first, Store, StoreError, StoreResult, User};
-use crate::model::{AgencyId, DepartmentId, Role};
+use crate::model::{AgencyId, BrokerId, DepartmentId, Role};
 use sqlx::AnyConnection;
 
 /// Refused: the change would leave the agency with nobody able to manage it.
@@ -69,7 +69,7 @@ async fn keep_a_manager(
 async fn replace_departments(
     conn: &mut AnyConnection,
     agency: AgencyId,
-    broker: i64,
+    broker: BrokerId,
     departments: &[DepartmentId],
 ) -> StoreResult<()> {
     sqlx::query("DELETE FROM broker_departments WHERE agency_id = $1 AND broker_id = $2")
@@ -222,7 +222,7 @@ impl Store {
             .as_ref()
             .filter(|_| role == Role::Broker)
         {
-            replace_departments(&mut tx, agency, id, departments).await?;
+            replace_departments(&mut tx, agency, BrokerId(id), departments).await?;
         }
         let r: UserRow = sqlx::query_as(&format!(
             "SELECT {USER_COLS} FROM users WHERE agency_id = $1 AND id = $2"

@@ -24,7 +24,7 @@ pub struct User {
 #[derive(sqlx::FromRow)]
 pub(super) struct UserRow {
     id: i64,
-    agency_id: i64,
+    agency_id: AgencyId,
     email: String,
     name: String,
     role: String,
@@ -295,7 +295,7 @@ impl Store {
     }
 
     pub async fn api_key_owner(&self, key_hash: &str) -> StoreResult<ApiKeyOwner> {
-        let (agency_id, source, suspended_at): (i64, String, Option<i64>) = sqlx::query_as(
+        let (agency_id, source, suspended_at): (AgencyId, String, Option<i64>) = sqlx::query_as(
             "SELECT k.agency_id, k.source, a.suspended_at_ms FROM api_keys k \
              JOIN agencies a ON a.id = k.agency_id WHERE k.key_hash = $1 AND k.revoked_at_ms IS NULL",
         )

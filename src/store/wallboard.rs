@@ -1,14 +1,15 @@
 //! The reads behind the operators' wallboard. No lead's personal data is read here.
 
 use super::{Store, StoreResult};
-use crate::model::AgencyId;
+use crate::model::{AgencyId, BrokerId, OfferState};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OfferFact {
     pub id: i64,
     pub department_id: i64,
-    pub broker_id: i64,
-    pub state: String,
+    pub broker_id: BrokerId,
+    #[sqlx(try_from = "String")]
+    pub state: OfferState,
     pub offered_at_ms: i64,
     pub deadline_ms: i64,
     pub decided_at_ms: Option<i64>,
@@ -49,7 +50,7 @@ impl Store {
     }
 
     /// (broker, department) memberships of the agency.
-    pub async fn memberships(&self, agency: AgencyId) -> StoreResult<Vec<(i64, i64)>> {
+    pub async fn memberships(&self, agency: AgencyId) -> StoreResult<Vec<(BrokerId, i64)>> {
         Ok(sqlx::query_as(
             "SELECT broker_id, department_id FROM broker_departments WHERE agency_id = $1",
         )

@@ -6,6 +6,7 @@
 use super::protocol::{close, encode, ClientMsg, ServerMsg};
 use super::socket::{close_gracefully, Socket};
 use crate::dispatch::{Answer, AnswerError, Event};
+use crate::model::{AgencyId, BrokerId, OfferId};
 use crate::state::AppState;
 use crate::store::{OfferRejection, User};
 use futures_util::{SinkExt, StreamExt};
@@ -21,7 +22,7 @@ const BAD_WINDOW: Duration = Duration::from_secs(60);
 
 /// `session`: the hash of the session or personal token the handshake was signed in with.
 pub async fn run(app: AppState, user: User, session: String, mut socket: Socket) {
-    let (agency, broker) = (user.agency_id, user.id);
+    let (agency, broker) = (user.agency_id, BrokerId(user.id));
     // The handshake read the user (and their stored toggle) from the store just now.
     let toggle = user.online;
     let mut reg = app.hub.register(
@@ -47,9 +48,9 @@ pub async fn run(app: AppState, user: User, session: String, mut socket: Socket)
 
 /// The broker came, went or toggled. Lost only while the node stops (the actors are gone);
 /// the hello snapshot and the roster's own reads agree with the store on the next start.
-async fn tell_dispatcher(app: &AppState, agency: i64, broker: i64) {
+async fn tell_dispatcher(app: &AppState, agency: AgencyId, broker: BrokerId) {
     if let Err(e) = app.dispatcher.broker_changed(agency, broker).await {
-        tracing::debug!(agency, broker, error = %e, "the dispatcher did not hear of a presence change");
+        tracing::debug!(%agency, %broker, error = %e, "the dispatcher did not hear of a presence change");
     }
 }
 
@@ -62,7 +63,11 @@ async fn send(socket: &mut Socket, msg: &ServerMsg) -> Result<(), ()> {
 
 async fn hello(app: &AppState, user: &User, toggle: bool, socket: &mut Socket) -> Result<(), ()> {
     let now = app.clock.now_ms();
-    let departments = match app.store.broker_departments(user.agency_id, user.id).await {
+    let departments = match app
+        .store
+        .broker_departments(user.agency_id, BrokerId(user.id))
+        .await
+    {
         Ok(d) => d,
         Err(e) => {
             // The hello still goes out; the page shows no department until it reconnects.
@@ -73,7 +78,7 @@ async fn hello(app: &AppState, user: &User, toggle: bool, socket: &mut Socket) -
     let msg = ServerMsg::Hello {
         broker_id: user.id,
         name: user.name.clone(),
-        agency_id: user.agency_id,
+        agency_id: user.agency_id.0,
         online: toggle,
         departments,
         server_time_ms: now,
@@ -83,7 +88,7 @@ async fn hello(app: &AppState, user: &User, toggle: bool, socket: &mut Socket) -
     // answer here leaves the offer to its deadline (the roulette moves on), logged.
     let open = match app
         .store
-        .pending_offer_for_broker(user.agency_id, user.id, now)
+        .pending_offer_for_broker(user.agency_id, BrokerId(user.id), now)
         .await
     {
         Ok(o) => o,
@@ -233,7 +238,7 @@ async fn handle_text(app: &AppState, user: &User, conn_id: u64, text: &str) -> O
             ))
         }
     };
-    let (agency, broker) = (user.agency_id, user.id);
+    let (agency, broker) = (user.agency_id, BrokerId(user.id));
     match msg {
         ClientMsg::Visibility { visible } => {
             app.hub.set_visible(broker, conn_id, visible);
@@ -244,7 +249,7 @@ async fn handle_text(app: &AppState, user: &User, conn_id: u64, text: &str) -> O
         }),
         ClientMsg::SetOnline { online } => {
             if let Err(e) = app.store.set_online(agency, broker, online).await {
-                tracing::warn!(broker, error = %e, "saving the toggle failed");
+                tracing::warn!(%broker, error = %e, "saving the toggle failed");
                 return Some(ServerMsg::error(
                     "unavailable",
                     "could not save your availability; try again",
@@ -296,7 +301,7 @@ async fn answer(
 ) -> Option<ServerMsg> {
     match app
         .dispatcher
-        .answer(user.agency_id, user.id, offer, a, reason)
+        .answer(user.agency_id, BrokerId(user.id), OfferId(offer), a, reason)
         .await
     {
         Ok(()) => None,
@@ -311,7 +316,7 @@ async fn answer(
             let message = match &e {
                 // The cause is for the log; the broker is told what to do.
                 AnswerError::Store(err) => {
-                    tracing::warn!(offer, error = %err, "saving an answer failed");
+                    tracing::warn!(%offer, error = %err, "saving an answer failed");
                     "could not save your answer; try again".to_string()
                 }
                 other => other.to_string(),

@@ -10,9 +10,8 @@ mod socket;
 
 pub use sessions::SessionCheck;
 
-use crate::auth::AuthUser;
+use crate::auth::{Brokers, Require};
 use crate::error::ApiError;
-use crate::model::Role;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
@@ -30,11 +29,11 @@ pub fn router() -> Router<AppState> {
 /// other clients send `Authorization: Bearer …`. Nothing is read before this succeeds.
 pub async fn open_socket(
     State(app): State<AppState>,
-    user: AuthUser,
+    user: Require<Brokers>,
     headers: HeaderMap,
     ws: Upgrade,
 ) -> Result<Response, ApiError> {
-    user.require(&[Role::Broker])?;
+    let user = user.into_inner();
     if user.via_cookie {
         let origin = headers
             .get(header::ORIGIN)

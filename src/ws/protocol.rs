@@ -108,7 +108,7 @@ pub struct LeadFrame {
 impl From<&LeadSummary> for LeadFrame {
     fn from(l: &LeadSummary) -> Self {
         Self {
-            id: l.id,
+            id: l.id.0,
             number: l.number.clone(),
             client_name: l.client_name.clone(),
             channel: l.channel.clone(),
@@ -138,7 +138,7 @@ impl ServerMsg {
     pub fn from_event(e: &Event, now_ms: i64) -> Self {
         match e {
             Event::Offered { offer, lead } => ServerMsg::Offer {
-                offer_id: offer.id,
+                offer_id: offer.id.0,
                 lead: Box::new(LeadFrame::from(lead.as_ref())),
                 deadline_ms: offer.deadline_ms,
                 seconds_left: ((offer.deadline_ms - now_ms).max(0) + 999) / 1000,
@@ -149,7 +149,7 @@ impl ServerMsg {
                 outcome,
                 reason,
             } => ServerMsg::OfferClosed {
-                offer_id: *offer,
+                offer_id: offer.0,
                 outcome: outcome.as_str().to_string(),
                 reason: reason.clone(),
             },
@@ -159,8 +159,8 @@ impl ServerMsg {
                 attendance_id,
                 kind,
             } => ServerMsg::Assigned {
-                lead_id: *lead,
-                offer_id: *offer,
+                lead_id: lead.0,
+                offer_id: offer.map(i64::from),
                 attendance_id: *attendance_id,
                 attendance_kind: kind.as_str().to_string(),
             },

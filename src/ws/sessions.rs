@@ -81,18 +81,18 @@ impl SessionCheck {
         {
             Ok(u) if u.role == Role::Broker && !u.must_change_password => None,
             Ok(_) => Some(close::SIGNED_OUT),
-            Err(StoreError::NotFound) => match self.store.user(agency, broker).await {
+            Err(StoreError::NotFound) => match self.store.user(agency, broker.0).await {
                 Ok(u) if !u.active => Some(close::DEACTIVATED),
                 // Suspended from the command line, where no close reaches (docs/PLATFORM.md).
                 Ok(_) if self.suspended(agency).await => Some(close::AGENCY_SUSPENDED),
                 Ok(_) | Err(StoreError::NotFound) => Some(close::SIGNED_OUT),
                 Err(e) => {
-                    tracing::warn!(broker, error = %e, "reading a signed-out broker failed");
+                    tracing::warn!(%broker, error = %e, "reading a signed-out broker failed");
                     None
                 }
             },
             Err(e) => {
-                tracing::warn!(broker, error = %e, "reading a session failed");
+                tracing::warn!(%broker, error = %e, "reading a session failed");
                 None
             }
         }
@@ -102,7 +102,7 @@ impl SessionCheck {
         match self.store.agency_standing(agency).await {
             Ok(s) => s.suspended,
             Err(e) => {
-                tracing::warn!(agency, error = %e, "reading the agency's standing failed");
+                tracing::warn!(%agency, error = %e, "reading the agency's standing failed");
                 false
             }
         }

@@ -2,7 +2,7 @@
 //! PostgreSQL database), plus HTTP and WebSocket clients that speak to it over real sockets.
 
 use futures_util::{SinkExt, StreamExt};
-use roleta::model::Role;
+use roleta::model::{AgencyId, BrokerId, Role};
 use roleta::settings::Secret;
 use roleta::state::AppState;
 use roleta::{App, Settings};
@@ -62,7 +62,7 @@ pub struct TestApp {
     pub ws_url: String,
     pub state: AppState,
     pub http: reqwest::Client,
-    pub agency: i64,
+    pub agency: AgencyId,
     pub sales: i64,
     pub rentals: i64,
     pub api_key: String,
@@ -171,7 +171,7 @@ async fn start_with(
         ws_url: format!("ws://127.0.0.1:{port}/ws"),
         state,
         http: reqwest::Client::new(),
-        agency: 0,
+        agency: AgencyId(0),
         sales: 0,
         rentals: 0,
         api_key: String::new(),
@@ -219,7 +219,7 @@ impl TestApp {
         let _ = self.task.await;
     }
 
-    pub async fn new_api_key(&self, agency: i64, source: &str) -> String {
+    pub async fn new_api_key(&self, agency: AgencyId, source: &str) -> String {
         let key = roleta::auth::new_token("rk_");
         let now = self.state.clock.now_ms();
         self.state
@@ -241,7 +241,7 @@ impl TestApp {
         self.user_in(self.agency, name, role).await
     }
 
-    pub async fn user_in(&self, agency: i64, name: &str, role: Role) -> (i64, String) {
+    pub async fn user_in(&self, agency: AgencyId, name: &str, role: Role) -> (i64, String) {
         let store = &self.state.store;
         let now = self.state.clock.now_ms();
         // As the API stores it: in lower case.
@@ -274,7 +274,7 @@ impl TestApp {
         let (id, token) = self.user(name, Role::Broker).await;
         self.state
             .store
-            .set_broker_departments(self.agency, id, departments)
+            .set_broker_departments(self.agency, BrokerId(id), departments)
             .await
             .expect("departments");
         Broker { id, token }

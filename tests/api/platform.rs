@@ -171,7 +171,7 @@ both!(
         assert_eq!(r.status(), 201);
         assert_eq!(r.headers()["cache-control"], "no-store");
         let created: Value = r.json().await.unwrap();
-        let agency = created["agency"]["id"].as_i64().unwrap();
+        let agency = roleta::model::AgencyId(created["agency"]["id"].as_i64().unwrap());
         assert_eq!(created["agency"]["name"], "Imobiliária Exemplo");
         assert_eq!(
             created["agency"]["features"],
@@ -252,11 +252,11 @@ both!(
             .json()
             .await
             .unwrap();
-        let ids: Vec<i64> = list
+        let ids: Vec<roleta::model::AgencyId> = list
             .as_array()
             .unwrap()
             .iter()
-            .map(|a| a["id"].as_i64().unwrap())
+            .map(|a| roleta::model::AgencyId(a["id"].as_i64().unwrap()))
             .collect();
         assert_eq!(ids, vec![app.agency, agency]);
         let one = app

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 /// A second agency with its own department, source, manager and online broker.
 struct Other {
-    agency: i64,
+    agency: roleta::model::AgencyId,
     key: String,
     manager: String,
     broker: Broker,
@@ -30,7 +30,7 @@ async fn other_agency(app: &TestApp) -> Other {
         .1;
     let (id, token) = app.user_in(agency, "corretor-vizinho", Role::Broker).await;
     store
-        .set_broker_departments(agency, id, &[dept])
+        .set_broker_departments(agency, roleta::model::BrokerId(id), &[dept])
         .await
         .unwrap();
     Other {
@@ -51,7 +51,7 @@ async fn post_with(app: &TestApp, key: &str, name: &str, phone: &str) -> reqwest
         .unwrap()
 }
 
-async fn email_of(app: &TestApp, agency: i64, id: i64) -> String {
+async fn email_of(app: &TestApp, agency: roleta::model::AgencyId, id: i64) -> String {
     app.state.store.user(agency, id).await.unwrap().email
 }
 
@@ -134,7 +134,7 @@ both!(
             .as_array()
             .unwrap()
             .iter()
-            .find(|a| a["id"] == other.agency)
+            .find(|a| a["id"] == other.agency.0)
             .unwrap();
         assert!(vizinha["suspended_at_ms"].is_null());
 

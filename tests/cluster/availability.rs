@@ -58,7 +58,7 @@ fn availability_saved_through_any_node_holds_on_the_dispatching_one() {
         let manager = s
             .store
             .create_user(
-                a.agency,
+                roleta::model::AgencyId(a.agency),
                 "gestor@cluster.roleta",
                 "Gestor",
                 Role::Manager,
@@ -68,7 +68,11 @@ fn availability_saved_through_any_node_holds_on_the_dispatching_one() {
             )
             .await
             .unwrap();
-        let user = s.store.user(a.agency, manager).await.unwrap();
+        let user = s
+            .store
+            .user(roleta::model::AgencyId(a.agency), manager)
+            .await
+            .unwrap();
         let token = roleta::auth::new_token("rs_");
         s.store
             .create_session(

@@ -45,7 +45,7 @@ fn a_broker_deactivated_on_one_node_is_closed_on_another_at_once() {
         let manager = s
             .store
             .create_user(
-                a.agency,
+                roleta::model::AgencyId(a.agency),
                 "gestora@cluster.roleta",
                 "Gestora",
                 Role::Manager,
@@ -56,7 +56,11 @@ fn a_broker_deactivated_on_one_node_is_closed_on_another_at_once() {
             .await
             .unwrap();
         let token = roleta::auth::new_token("rs_");
-        let user = s.store.user(a.agency, manager).await.unwrap();
+        let user = s
+            .store
+            .user(roleta::model::AgencyId(a.agency), manager)
+            .await
+            .unwrap();
         s.store
             .create_session(
                 &user,

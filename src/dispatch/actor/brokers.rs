@@ -54,7 +54,7 @@ impl Actor {
         {
             Ok(s) => s,
             Err(e) => {
-                tracing::warn!(agency, count = brokers.len(), error = %e, "reading brokers failed; their next change retries");
+                tracing::warn!(%agency, count = brokers.len(), error = %e, "reading brokers failed; their next change retries");
                 return;
             }
         };
@@ -115,7 +115,7 @@ impl Actor {
                 .end_offer(agency, offer, None, OfferState::Cancelled, reason)
                 .await
             {
-                tracing::debug!(agency, offer, error = %e, "handing the offer back found it ended");
+                tracing::debug!(%agency, %offer, error = %e, "handing the offer back found it ended");
             }
         }
     }

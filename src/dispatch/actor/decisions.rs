@@ -43,7 +43,7 @@ impl Actor {
                     }) => {
                         // Provisional ids (negative) let the engine see the broker as busy
                         // while the batch is being decided; real ids replace them after commit.
-                        let provisional = -(batch.len() as i64) - 1;
+                        let provisional = OfferId(-(batch.len() as i64) - 1);
                         let previous_turn = a.engine.turn(department, broker);
                         a.engine.offer_made(lead, broker, provisional, sticky);
                         batch.push(Pending {
@@ -133,7 +133,7 @@ impl Actor {
         let lead = rec.lead_id;
         match self.summary(agency, lead).await {
             Ok(summary) => self.roster.offer(agency, rec, summary),
-            Err(e) => tracing::warn!(lead, error = %e, "reading the lead summary failed"),
+            Err(e) => tracing::warn!(%lead, error = %e, "reading the lead summary failed"),
         }
     }
 
@@ -219,7 +219,7 @@ impl Actor {
     }
 
     pub(super) fn defer(&mut self, agency: AgencyId, lead: LeadId, now: i64, e: &StoreError) {
-        tracing::warn!(agency, lead, error = %e, "dispatch write failed; retrying shortly");
+        tracing::warn!(%agency, %lead, error = %e, "dispatch write failed; retrying shortly");
         if let Some(a) = self.agencies.get_mut(&agency) {
             a.engine.defer(lead, now + RETRY_AFTER_ERROR_MS);
         }

@@ -106,7 +106,7 @@ impl Actor {
                 }
                 Err(e) if self.was_fenced(agency, &e).await => continue,
                 Err(e) => {
-                    tracing::warn!(agency, error = %e, "expiring offers failed; retrying shortly");
+                    tracing::warn!(%agency, error = %e, "expiring offers failed; retrying shortly");
                     for offer in offers {
                         self.arm(agency, offer, now + RETRY_AFTER_ERROR_MS);
                     }
@@ -178,7 +178,7 @@ impl Actor {
                 if self.was_fenced(agency, &e).await {
                     return Err(AnswerError::Moving);
                 }
-                tracing::warn!(agency, offer, error = %e, "closing an offer failed");
+                tracing::warn!(%agency, %offer, error = %e, "closing an offer failed");
                 return Err(e.into());
             }
         };

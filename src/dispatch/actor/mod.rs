@@ -164,7 +164,7 @@ impl Actor {
             } => {
                 let r = self.answer(agency, broker, offer, answer, reason).await;
                 if reply.send(r).is_err() {
-                    tracing::debug!(agency, offer, "the answer's caller stopped waiting");
+                    tracing::debug!(%agency, %offer, "the answer's caller stopped waiting");
                 }
                 Some(agency)
             }
@@ -175,7 +175,7 @@ impl Actor {
                     oldest_waiting_ms: a.engine.oldest_waiting(),
                 });
                 if reply.send(stats.unwrap_or_default()).is_err() {
-                    tracing::debug!(agency, "the stats' caller stopped waiting");
+                    tracing::debug!(%agency, "the stats' caller stopped waiting");
                 }
                 None
             }
@@ -198,7 +198,7 @@ impl Actor {
                     let epoch = a.epoch;
                     self.drop_agency(agency);
                     if let Err(e) = self.store.release_shard(agency, epoch).await {
-                        tracing::warn!(agency, error = %e, "releasing the shard failed");
+                        tracing::warn!(%agency, error = %e, "releasing the shard failed");
                     }
                 }
                 // The drain may have given up waiting: nothing to tell then.
@@ -236,7 +236,7 @@ impl Actor {
             return self.suspended(agency);
         }
         let epoch = self.agencies.get(&agency).map_or(0, |a| a.epoch);
-        tracing::warn!(agency, epoch, "fenced: another node took this agency over");
+        tracing::warn!(%agency, epoch, "fenced: another node took this agency over");
         crate::metrics::fenced();
         self.drop_agency(agency);
         self.route.lost(agency);

@@ -56,7 +56,7 @@ impl Actor {
         self.refuse_suspended(agency).await?;
         let r = self.load(agency).await;
         if let Err(e) = &r {
-            tracing::warn!(agency, error = %e, "loading the agency's roulette failed");
+            tracing::warn!(%agency, error = %e, "loading the agency's roulette failed");
         }
         r
     }
@@ -135,7 +135,7 @@ impl Actor {
             }
             Ok(None) => {}
             Err(e) => {
-                tracing::warn!(agency, lead, error = %e, "reading a new lead failed; recovery will retry")
+                tracing::warn!(%agency, %lead, error = %e, "reading a new lead failed; recovery will retry")
             }
         }
     }
@@ -157,7 +157,7 @@ impl Actor {
             Ok(None) => {
                 self.summaries.remove(&lead);
             }
-            Err(e) => tracing::warn!(agency, lead, error = %e, "re-reading a lead failed"),
+            Err(e) => tracing::warn!(%agency, %lead, error = %e, "re-reading a lead failed"),
         }
     }
 }

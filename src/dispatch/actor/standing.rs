@@ -15,7 +15,7 @@ impl Actor {
             Ok(s) if s.suspended => return self.suspended(agency),
             Ok(_) => {}
             Err(e) => {
-                tracing::warn!(agency, error = %e, "reading the agency's standing failed");
+                tracing::warn!(%agency, error = %e, "reading the agency's standing failed");
                 return;
             }
         }
@@ -32,7 +32,7 @@ impl Actor {
                     a.settings = s;
                 }
             }
-            Err(e) => tracing::warn!(agency, error = %e, "reloading settings failed"),
+            Err(e) => tracing::warn!(%agency, error = %e, "reloading settings failed"),
         }
     }
 
@@ -58,7 +58,7 @@ impl Actor {
             self.roster.deliver(broker, ev);
         }
         self.drop_agency(agency);
-        tracing::info!(agency, "agency suspended: its roulette stops");
+        tracing::info!(%agency, "agency suspended: its roulette stops");
     }
 
     /// Refuses to load a suspended agency: commands for it (a socket not yet closed, recovery

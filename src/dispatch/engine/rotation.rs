@@ -25,7 +25,7 @@ impl Engine {
             if let Some(r) = self.rotations.get_mut(d) {
                 r.online.remove(&id);
                 r.free
-                    .remove(&(self.turns.get(&(*d, id)).copied().unwrap_or(0), id));
+                    .remove(&(self.turns.get(&(*d, id)).copied().unwrap_or_default(), id));
             }
         }
     }
@@ -43,7 +43,7 @@ impl Engine {
             r.online.insert(id);
             if b.holding.is_none() {
                 r.free
-                    .insert((self.turns.get(&(*d, id)).copied().unwrap_or(0), id));
+                    .insert((self.turns.get(&(*d, id)).copied().unwrap_or_default(), id));
             }
         }
     }

@@ -6,7 +6,7 @@ use crate::auth::{Reception, Require, SourceKey};
 use crate::error::{ApiError, Json};
 use crate::http::lead_input::{build_lead, parse_json, LeadIn};
 use crate::http::required;
-use crate::model::{AttendanceKind, Channel, LeadState, Role};
+use crate::model::{AttendanceKind, BrokerId, Channel, LeadState, Role};
 use crate::state::AppState;
 use crate::store::IngestOutcome;
 use axum::body::Bytes;
@@ -62,7 +62,7 @@ pub struct ForwardIn {
     #[serde(flatten)]
     pub lead: LeadIn,
     /// The broker to forward to; absent: the roulette picks one.
-    pub broker_id: Option<i64>,
+    pub broker_id: Option<BrokerId>,
     /// New, rule, returning or transfer; worked out from the client's history when absent.
     pub attendance_kind: Option<AttendanceKind>,
     /// L2: what to do when the phone is an existing client's. true: link the lead to them;
@@ -95,7 +95,7 @@ pub async fn forward_client(
     if let Some(b) = body.broker_id {
         let broker = app
             .store
-            .user(agency, b)
+            .user(agency, b.0)
             .await
             .map_err(|_| ApiError::invalid("broker_id", "no such broker"))?;
         if broker.role != Role::Broker || !broker.active {

@@ -12,7 +12,7 @@ pub use work::*;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::model::{AttendanceKind, LeadState, Role};
+use crate::model::{AgencyId, AttendanceKind, BrokerId, LeadId, LeadState, Role};
 use crate::state::AppState;
 use crate::store::{IngestOutcome, LeadView};
 use axum::routing::{get, post};
@@ -30,11 +30,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/reception/clients", post(forward_client))
 }
 
-async fn dispatch_if_waiting(app: &AppState, agency: i64, out: &IngestOutcome) {
+async fn dispatch_if_waiting(app: &AppState, agency: AgencyId, out: &IngestOutcome) {
     if out.state == LeadState::Waiting && !out.replayed {
         // The lead is committed: if this fails (shutting down), restart recovery dispatches it.
         if let Err(e) = app.dispatcher.lead_arrived(agency, out.lead_id).await {
-            tracing::warn!(lead = out.lead_id, error = %e, "lead not handed to the dispatcher");
+            tracing::warn!(lead = %out.lead_id, error = %e, "lead not handed to the dispatcher");
         }
     }
 }
@@ -42,9 +42,9 @@ async fn dispatch_if_waiting(app: &AppState, agency: i64, out: &IngestOutcome) {
 /// Tells a broker's open pages that a lead was given to them directly.
 async fn notify_assigned(
     app: &AppState,
-    agency: i64,
-    broker: i64,
-    lead: i64,
+    agency: AgencyId,
+    broker: BrokerId,
+    lead: LeadId,
     attendance_id: i64,
     kind: AttendanceKind,
 ) {
@@ -62,13 +62,13 @@ async fn notify_assigned(
 pub(crate) async fn visible_lead(
     app: &AppState,
     user: &AuthUser,
-    id: i64,
+    id: LeadId,
 ) -> Result<LeadView, ApiError> {
     let lead = app
         .store
         .lead(user.agency(), id, app.clock.now_ms())
         .await?;
-    if user.user.role == Role::Broker && lead.broker_id != Some(user.user.id) {
+    if user.user.role == Role::Broker && lead.broker_id != Some(user.broker()) {
         return Err(ApiError::NotFound);
     }
     Ok(lead)

@@ -6,7 +6,7 @@ use crate::auth::{LeadWorkers, Require};
 use crate::error::{ApiError, Json, Path, Query};
 use crate::http::crm::{check_manager, notify, parse_when};
 use crate::http::optional;
-use crate::model::Role;
+use crate::model::{LeadId, Role};
 use crate::state::AppState;
 use crate::store::{LeadCrm, LeadListFilter, LeadView, Subject};
 use axum::extract::State;
@@ -19,7 +19,7 @@ pub async fn list_leads(
     user: Require<LeadWorkers>,
     Query(f): Query<LeadListFilter>,
 ) -> Result<Json<Vec<LeadView>>, ApiError> {
-    let mine = (user.user.role == Role::Broker).then_some(user.user.id);
+    let mine = (user.user.role == Role::Broker).then_some(user.broker());
     Ok(Json(
         app.store
             .leads(user.agency(), mine, &f, app.clock.now_ms())
@@ -40,7 +40,7 @@ pub struct StatusIn {
 pub async fn change_status(
     State(app): State<AppState>,
     user: Require<LeadWorkers>,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
     Json(s): Json<StatusIn>,
 ) -> Result<Json<LeadView>, ApiError> {
     let lead = visible_lead(&app, &user, id).await?;
@@ -79,7 +79,7 @@ pub struct PipelineIn {
 pub async fn update_pipeline(
     State(app): State<AppState>,
     user: Require<LeadWorkers>,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
     Json(p): Json<PipelineIn>,
 ) -> Result<Json<LeadView>, ApiError> {
     let lead = visible_lead(&app, &user, id).await?;

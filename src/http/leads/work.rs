@@ -5,7 +5,7 @@ use super::{notify_assigned, visible_lead};
 use crate::auth::{Brokers, Managers, Reception, Require, Staff};
 use crate::error::{ApiError, Json, Path};
 use crate::http::{optional, required};
-use crate::model::Role;
+use crate::model::{BrokerId, LeadId, Role};
 use crate::state::AppState;
 use crate::store::{AuditRow, Concluded, LeadEdit, LeadView};
 use axum::extract::State;
@@ -18,7 +18,7 @@ use serde::Deserialize;
 pub async fn get_lead(
     State(app): State<AppState>,
     user: Require<Staff>,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
 ) -> Result<Json<LeadView>, ApiError> {
     Ok(Json(visible_lead(&app, &user, id).await?))
 }
@@ -28,7 +28,7 @@ pub async fn get_lead(
 pub async fn edit_lead(
     State(app): State<AppState>,
     user: Require<Brokers>,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
     Json(edit): Json<LeadEdit>,
 ) -> Result<Json<Concluded>, ApiError> {
     let edit = LeadEdit {
@@ -40,7 +40,7 @@ pub async fn edit_lead(
     };
     Ok(Json(
         app.store
-            .edit_lead(user.agency(), user.user.id, id, &edit, app.clock.now_ms())
+            .edit_lead(user.agency(), user.broker(), id, &edit, app.clock.now_ms())
             .await?,
     ))
 }
@@ -60,7 +60,7 @@ const CONTACT_KINDS: &[&str] = &["call", "whatsapp", "email", "visit", "note"];
 pub async fn create_contact(
     State(app): State<AppState>,
     user: Require<Brokers>,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
     Json(c): Json<ContactIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     if !CONTACT_KINDS.contains(&c.kind.as_str()) {
@@ -74,7 +74,7 @@ pub async fn create_contact(
         .store
         .log_contact(
             user.agency(),
-            user.user.id,
+            user.broker(),
             id,
             &c.kind,
             &note,
@@ -87,7 +87,7 @@ pub async fn create_contact(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignIn {
-    broker_id: i64,
+    broker_id: BrokerId,
 }
 
 /// Gives a lead that arrived with the roulette off (R1) to a broker by hand.
@@ -95,13 +95,13 @@ pub struct AssignIn {
 pub async fn assign_lead(
     State(app): State<AppState>,
     user: Require<Reception>,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
     Json(a): Json<AssignIn>,
 ) -> Result<StatusCode, ApiError> {
     let agency = user.agency();
     let broker = app
         .store
-        .user(agency, a.broker_id)
+        .user(agency, a.broker_id.0)
         .await
         .map_err(|_| ApiError::invalid("broker_id", "no such broker"))?;
     if broker.role != Role::Broker || !broker.active {
@@ -137,7 +137,7 @@ pub async fn assign_lead(
 pub async fn get_lead_audit(
     State(app): State<AppState>,
     user: Require<Managers>,
-    Path(id): Path<i64>,
+    Path(id): Path<LeadId>,
 ) -> Result<Json<Vec<AuditRow>>, ApiError> {
     app.store
         .lead(user.agency(), id, app.clock.now_ms())

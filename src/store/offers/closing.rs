@@ -2,7 +2,7 @@
 //! run inside the caller's transaction, and the broker's missed-in-a-row count.
 
 use super::Closed;
-use crate::model::{AgencyId, BrokerId, OfferId, OfferState};
+use crate::model::{AgencyId, BrokerId, LeadId, OfferId, OfferState};
 use crate::store::{insert_audit, AuditEntry, StoreResult};
 
 /// The statements that end one pending offer, inside the caller's transaction: the offer's final
@@ -18,7 +18,7 @@ pub(in crate::store) async fn close_one(
     reason: &str,
     now_ms: i64,
 ) -> StoreResult<Option<Closed>> {
-    let row: Option<(i64, i64, i64)> = sqlx::query_as(
+    let row: Option<(LeadId, BrokerId, i64)> = sqlx::query_as(
         "UPDATE offers SET state = $3, decided_at_ms = $4, outcome_reason = $5 \
          WHERE agency_id = $1 AND id = $2 AND state = 'pending' AND ($6 = 0 OR broker_id = $6) \
          RETURNING lead_id, broker_id, epoch",
@@ -28,7 +28,7 @@ pub(in crate::store) async fn close_one(
     .bind(state.as_str())
     .bind(now_ms)
     .bind(reason)
-    .bind(broker.unwrap_or(0))
+    .bind(broker.unwrap_or_default())
     .fetch_optional(&mut *conn)
     .await?;
     let Some((lead, b, epoch)) = row else {

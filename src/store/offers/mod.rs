@@ -94,7 +94,7 @@ impl Store {
                 out.push(None);
                 continue;
             };
-            let id: i64 = sqlx::query_scalar(
+            let id: OfferId = sqlx::query_scalar(
                 "INSERT INTO offers (agency_id, lead_id, broker_id, department_id, epoch, round, sticky, state, \
                  offered_at_ms, deadline_ms, reason, shard_epoch) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11) RETURNING id",
             )
@@ -146,7 +146,7 @@ impl Store {
     ) -> StoreResult<Result<Accepted, OfferRejection>> {
         let mut tx = self.begin_write().await?;
         fence(&mut tx, agency, shard_epoch).await?;
-        let won: Option<(i64, i64, i64)> = sqlx::query_as(
+        let won: Option<(LeadId, i64, i64)> = sqlx::query_as(
             "UPDATE offers SET state = 'accepted', decided_at_ms = $4, outcome_reason = 'accepted' \
              WHERE agency_id = $1 AND id = $2 AND broker_id = $3 AND state = 'pending' AND deadline_ms > $4 \
              RETURNING lead_id, epoch, offered_at_ms",
@@ -204,7 +204,7 @@ impl Store {
         offer: OfferId,
         broker: BrokerId,
     ) -> StoreResult<OfferRejection> {
-        let row: Option<(i64, String)> =
+        let row: Option<(BrokerId, String)> =
             sqlx::query_as("SELECT broker_id, state FROM offers WHERE agency_id = $1 AND id = $2")
                 .bind(agency)
                 .bind(offer)
@@ -239,7 +239,7 @@ impl Store {
         let Some(closed) = closed else {
             drop(tx);
             return Ok(Err(self
-                .why_not(agency, offer, broker.unwrap_or(0))
+                .why_not(agency, offer, broker.unwrap_or_default())
                 .await
                 .map(|r| match (broker, r) {
                     (None, OfferRejection::NotYours) => {
