@@ -7,6 +7,7 @@
 
 #![allow(clippy::expect_used, clippy::indexing_slicing)]
 
+use roleta::model::{AgencyId, BrokerId};
 use roleta::presence::Hub;
 use roleta::push::Push;
 use roleta::settings::{DispatchSettings, PushSettings, Secret};
@@ -126,10 +127,12 @@ async fn main() -> anyhow::Result<()> {
     let before = rss_kib();
     let start = std::time::Instant::now();
     for (agency, brokers) in &agencies {
-        dispatcher.load(*agency).await.ok();
+        let agency = AgencyId(*agency);
+        dispatcher.load(agency).await.ok();
         for b in brokers {
-            registrations.push(hub.register(*agency, *b, "bench", true, 1));
-            dispatcher.broker_changed(*agency, *b).await.ok();
+            let b = BrokerId(*b);
+            registrations.push(hub.register(agency, b, "bench", true, 1));
+            dispatcher.broker_changed(agency, b).await.ok();
         }
     }
     loop {

@@ -7,6 +7,7 @@
 
 #![allow(clippy::expect_used, clippy::indexing_slicing)]
 
+use roleta::model::{AgencyId, BrokerId};
 use roleta::store::{CampaignDef, ClientFilter, Selection, Store};
 use std::time::Instant;
 
@@ -68,10 +69,10 @@ fn values(rows: usize, cols: usize) -> String {
 
 async fn fill(
     store: &Store,
-    agency: i64,
+    agency: AgencyId,
     base: usize,
     n: usize,
-    brokers: &[i64],
+    brokers: &[BrokerId],
     now: i64,
 ) -> anyhow::Result<()> {
     const CHUNK: usize = 1000;
@@ -109,7 +110,13 @@ async fn fill(
     Ok(())
 }
 
-async fn leads(store: &Store, agency: i64, dept: i64, n: usize, now: i64) -> anyhow::Result<()> {
+async fn leads(
+    store: &Store,
+    agency: AgencyId,
+    dept: i64,
+    n: usize,
+    now: i64,
+) -> anyhow::Result<()> {
     const CHUNK: usize = 1000;
     let ids: Vec<i64> =
         sqlx::query_scalar("SELECT id FROM clients WHERE agency_id = $1 ORDER BY id")
@@ -178,7 +185,7 @@ async fn main() -> anyhow::Result<()> {
                 now,
             )
             .await?;
-        brokers.push(id);
+        brokers.push(BrokerId(id));
     }
     let t0 = Instant::now();
     fill(&store, agency, 0, n, &brokers, now).await?;
@@ -193,7 +200,7 @@ async fn main() -> anyhow::Result<()> {
         brokers: brokers[..5].to_vec(),
     };
     let k = store
-        .create_campaign(agency, &campaign, brokers[0], now)
+        .create_campaign(agency, &campaign, brokers[0].0, now)
         .await?;
     sqlx::query(&format!(
         "INSERT INTO campaign_clients (agency_id, campaign_id, client_id, added_at_ms) \
@@ -324,7 +331,7 @@ async fn main() -> anyhow::Result<()> {
         t.elapsed().as_secs_f64() * 1000.0
     );
     let team = store
-        .save_team(agency, None, "Equipe", brokers[0], &brokers[..4], now)
+        .save_team(agency, None, "Equipe", brokers[0].0, &brokers[..4], now)
         .await?;
     let t = Instant::now();
     let d = store

@@ -255,12 +255,14 @@ impl Store {
     }
 
     /// L1: moves a lead to another status, only along the transitions its type allows.
-    /// Answers the status it came from.
+    /// `actor` is the user who moved it (shown on the client's timeline). Answers the status it
+    /// came from.
     pub async fn change_lead_status(
         &self,
         agency: AgencyId,
         lead: LeadId,
         to: &str,
+        actor: i64,
         now_ms: i64,
     ) -> StoreResult<String> {
         let mut tx = self.begin_write().await?;
@@ -297,14 +299,15 @@ impl Store {
         one_row(r).map_err(|_| StoreError::Conflict("the status changed meanwhile".into()))?;
         // The client record's timeline shows every status change (A5).
         sqlx::query(
-            "INSERT INTO client_history (agency_id, client_id, lead_id, kind, from_value, to_value, at_ms) \
-             SELECT agency_id, client_id, id, 'status_changed', $3, $4, $5 FROM leads WHERE agency_id = $1 AND id = $2",
+            "INSERT INTO client_history (agency_id, client_id, lead_id, actor_id, kind, from_value, to_value, at_ms) \
+             SELECT agency_id, client_id, id, $6, 'status_changed', $3, $4, $5 FROM leads WHERE agency_id = $1 AND id = $2",
         )
         .bind(agency)
         .bind(lead)
         .bind(&from)
         .bind(to)
         .bind(now_ms)
+        .bind(actor)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

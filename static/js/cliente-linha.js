@@ -34,7 +34,7 @@ export function describe(e) {
     case 'campaign_result':
       return { what: `${e.kind === 'campaign_result' ? 'Resultado na campanha' : 'Contato na campanha'}${e.to ? ` ${e.to}` : ''}: ${OUTCOMES[e.code] || 'Outro'} — ${who}`, note: e.note };
     case 'status_changed':
-      return { what: e.from ? `Status mudou de ${e.from} para ${e.to || '—'}${lead}` : `Status: ${e.to || '—'}${lead}` };
+      return { what: `${e.from ? `Status mudou de ${e.from} para ${e.to || '—'}` : `Status: ${e.to || '—'}`}${e.broker_name ? ` — por ${e.broker_name}` : ''}${lead}` };
     case 'profile_edited':
       return { what: `Perfil do cliente editado por ${who}` };
     default:

@@ -107,6 +107,16 @@ both!(
         let none = body(app.get("/api/v1/clients?q=ninguem", &c.token).await).await;
         assert!(none["clients"].as_array().unwrap().is_empty());
 
+        // Carla moves the lead along the pipeline: the timeline names her.
+        let r = app
+            .post(
+                &format!("/api/v1/leads/{lead}/status"),
+                &c.token,
+                json!({"status": "Em atendimento"}),
+            )
+            .await;
+        assert!(r.status().is_success(), "{:?}", r.text().await);
+
         let timeline = body(
             app.get(&format!("/api/v1/clients/{client}/timeline"), &app.manager)
                 .await,
@@ -126,6 +136,8 @@ both!(
         assert_eq!(find("contact_attempt")["code"], "whatsapp");
         assert_eq!(find("contact_logged")["note"], "Quer visitar sábado");
         assert_eq!(find("lead_created")["lead_id"], lead);
+        assert_eq!(find("status_changed")["broker_name"], "Carla");
+        assert_eq!(find("status_changed")["to"], "Em atendimento");
         // Newest first: the contact comes before the offers, the lead last.
         let pos = |kind: &str| entries.iter().position(|e| e["kind"] == kind).unwrap();
         assert!(pos("contact_logged") < pos("offer_accepted"));

@@ -48,7 +48,7 @@ pub async fn change_status(
     let now = app.clock.now_ms();
     let from = app
         .store
-        .change_lead_status(agency, id, s.status.trim(), now)
+        .change_lead_status(agency, id, s.status.trim(), user.user.id, now)
         .await?;
     let text = format!("Lead {}: {} → {}", lead.number, from, s.status.trim());
     let subject = Subject {
