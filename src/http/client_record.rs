@@ -209,9 +209,10 @@ pub struct AttemptOut {
 pub async fn contact_attempt(
     State(app): State<AppState>,
     user: Require<Brokers>,
-    Path(id): Path<LeadId>,
+    Path(id): Path<i64>,
     Json(a): Json<AttemptIn>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let id = LeadId(id);
     if !matches!(a.channel.as_str(), "whatsapp" | "phone") {
         return Err(ApiError::invalid(
             "channel",

@@ -174,8 +174,9 @@ pub async fn list_agencies(
 pub async fn get_agency(
     State(app): State<AppState>,
     _: Platform,
-    Path(id): Path<AgencyId>,
+    Path(id): Path<i64>,
 ) -> Result<Json<AgencySummary>, ApiError> {
+    let id = AgencyId(id);
     Ok(Json(app.store.agency_summary(id).await?))
 }
 
@@ -198,8 +199,9 @@ pub struct SuspendedOut {
 pub async fn suspend_agency(
     State(app): State<AppState>,
     _: Platform,
-    Path(id): Path<AgencyId>,
+    Path(id): Path<i64>,
 ) -> Result<Json<SuspendedOut>, ApiError> {
+    let id = AgencyId(id);
     let suspension = app.store.suspend_agency(id, app.clock.now_ms()).await?;
     tracing::info!(
         agency = %id,
@@ -233,8 +235,9 @@ pub async fn suspend_agency(
 pub async fn reactivate_agency(
     State(app): State<AppState>,
     _: Platform,
-    Path(id): Path<AgencyId>,
+    Path(id): Path<i64>,
 ) -> Result<Json<AgencySummary>, ApiError> {
+    let id = AgencyId(id);
     app.store.reactivate_agency(id, app.clock.now_ms()).await?;
     tracing::info!(agency = %id, "agency reactivated through the platform API");
     if let Err(e) = app.dispatcher.settings_changed(id).await {
@@ -265,9 +268,10 @@ pub struct FeaturesIn {
 pub async fn set_features(
     State(app): State<AppState>,
     _: Platform,
-    Path(id): Path<AgencyId>,
+    Path(id): Path<i64>,
     Json(body): Json<FeaturesIn>,
 ) -> Result<Json<AgencySummary>, ApiError> {
+    let id = AgencyId(id);
     let now = app.store.agency_summary(id).await?.features;
     let features = AgencyFeatures {
         roulette: body.roulette.unwrap_or(now.roulette),

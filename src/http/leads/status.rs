@@ -40,9 +40,10 @@ pub struct StatusIn {
 pub async fn change_status(
     State(app): State<AppState>,
     user: Require<LeadWorkers>,
-    Path(id): Path<LeadId>,
+    Path(id): Path<i64>,
     Json(s): Json<StatusIn>,
 ) -> Result<Json<LeadView>, ApiError> {
+    let id = LeadId(id);
     let lead = visible_lead(&app, &user, id).await?;
     let agency = user.agency();
     let now = app.clock.now_ms();
@@ -79,9 +80,10 @@ pub struct PipelineIn {
 pub async fn update_pipeline(
     State(app): State<AppState>,
     user: Require<LeadWorkers>,
-    Path(id): Path<LeadId>,
+    Path(id): Path<i64>,
     Json(p): Json<PipelineIn>,
 ) -> Result<Json<LeadView>, ApiError> {
+    let id = LeadId(id);
     let lead = visible_lead(&app, &user, id).await?;
     let agency = user.agency();
     if let Some(m) = p.manager_id {

@@ -18,8 +18,9 @@ use serde::Deserialize;
 pub async fn get_lead(
     State(app): State<AppState>,
     user: Require<Staff>,
-    Path(id): Path<LeadId>,
+    Path(id): Path<i64>,
 ) -> Result<Json<LeadView>, ApiError> {
+    let id = LeadId(id);
     Ok(Json(visible_lead(&app, &user, id).await?))
 }
 
@@ -28,9 +29,10 @@ pub async fn get_lead(
 pub async fn edit_lead(
     State(app): State<AppState>,
     user: Require<Brokers>,
-    Path(id): Path<LeadId>,
+    Path(id): Path<i64>,
     Json(edit): Json<LeadEdit>,
 ) -> Result<Json<Concluded>, ApiError> {
+    let id = LeadId(id);
     let edit = LeadEdit {
         name: optional("name", edit.name.as_deref(), 200)?,
         email: optional("email", edit.email.as_deref(), 254)?,
@@ -60,9 +62,10 @@ const CONTACT_KINDS: &[&str] = &["call", "whatsapp", "email", "visit", "note"];
 pub async fn create_contact(
     State(app): State<AppState>,
     user: Require<Brokers>,
-    Path(id): Path<LeadId>,
+    Path(id): Path<i64>,
     Json(c): Json<ContactIn>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let id = LeadId(id);
     if !CONTACT_KINDS.contains(&c.kind.as_str()) {
         return Err(ApiError::invalid(
             "kind",
@@ -95,9 +98,10 @@ pub struct AssignIn {
 pub async fn assign_lead(
     State(app): State<AppState>,
     user: Require<Reception>,
-    Path(id): Path<LeadId>,
+    Path(id): Path<i64>,
     Json(a): Json<AssignIn>,
 ) -> Result<StatusCode, ApiError> {
+    let id = LeadId(id);
     let agency = user.agency();
     let broker = app
         .store
@@ -137,8 +141,9 @@ pub async fn assign_lead(
 pub async fn get_lead_audit(
     State(app): State<AppState>,
     user: Require<Managers>,
-    Path(id): Path<LeadId>,
+    Path(id): Path<i64>,
 ) -> Result<Json<Vec<AuditRow>>, ApiError> {
+    let id = LeadId(id);
     app.store
         .lead(user.agency(), id, app.clock.now_ms())
         .await?;
