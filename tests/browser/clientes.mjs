@@ -7,13 +7,11 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { step, expect, freePort, finish, BRAZIL, BRAZIL_LAUNCH } from './harness.mjs';
+import { step, expect, freePort, finish, BRAZIL, BRAZIL_LAUNCH, ROOT, BIN, ARTIFACTS } from './harness.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const bin = process.env.ROLETA_BIN || path.join(root, 'target/debug/roleta');
-const artifacts = path.join(root, 'tests/artifacts');
-fs.mkdirSync(artifacts, { recursive: true });
+const root = ROOT;
+const bin = BIN;
+const artifacts = ARTIFACTS;
 const API_KEY = 'rk_demo_site_0123456789abcdef';
 const PASSWORD = 'demo1234';
 const NOTE = 'Ligou de volta, quer visitar no sábado às 10h';

@@ -12,13 +12,11 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { step, expect, freePort, finish, BRAZIL, BRAZIL_LAUNCH, expectBrazilianBrowser } from './harness.mjs';
+import { step, expect, freePort, finish, BRAZIL, BRAZIL_LAUNCH, expectBrazilianBrowser, apiCall, noSideways, ROOT, BIN, ARTIFACTS } from './harness.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const bin = process.env.ROLETA_BIN || path.join(root, 'target/debug/roleta');
-const artifacts = path.join(root, 'tests/artifacts');
-fs.mkdirSync(artifacts, { recursive: true });
+const root = ROOT;
+const bin = BIN;
+const artifacts = ARTIFACTS;
 const API_KEY = 'rk_demo_site_0123456789abcdef';
 const PASSWORD = 'demo1234';
 const BROKER = { email: 'ana@demo.roleta', name: 'Ana Corretora' };
@@ -43,19 +41,8 @@ let managerToken;
 const errors = [];
 const shot = (page, name) => page.screenshot({ path: path.join(artifacts, `day-${name}.png`), fullPage: true });
 
-async function call(method, url, body, token = managerToken) {
-  const r = await fetch(`${base}${url}`, {
-    method, headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : null };
-}
+const call = (method, url, body, token = managerToken) => apiCall(base, method, url, body, token);
 
-async function noSideways(page, where) {
-  const { sw, iw } = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, iw: innerWidth }));
-  expect(sw <= iw, `${where}: the page is ${sw} px wide in a ${iw} px viewport`);
-}
 
 /** The control is on screen, at least 44 px each way, and a tap at its centre reaches it. */
 async function tappable(page, sel) {

@@ -7,13 +7,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { BRAZIL, BRAZIL_LAUNCH } from './harness.mjs';
+import { BRAZIL, BRAZIL_LAUNCH, ROOT, BIN, ARTIFACTS } from './harness.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const bin = process.env.ROLETA_BIN || path.join(root, 'target/debug/roleta');
-const artifacts = path.join(root, 'tests/artifacts');
-fs.mkdirSync(artifacts, { recursive: true });
+const root = ROOT;
+const bin = BIN;
+const artifacts = ARTIFACTS;
 const API_KEY = 'rk_demo_site_0123456789abcdef';
 const PASSWORD = 'demo1234';
 

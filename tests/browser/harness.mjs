@@ -1,8 +1,34 @@
 // What every browser script shares: numbered steps that print "ok"/"FAIL", assertions, a free
 // port, and the closing "N passed, M failed" line that scripts/test reads.
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const tally = { passed: 0, failed: 0 };
+
+/** The checkout, the server binary under test (ROLETA_BIN, else the debug build) and where
+ * screenshots go. */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = process.env.ROLETA_BIN || path.join(ROOT, 'target/debug/roleta');
+export const ARTIFACTS = path.join(ROOT, 'tests/artifacts');
+fs.mkdirSync(ARTIFACTS, { recursive: true });
+
+/** One JSON call to the server at `base` as `token`: its status and parsed body. */
+export async function apiCall(base, method, url, body, token) {
+  const r = await fetch(`${base}${url}`, {
+    method, headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null };
+}
+
+/** No horizontal scrolling: the page is no wider than its viewport. */
+export async function noSideways(page, where) {
+  const { sw, iw } = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, iw: innerWidth }));
+  expect(sw <= iw, `${where}: the page is ${sw} px wide in a ${iw} px viewport`);
+}
 
 /** Runs one step; a failure is printed once and rethrown (marked as reported). */
 export async function step(name, fn) {
