@@ -20,7 +20,11 @@ async function checkPhone() {
       $('phone-match-text').textContent = `Este telefone já é do cliente ${m.client.name}${m.client.broker_name ? ` (corretor ${m.client.broker_name})` : ''}. Vincular o lead a este cliente em vez de cadastrar outro?`;
       $('phone-match').classList.remove('hidden');
     }
-  } catch (err) { if (err.field === 'phone') showError(f, err); }
+  } catch {
+    // A phone the server cannot read is said by the submit, next to the field. Shown here, on
+    // blur, the line would push the button down between a tap's press and release, and the
+    // tap would be lost.
+  }
 }
 f.phone.addEventListener('change', checkPhone);
 $('link-yes').addEventListener('click', () => {
