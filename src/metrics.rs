@@ -11,6 +11,7 @@ pub const LEADS_INGESTED: &str = "roleta_leads_ingested_total";
 pub const BROKERS_ONLINE: &str = "roleta_brokers_online";
 pub const LEADS_WAITING: &str = "roleta_leads_waiting";
 pub const WS_CONNECTIONS: &str = "roleta_ws_connections";
+pub const SOURCE_JOBS: &str = "roleta_source_jobs_total";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -46,6 +47,16 @@ pub fn time_to_accept(ms: i64) {
 pub fn lead_ingested(replayed: bool) {
     let result = if replayed { "replayed" } else { "created" };
     metrics::counter!(LEADS_INGESTED, "result" => result).increment(1);
+}
+
+/// Meta lead ads deliveries: `queued` from the webhook, then `fetched` or `retried` by the
+/// worker (a retry means the Graph API failed or refused; the lead still waits).
+pub fn source_jobs_queued(n: usize) {
+    metrics::counter!(SOURCE_JOBS, "result" => "queued").increment(n as u64);
+}
+
+pub fn source_job(result: &'static str) {
+    metrics::counter!(SOURCE_JOBS, "result" => result).increment(1);
 }
 
 pub fn set_gauges(online: usize, waiting: i64, connections: usize) {

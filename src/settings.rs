@@ -20,6 +20,19 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub metrics: MetricsSettings,
     pub platform: PlatformSettings,
+    pub sources: SourcesSettings,
+}
+
+/// Lead sources with their own contract (docs/SOURCES.md).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct SourcesSettings {
+    /// Meta's Graph API, versioned; a test points it at its own server.
+    pub meta_graph_url: String,
+    /// How often the queue of Meta deliveries is looked at.
+    pub poll_ms: u64,
+    /// A failed fetch is tried again after this long, doubling up to `retry_max_ms`.
+    pub retry_first_ms: u64,
+    pub retry_max_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

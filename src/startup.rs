@@ -189,6 +189,13 @@ impl App {
             passwords,
             throttle,
         };
+        // Meta lead ads: queued deliveries are fetched from the Graph API and written as leads.
+        let meta = crate::http::sources::MetaWorker::new(state.clone())?;
+        sup.spawn(
+            "meta-leads",
+            meta,
+            crate::http::sources::MetaWorker::run_boxed,
+        );
         crate::metrics::handle();
         Ok(Self {
             listener,

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 /// A lead as a source sends it. Unknown fields are ignored so that a source adding fields
 /// never loses leads.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct LeadIn {
     pub name: String,
     pub phone: String,

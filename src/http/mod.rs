@@ -20,6 +20,7 @@ mod pipeline;
 mod platform;
 mod push;
 mod session;
+pub(crate) mod sources;
 mod teams;
 mod tokens;
 mod user_access;
@@ -83,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .merge(push::router())
         .merge(wallboard::router())
         .merge(platform::router())
+        .merge(sources::router())
         .merge(openapi::router())
         .route("/api/{*rest}", any(|| async { ApiError::NotFound }));
     let router = with_pages(router, &server.static_dir)

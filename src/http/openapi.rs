@@ -3,8 +3,8 @@
 
 use super::{
     attendances, availability, campaign_calls, campaigns, client_record, clients, departments,
-    leads, manager, offers, ops, pipeline, platform, push, session, teams, tokens, user_access,
-    users, wallboard,
+    leads, manager, offers, ops, pipeline, platform, push, session, sources, teams, tokens,
+    user_access, users, wallboard,
 };
 use crate::state::AppState;
 use axum::routing::get;
@@ -115,6 +115,15 @@ use rules::{ErrorBody, ErrorDetail, SharedResponses};
         platform::suspend_agency,
         platform::reactivate_agency,
         platform::set_features,
+        sources::manage::list_integrations,
+        sources::manage::create_integration,
+        sources::manage::update_integration,
+        sources::manage::new_key,
+        sources::grupozap::receive,
+        sources::meta::verify,
+        sources::meta::receive,
+        sources::mapped::rdstation,
+        sources::mapped::form,
     )
 )]
 pub struct ApiDoc;

@@ -32,6 +32,7 @@ async fn replay(
         state: LeadState::parse(&state).unwrap_or(LeadState::Waiting),
         replayed: true,
         linked_existing_client: false,
+        recontact: false,
         broker_id,
         attendance_id: None,
         attendance_kind: None,
@@ -39,6 +40,80 @@ async fn replay(
 }
 
 impl Store {
+    /// L8: when the client has an open lead (its status is not a final one), this contact is
+    /// written on that lead — a `recontact` entry of the client's history, keyed by the
+    /// source's id so a retry finds it — instead of opening a second lead. Sources only: a
+    /// person forwarding a client (reception, the lead form) decides for themselves.
+    async fn recontact(
+        &self,
+        conn: &mut AnyConnection,
+        l: &NewLead,
+        client: i64,
+        now_ms: i64,
+    ) -> StoreResult<Option<IngestOutcome>> {
+        let open: Option<(LeadId, String, String, Option<BrokerId>)> = sqlx::query_as(
+            "SELECT l.id, l.number, l.state, l.broker_id FROM leads l WHERE l.agency_id = $1 AND l.client_id = $2 \
+             AND NOT EXISTS (SELECT 1 FROM lead_statuses s WHERE s.agency_id = l.agency_id AND s.type_id = l.type_id \
+             AND s.name = l.status AND s.is_final = 1) ORDER BY l.id DESC LIMIT 1",
+        )
+        .bind(l.agency_id)
+        .bind(client)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some((lead, number, state, broker_id)) = open else {
+            return Ok(None);
+        };
+        let what = match (&l.comment, &l.property_code) {
+            (Some(c), _) => c.clone(),
+            (None, Some(p)) => format!("Imóvel de interesse {p}"),
+            (None, None) => l.name.clone(),
+        };
+        sqlx::query(
+            "INSERT INTO client_history (agency_id, client_id, lead_id, kind, from_value, to_value, external_id, at_ms) \
+             VALUES ($1, $2, $3, 'recontact', $4, $5, $6, $7)",
+        )
+        .bind(l.agency_id)
+        .bind(client)
+        .bind(lead)
+        .bind(&l.source)
+        .bind(&what)
+        .bind(&l.external_id)
+        .bind(now_ms)
+        .execute(&mut *conn)
+        .await?;
+        if let Some((key, hash)) = &l.idempotency {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (agency_id, key, request_hash, lead_id, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(l.agency_id)
+            .bind(key)
+            .bind(hash)
+            .bind(lead)
+            .bind(now_ms)
+            .execute(&mut *conn)
+            .await?;
+        }
+        if self.backend() == super::Backend::Sqlite {
+            // The lead counter was taken up front (for the write lock); no lead was opened.
+            sqlx::query("UPDATE agencies SET lead_seq = lead_seq - 1 WHERE id = $1")
+                .bind(l.agency_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(Some(IngestOutcome {
+            lead_id: lead,
+            number,
+            client_id: client,
+            state: LeadState::parse(&state).unwrap_or(LeadState::Assigned),
+            replayed: false,
+            linked_existing_client: true,
+            recontact: true,
+            broker_id,
+            attendance_id: None,
+            attendance_kind: None,
+        }))
+    }
+
     /// Writes a lead durably (I1) unless it repeats an earlier one (I4), in one transaction.
     /// SQLite: it starts with a write on the agency row (the lead counter), which takes the
     /// single write lock up front. PostgreSQL: nothing is locked up front, so an agency's
@@ -171,6 +246,18 @@ impl Store {
             if let Some(lead) = prior {
                 return replay(conn, l.agency_id, lead).await;
             }
+            // A repeat of a contact that was written on an open lead (L8).
+            let prior: Option<Option<LeadId>> = sqlx::query_scalar(
+                "SELECT lead_id FROM client_history WHERE agency_id = $1 AND from_value = $2 AND external_id = $3",
+            )
+            .bind(l.agency_id)
+            .bind(&l.source)
+            .bind(ext)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if let Some(Some(lead)) = prior {
+                return replay(conn, l.agency_id, lead).await;
+            }
         }
 
         let existing: Option<(i64, Option<i64>)> =
@@ -180,7 +267,14 @@ impl Store {
                 .fetch_optional(&mut *conn)
                 .await?;
         let (client_id, linked) = match existing {
-            Some((id, _owner)) => (id, true),
+            Some((id, _owner)) => {
+                if l.assign_to.is_none() && l.created_by.is_none() {
+                    if let Some(out) = self.recontact(conn, l, id, now_ms).await? {
+                        return Ok(out);
+                    }
+                }
+                (id, true)
+            }
             None => {
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO clients (agency_id, name, phone, email, role, created_at_ms, search_key) \
@@ -327,6 +421,7 @@ impl Store {
             state,
             replayed: false,
             linked_existing_client: linked,
+            recontact: false,
             broker_id: broker,
             attendance_id: attendance.map(|a| a.0),
             attendance_kind: attendance.map(|a| a.1),

@@ -94,6 +94,9 @@ pub struct IngestOutcome {
     pub replayed: bool,
     /// True when the phone matched an existing client and the lead was linked to it (L2).
     pub linked_existing_client: bool,
+    /// L8: the phone is a client's with an open lead (not won or lost): this contact was
+    /// written on that lead (`lead_id`) instead of opening a second one, and its broker told.
+    pub recontact: bool,
     pub broker_id: Option<BrokerId>,
     /// The attendance opened when the lead went straight to a broker (A1), and its type.
     pub attendance_id: Option<i64>,

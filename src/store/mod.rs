@@ -28,6 +28,7 @@ mod platform;
 mod properties;
 mod push;
 mod shards;
+mod sources;
 mod sql;
 mod suspension;
 mod teams;
@@ -55,6 +56,7 @@ pub use lead_views::*;
 pub use leads::*;
 pub use notify::{Notification, NotificationRule, Subject, EVENTS, RECIPIENTS};
 pub use offers::*;
+pub use sources::*;
 // The statements that end an offer, shared with the suspension and the shards' takeover.
 use offers::closing;
 pub use outcomes::OutcomeRecorded;

@@ -10,6 +10,7 @@ pub const EVENTS: &[&str] = &[
     "lead_created",
     "lead_assigned",
     "lead_status_changed",
+    "lead_recontact",
     "campaign_positive",
     "clients_distributed",
 ];
@@ -21,6 +22,7 @@ const DEFAULT_RULES: &[(&str, &str)] = &[
     ("lead_created", "responsible_manager"),
     ("lead_assigned", "broker"),
     ("lead_status_changed", "responsible_manager"),
+    ("lead_recontact", "broker"),
     ("campaign_positive", "supervisor"),
     ("clients_distributed", "broker"),
 ];

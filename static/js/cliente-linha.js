@@ -35,6 +35,8 @@ export function describe(e) {
       return { what: `${e.kind === 'campaign_result' ? 'Resultado na campanha' : 'Contato na campanha'}${e.to ? ` ${e.to}` : ''}: ${OUTCOMES[e.code] || 'Outro'} — ${who}`, note: e.note };
     case 'status_changed':
       return { what: `${e.from ? `Status mudou de ${e.from} para ${e.to || '—'}` : `Status: ${e.to || '—'}`}${e.broker_name ? ` — por ${e.broker_name}` : ''}${lead}` };
+    case 'recontact':
+      return { what: `Novo contato pelo lead em aberto — ${sourceLabel(e.from)}${lead}`, note: e.to };
     case 'profile_edited':
       return { what: `Perfil do cliente editado por ${who}` };
     default:

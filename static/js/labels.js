@@ -36,6 +36,7 @@ export const ABSENCE_REASONS = { ferias: 'férias', ausencia: 'ausência' };
 /** Notification rules (L6). */
 export const EVENTS = {
   lead_created: 'Lead registrado', lead_assigned: 'Lead encaminhado a um corretor', lead_status_changed: 'Status do lead mudou',
+  lead_recontact: 'Novo contato num lead em aberto',
   campaign_positive: 'Resultado positivo na oferta ativa', clients_distributed: 'Clientes distribuídos',
 };
 export const RECIPIENTS = { broker: 'Corretor', responsible_manager: 'Gestor responsável', supervisor: 'Supervisor da equipe', managers: 'Todos os gestores' };

@@ -2,39 +2,12 @@
 //! passwords, the bound on concurrent Argon2 work, and the flood guard for unknown tokens and
 //! API keys. Each app trusts 127.0.0.1 as a proxy, so `X-Forwarded-For` picks the client.
 
+use crate::both_with;
 use crate::helpers::*;
 use roleta::model::Role;
 use roleta::Settings;
 use serde_json::{json, Value};
 use std::time::Duration;
-
-/// Like `both!`, with the app's settings adjusted first.
-macro_rules! both_with {
-    ($name:ident, $adjust:expr, |$app:ident| $body:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let owned = spawn_app_with(Backend::Sqlite, $adjust).await;
-                {
-                    let $app = &owned;
-                    $body.await;
-                }
-                owned.finish().await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let owned = spawn_app_with(Backend::Postgres, $adjust).await;
-                {
-                    let $app = &owned;
-                    $body.await;
-                }
-                owned.finish().await;
-            }
-        }
-    };
-}
 
 fn behind_proxy(s: &mut Settings) {
     s.server.trusted_proxies = vec!["127.0.0.1".into()];

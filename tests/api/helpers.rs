@@ -57,6 +57,39 @@ macro_rules! both {
     };
 }
 
+/// Like `both!`, with the app's settings adjusted first.
+#[macro_export]
+macro_rules! both_with {
+    ($name:ident, $adjust:expr, |$app:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let owned =
+                    $crate::helpers::spawn_app_with($crate::helpers::Backend::Sqlite, $adjust)
+                        .await;
+                {
+                    let $app = &owned;
+                    $body.await;
+                }
+                owned.finish().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let owned =
+                    $crate::helpers::spawn_app_with($crate::helpers::Backend::Postgres, $adjust)
+                        .await;
+                {
+                    let $app = &owned;
+                    $body.await;
+                }
+                owned.finish().await;
+            }
+        }
+    };
+}
+
 pub struct TestApp {
     pub base: String,
     pub ws_url: String,
@@ -186,11 +219,18 @@ async fn start_with(
 
 impl TestApp {
     /// Stops this app and starts another on the same database (a restart).
-    pub async fn restart(mut self) -> TestApp {
+    pub async fn restart(self) -> TestApp {
+        self.restart_with(|_| {}).await
+    }
+
+    /// Like [`TestApp::restart`], with the new app's settings adjusted first.
+    pub async fn restart_with(mut self, adjust: impl FnOnce(&mut Settings)) -> TestApp {
         self.stop.cancel();
         let _ = (&mut self.task).await;
         let dir = self._dir.take();
-        let mut next = start(&self.db_url, self.backend, dir).await;
+        let mut settings = settings_for(&self.db_url);
+        adjust(&mut settings);
+        let mut next = start_with(settings, self.backend, dir).await;
         next.agency = self.agency;
         next.sales = self.sales;
         next.rentals = self.rentals;

@@ -37,6 +37,8 @@ mod roulette;
 mod search;
 mod serving;
 mod silent_cases;
+mod sources;
+mod sources_meta;
 mod teams;
 mod tenant_isolation;
 mod tls_helpers;

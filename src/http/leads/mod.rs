@@ -30,13 +30,29 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/reception/clients", post(forward_client))
 }
 
-async fn dispatch_if_waiting(app: &AppState, agency: AgencyId, out: &IngestOutcome) {
+pub(crate) async fn dispatch_if_waiting(app: &AppState, agency: AgencyId, out: &IngestOutcome) {
+    if out.recontact {
+        recontact_told(app, agency, out).await;
+        return;
+    }
     if out.state == LeadState::Waiting && !out.replayed {
         // The lead is committed: if this fails (shutting down), restart recovery dispatches it.
         if let Err(e) = app.dispatcher.lead_arrived(agency, out.lead_id).await {
             tracing::warn!(lead = %out.lead_id, error = %e, "lead not handed to the dispatcher");
         }
     }
+}
+
+/// L8: the open lead's broker (by the agency's rules) hears of the new contact on it.
+async fn recontact_told(app: &AppState, agency: AgencyId, out: &IngestOutcome) {
+    let subject = crate::store::Subject {
+        lead: Some(out.lead_id),
+        client: Some(out.client_id),
+        broker: out.broker_id,
+    };
+    let text = format!("Novo contato do cliente no lead {}", out.number);
+    let now = app.clock.now_ms();
+    crate::http::crm::notify(app, agency, "lead_recontact", subject, &text, now).await;
 }
 
 /// Tells a broker's open pages that a lead was given to them directly.

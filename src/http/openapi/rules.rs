@@ -25,6 +25,22 @@ const PUBLIC: &[&str] = &[
 /// Called by a lead source with its agency API key, not by a signed-in user.
 const SOURCE: &[&str] = &["POST /api/v1/leads"];
 
+/// Called by a sender with its own contract (docs/SOURCES.md), each with the credential that
+/// contract carries.
+const HOOKS: &[(&str, &[&str])] = &[
+    ("POST /hooks/grupozap/{public_id}", &["grupozap_basic"]),
+    ("GET /hooks/meta/{public_id}", &["meta_verify_token"]),
+    ("POST /hooks/meta/{public_id}", &["meta_signature"]),
+    (
+        "POST /hooks/rdstation/{public_id}",
+        &["hook_key", "hook_key_header"],
+    ),
+    (
+        "POST /hooks/form/{public_id}",
+        &["hook_key", "hook_key_header"],
+    ),
+];
+
 /// Called by the CRM vendor with the platform token (docs/PLATFORM.md): every path under it.
 const PLATFORM_PREFIX: &str = "/api/v1/platform/";
 
@@ -128,6 +144,46 @@ fn add_security_schemes(doc: &mut OpenApi) {
         ),
     );
     components.add_security_scheme(
+        "grupozap_basic",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Basic)
+                .description(Some(
+                    "Grupo OLX's lead integration: Basic with `<contract>:<key>`, the key shown \
+                     when the integration was created; only the part after `:` is checked.",
+                ))
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        "meta_verify_token",
+        SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+            "hub.verify_token",
+            "Meta's subscription check: the verify token shown when the integration was created.",
+        ))),
+    );
+    components.add_security_scheme(
+        "meta_signature",
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            "X-Hub-Signature-256",
+            "sha256=<hex HMAC-SHA256 of the raw body with the Meta app secret>.",
+        ))),
+    );
+    components.add_security_scheme(
+        "hook_key",
+        SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+            "key",
+            "The integration's key, shown when it was created, in the URL given to the sender.",
+        ))),
+    );
+    components.add_security_scheme(
+        "hook_key_header",
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            "X-Roleta-Key",
+            "The same integration key, in a header of its own.",
+        ))),
+    );
+    components.add_security_scheme(
         "source_key_header",
         SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
             "X-Api-Key",
@@ -139,14 +195,22 @@ fn add_security_schemes(doc: &mut OpenApi) {
 fn apply(key: &str, op: &mut Operation) {
     fill_summary(op);
     let public = PUBLIC.contains(&key);
-    let source = SOURCE.contains(&key);
+    let hook = HOOKS.iter().find(|(k, _)| *k == key).map(|(_, s)| *s);
+    let source = SOURCE.contains(&key) || hook.is_some();
     let platform = key.contains(PLATFORM_PREFIX);
-    if platform {
+    if let Some(schemes) = hook {
+        op.security = Some(
+            schemes
+                .iter()
+                .map(|s| SecurityRequirement::new(*s, Vec::<String>::new()))
+                .collect(),
+        );
+    } else if platform {
         op.security = Some(vec![SecurityRequirement::new(
             "platform",
             Vec::<String>::new(),
         )]);
-    } else if source {
+    } else if SOURCE.contains(&key) {
         op.security = Some(vec![
             SecurityRequirement::new("source_key", Vec::<String>::new()),
             SecurityRequirement::new("source_key_header", Vec::<String>::new()),
