@@ -79,6 +79,9 @@ pub struct IntegrationInfo {
     /// form's field mapping as configured.
     pub configured: Vec<String>,
     pub mapping: Option<serde_json::Value>,
+    /// Meta: the page whose leads are taken (not a secret); form: the leads' badge.
+    pub page_id: Option<String>,
+    pub channel: Option<String>,
 }
 
 /// A new integration, its key already hashed.
@@ -245,6 +248,14 @@ impl Store {
                 refused,
                 configured,
                 mapping: config.get("mapping").cloned(),
+                page_id: config
+                    .get("page_id")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
+                channel: config
+                    .get("channel")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string),
             });
         }
         Ok(out)

@@ -73,6 +73,8 @@ export const FIELDS = {
   appraisal_address: 'Endereço para avaliação', external_id: 'Identificador externo', reason: 'Motivo',
   expires_in_days: 'Validade em dias', endpoint: 'Notificações do aparelho', 'keys.p256dh': 'Notificações do aparelho',
   'keys.auth': 'Notificações do aparelho', body: 'Dados enviados',
+  department_id: 'Departamento', app_secret: 'Chave secreta do app', page_token: 'Token da página',
+  page_id: 'ID da página', mapping: 'Campos do envio',
 };
 
 const NO_PUSH = 'Não foi possível ativar as notificações neste aparelho. Tente de novo.';
@@ -111,6 +113,11 @@ export const FIELD_ERRORS = {
   lead_type_id: 'Este tipo de lead não existe nesta imobiliária.',
   manager_id: 'Escolha um gestor ativo desta imobiliária.',
   department: 'Este departamento não existe nesta imobiliária.',
+  department_id: 'Este departamento não existe nesta imobiliária.',
+  mapping: 'Use um caminho como contato.telefone, com até 200 caracteres.',
+  app_secret: 'A chave secreta tem no máximo 200 caracteres.',
+  page_token: 'O token tem no máximo 1.000 caracteres.',
+  page_id: 'O ID da página tem no máximo 64 caracteres.',
   email: 'Informe um e-mail válido, como nome@exemplo.com.br.',
   broker_id: [[/active/, 'Escolha um corretor ativo.'], 'Este corretor não existe nesta imobiliária.'],
   attendance_kind: 'Para escolher o tipo de atendimento, escolha também o corretor.',

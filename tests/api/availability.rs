@@ -174,6 +174,7 @@ both!(
         let first = app.lead("Dona Rosa", "(21) 98333-0001").await;
         let o = wx.offer().await;
         assert_eq!(wx.accept(&o).await["type"], "assigned");
+        app.close_lead(first).await;
         let mut wy = app.online(&y).await;
 
         set_ok(
@@ -233,6 +234,7 @@ both!(
 
         // Out of the roulette, no absence: passed over again, with that reason.
         set_ok(app, &x, json!({"in_roulette": false, "absence": null})).await;
+        app.close_lead(second).await;
         let third = app.lead("Dona Rosa", "(21) 98333-0001").await;
         let o = wy.offer().await;
         assert_eq!(o["lead"]["id"], third);

@@ -337,6 +337,19 @@ impl TestApp {
             .expect("request")
     }
 
+    /// Marks the lead lost (the manager, through the API): its deal is closed, so the client's
+    /// next contact opens a new lead (L8) instead of being written on this one.
+    pub async fn close_lead(&self, lead: i64) {
+        let r = self
+            .post(
+                &format!("/api/v1/leads/{lead}/status"),
+                &self.manager,
+                json!({"status": "Perdido"}),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    }
+
     /// Posts a lead and returns its id, asserting it was accepted for the first time.
     pub async fn lead(&self, name: &str, phone: &str) -> i64 {
         let r = self

@@ -295,7 +295,8 @@ both!(
             answered.push((status, v["lead_id"].as_i64().unwrap()));
         }
         assert_eq!(ids.len(), 1, "one lead for one submission");
-        // Five different leads of one new client at once: one client, every lead linked to it.
+        // Five different contacts of one new client at once: one client and, L8, one lead —
+        // the first opens it, the others are written on it.
         let phone: Vec<_> = (0..5)
             .map(|i| {
                 post(
@@ -305,13 +306,24 @@ both!(
             })
             .collect();
         let mut clients = std::collections::BTreeSet::new();
+        let mut leads = std::collections::BTreeSet::new();
+        let mut opened = 0;
         for h in phone {
             let (status, v) = h.await.unwrap();
-            assert_eq!(status, 202, "{v}");
-            answered.push((status, v["lead_id"].as_i64().unwrap()));
+            assert!(
+                status == 202 || (status == 200 && v["recontact"] == true),
+                "{status} {v}"
+            );
+            opened += usize::from(status == 202);
+            leads.insert(v["lead_id"].as_i64().unwrap());
             clients.insert(v["client_id"].as_i64().unwrap());
         }
-        assert_eq!(clients.len(), 1, "one client per phone");
+        assert_eq!(
+            (clients.len(), leads.len(), opened),
+            (1, 1, 1),
+            "one client, one lead"
+        );
+        answered.push((202, *leads.first().unwrap()));
         // Twenty leads at once: twenty distinct numbers.
         let many: Vec<_> = (0..20)
             .map(|i| {
@@ -335,7 +347,7 @@ both!(
             .unwrap();
         assert_eq!(
             ids.len(),
-            26,
+            22,
             "leads in the store: {ids:?}; answered: {answered:?}"
         );
         assert_eq!(
@@ -378,7 +390,7 @@ both!(
             lead("+5511955550401", Some(("b-1", "h1"))),
             lead("+5511955550402", Some(("b-1", "h1"))), // same key and hash: replays the first
             lead("+5511955550403", Some(("b-1", "other"))), // same key, another body: refused
-            lead("+5511955550401", None), // same phone as the first: linked to its client
+            lead("+5511955550401", None), // same phone as the first, its lead open: L8
             lead("+5511955550404", None),
         ];
         let r = store.ingest_batch(&batch, now).await;
@@ -389,18 +401,31 @@ both!(
         assert!(again.replayed);
         assert_eq!(again.lead_id, first.lead_id);
         assert!(matches!(r[2], Err(StoreError::Conflict(_))), "{:?}", r[2]);
+        // L8: the client's first lead is still open, so this contact is written on it.
         let linked = r[3].as_ref().unwrap();
-        assert!(linked.linked_existing_client);
+        assert!(linked.linked_existing_client && linked.recontact);
         assert_eq!(linked.client_id, first.client_id);
+        assert_eq!(linked.lead_id, first.lead_id);
         assert!(r[4].is_ok());
-        assert_eq!(app.scalar("SELECT COUNT(*) FROM leads").await, 3);
-        // The refused and replayed ones left no number behind: the numbers run on.
+        assert_eq!(app.scalar("SELECT COUNT(*) FROM leads").await, 2);
+        assert_eq!(
+            app.scalar("SELECT COUNT(*) FROM client_history WHERE kind = 'recontact'")
+                .await,
+            1
+        );
+        // The refused, replayed and recontact ones left no number behind: the numbers run on.
         let numbers: Vec<String> = sqlx::query_scalar("SELECT number FROM leads ORDER BY id")
             .fetch_all(store.pool())
             .await
             .unwrap();
-        assert_eq!(numbers.len(), 3);
-        let distinct: std::collections::BTreeSet<_> = numbers.iter().collect();
-        assert_eq!(distinct.len(), 3, "{numbers:?}");
+        assert_eq!(numbers.len(), 2);
+        let seq = |n: &str| -> i64 {
+            n.rsplit(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        assert_eq!(seq(&numbers[1]) - seq(&numbers[0]), 1, "{numbers:?}");
     }
 );

@@ -42,6 +42,8 @@ both!(
         assert_eq!(schemes["source_key"]["scheme"], "bearer");
         assert_eq!(schemes["source_key_header"]["name"], "X-Api-Key");
         assert_eq!(schemes["platform"]["scheme"], "bearer");
+        assert_eq!(schemes["grupozap_basic"]["scheme"], "basic");
+        assert_eq!(schemes["meta_signature"]["name"], "X-Hub-Signature-256");
         let error_body = &doc["components"]["schemas"]["ErrorBody"];
         assert!(error_body.is_object(), "no ErrorBody schema");
 
@@ -66,6 +68,14 @@ both!(
             }
             if key == "post /api/v1/leads" {
                 assert!(op["security"].to_string().contains("source_key"), "{key}");
+            }
+            if path.starts_with("/hooks/") {
+                // A sender's door: its own contract's credential, never a user's session.
+                let s = op["security"].to_string();
+                assert!(
+                    !s.contains("session") && !s.contains("bearer"),
+                    "{key}: {s}"
+                );
             }
             if path.starts_with("/api/v1/platform/") {
                 // The vendor's token only: no user's session opens these.
@@ -117,6 +127,10 @@ both!(
             if key == "get /metrics" {
                 // Its own bearer token (metrics.token), documented in its 401, not a user's.
                 assert_eq!(r.status(), 401, "{key} asks for the metrics token");
+            } else if key == "get /hooks/meta/{public_id}" {
+                // Meta's subscription check: a missing or wrong verify token is 403, as Meta's
+                // own contract has it (docs/SOURCES.md).
+                assert_eq!(r.status(), 403, "{key}");
             } else if PUBLIC.contains(&key.as_str()) {
                 assert_ne!(r.status(), 401, "{key} is documented public");
             } else {

@@ -89,7 +89,7 @@ both!(
         let b = app.broker("B", &[app.sales]).await;
         let mut wa = app.online(&a).await;
         let mut wb = app.online(&b).await;
-        app.lead("Cliente", "(21) 99876-5432").await;
+        let lead = app.lead("Cliente", "(21) 99876-5432").await;
         let (first, offer) = tokio::select! { o = wa.offer() => (0, o), o = wb.offer() => (1, o) };
         let (owner, other) = if first == 0 {
             (&mut wa, &mut wb)
@@ -97,6 +97,8 @@ both!(
             (&mut wb, &mut wa)
         };
         owner.accept(&offer).await;
+        // That deal is closed (L8: while it is open, a new contact is written on it).
+        app.close_lead(lead).await;
         // The owner just had a turn, so the rotation would pick the other broker; R3 overrides.
         let r = app
             .post_lead(json!({"name": "Cliente de volta", "phone": "+55 21 99876-5432"}))

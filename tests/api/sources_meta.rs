@@ -241,7 +241,8 @@ async fn a_bad_signature_is_refused_and_nothing_is_stored(backend: Backend) {
         )
         .await
         .status(),
-        404
+        401,
+        "an unknown id is refused like a bad signature"
     );
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(app.scalar("SELECT COUNT(*) FROM source_jobs").await, 0);

@@ -18,10 +18,11 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 /// Receives a lead from a source. Answers 202 once the lead is committed; a retry with the
-/// same `Idempotency-Key` (or the same `external_id`) answers 200 with the same lead.
+/// same `Idempotency-Key` (or the same `external_id`) answers 200 with the same lead, and so
+/// does (L8) a contact from a client whose lead is still open, written on that lead.
 #[utoipa::path(post, path = "/api/v1/leads", request_body = LeadIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
-    responses((status = 202, body = IngestOutcome), (status = 200, body = IngestOutcome, description = "a repeat"),
+    responses((status = 202, body = IngestOutcome), (status = 200, body = IngestOutcome, description = "a repeat, or a contact on the client's open lead (recontact)"),
         (status = 401), (status = 403, description = "the key's agency is suspended (docs/PLATFORM.md)"),
         (status = 409, description = "key reused with another body"), (status = 422)))]
 pub async fn create_lead(
@@ -49,7 +50,8 @@ pub async fn create_lead(
     let out = app.ingest.ingest(lead).await?;
     crate::metrics::lead_ingested(out.replayed);
     dispatch_if_waiting(&app, key.agency_id, &out).await;
-    let status = if out.replayed {
+    // A repeat, or (L8) a contact written on the client's open lead: no new lead.
+    let status = if out.replayed || out.recontact {
         StatusCode::OK
     } else {
         StatusCode::ACCEPTED

@@ -123,18 +123,18 @@ fn signed(secret: &str, body: &[u8], header: Option<&str>) -> bool {
         ("X-Hub-Signature-256" = String, Header, description = "sha256=<hex HMAC-SHA256 of the body with the app secret>")),
     request_body(content = String, content_type = "application/json", description = "Meta's webhook delivery (object page, leadgen changes)"),
     responses((status = 200, body = Queued),
-        (status = 401, description = "no signature, or not made with the app secret"),
-        (status = 403, description = "the integration is switched off, its app secret not set, or its agency suspended"),
-        (status = 404, description = "no Meta integration with this id")))]
+        (status = 401, description = "no signature, one not made with the app secret, or no Meta integration with this id"),
+        (status = 403, description = "the integration is switched off, its app secret not set, or its agency suspended")))]
 pub async fn receive(
     State(app): State<AppState>,
     crate::error::Path(public_id): crate::error::Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Queued>), ApiError> {
+    // An unknown id is refused like a bad signature: ids cannot be probed.
     let integration = match app.store.integration_by_public_id(&public_id).await {
         Ok(i) if i.kind == SourceKind::Meta => i,
-        Ok(_) | Err(StoreError::NotFound) => return Err(ApiError::NotFound),
+        Ok(_) | Err(StoreError::NotFound) => return Err(ApiError::Unauthorized),
         Err(e) => return Err(e.into()),
     };
     let body = super::body_bytes(body)?;
