@@ -235,8 +235,12 @@ impl Store {
             }
         }
         if let Some(ext) = &l.external_id {
+            // The source's id names a lead, or a contact written on an open lead (L8): one
+            // round trip for both.
             let prior: Option<LeadId> = sqlx::query_scalar(
-                "SELECT id FROM leads WHERE agency_id = $1 AND source = $2 AND external_id = $3",
+                "SELECT id FROM leads WHERE agency_id = $1 AND source = $2 AND external_id = $3 \
+                 UNION ALL SELECT lead_id FROM client_history WHERE agency_id = $1 AND from_value = $2 \
+                 AND external_id = $3 AND lead_id IS NOT NULL LIMIT 1",
             )
             .bind(l.agency_id)
             .bind(&l.source)
@@ -244,18 +248,6 @@ impl Store {
             .fetch_optional(&mut *conn)
             .await?;
             if let Some(lead) = prior {
-                return replay(conn, l.agency_id, lead).await;
-            }
-            // A repeat of a contact that was written on an open lead (L8).
-            let prior: Option<Option<LeadId>> = sqlx::query_scalar(
-                "SELECT lead_id FROM client_history WHERE agency_id = $1 AND from_value = $2 AND external_id = $3",
-            )
-            .bind(l.agency_id)
-            .bind(&l.source)
-            .bind(ext)
-            .fetch_optional(&mut *conn)
-            .await?;
-            if let Some(Some(lead)) = prior {
                 return replay(conn, l.agency_id, lead).await;
             }
         }

@@ -70,13 +70,14 @@ both!(
         }
         assert_eq!(created, 1);
         assert_eq!(app.scalar("SELECT COUNT(*) FROM leads").await, 1);
-        // Another source may use the same id for its own, different lead.
+        // Another source may use the same id for its own, different lead (another client's:
+        // the same client's would be written on their open lead, L8).
         let other = app.new_api_key(app.agency, "site").await;
         let r = app
             .http
             .post(format!("{}/api/v1/leads", app.base))
             .bearer_auth(other)
-            .json(&body)
+            .json(&json!({"name": "Dora", "phone": "(11) 95555-0102", "external_id": "portal-777"}))
             .send()
             .await
             .unwrap();
