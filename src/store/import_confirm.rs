@@ -36,6 +36,8 @@ impl Store {
         .execute(self.pool())
         .await?;
         let properties = current.kind == "properties";
+        // Rows created so far by this confirmation (for the statistics' refresh).
+        let mut done = 0i64;
         loop {
             let upto: i64 = sqlx::query_scalar(
                 "SELECT written_upto FROM imports WHERE agency_id = $1 AND id = $2",
@@ -97,6 +99,11 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
+            let table = if properties { "properties" } else { "clients" };
+            if super::imports::doubled(done, done + created) {
+                self.refresh_statistics(table).await?;
+            }
+            done += created;
         }
         sqlx::query(
             "UPDATE imports SET status = 'confirmed', confirmed_at_ms = $3, updated_at_ms = $3 \

@@ -241,6 +241,10 @@ impl Store {
         }
         let total = rows.len() as i64;
         let mut tx = self.begin_write().await?;
+        let before: i64 = sqlx::query_scalar("SELECT total_rows FROM imports WHERE id = $1")
+            .bind(import)
+            .fetch_one(&mut *tx)
+            .await?;
         insert_staged(&mut tx, import, &rows).await?;
         sqlx::query(
             "UPDATE imports SET total_rows = total_rows + $3, valid = valid + $4, invalid = invalid + $5, \
@@ -258,6 +262,21 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        if doubled(before, before + total) {
+            self.refresh_statistics("import_rows").await?;
+        }
+        Ok(())
+    }
+
+    /// PostgreSQL plans by its statistics, which lag behind a bulk load: with a table believed
+    /// tiny, the batch lookups (`… IN (500 keys)`) become full scans, slower with every batch.
+    /// Refreshed as a table's imported rows double (a sample; cheap). SQLite needs nothing.
+    pub(crate) async fn refresh_statistics(&self, table: &'static str) -> StoreResult<()> {
+        if self.backend() == super::Backend::Postgres {
+            sqlx::query(&format!("ANALYZE {table}"))
+                .execute(self.pool())
+                .await?;
+        }
         Ok(())
     }
 
@@ -471,6 +490,18 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// `before → after` crossed a power of two from 1,024 up.
+pub(crate) fn doubled(before: i64, after: i64) -> bool {
+    let mut mark = 1024;
+    while mark <= after {
+        if before < mark {
+            return true;
+        }
+        mark *= 2;
+    }
+    false
 }
 
 /// A client's broker, department and properties; a property's captador.
