@@ -226,12 +226,17 @@ fn separator_of(line: &[u8]) -> u8 {
     }
 }
 
-/// A cell as text: UTF-8, else Latin-1; a leading `'` that guards a formula sign (what the
-/// export writes before `=`, `+`, `-`, `@`) is dropped.
+/// A cell as text: UTF-8, else Latin-1, without NUL characters (PostgreSQL cannot store them);
+/// a leading `'` that guards a formula sign (what the export writes before `=`, `+`, `-`, `@`)
+/// is dropped.
 fn text(bytes: &[u8]) -> String {
-    let s = match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_string(),
-        Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+    let s: String = match std::str::from_utf8(bytes) {
+        Ok(s) => s.chars().filter(|&c| c != '\0').collect(),
+        Err(_) => bytes
+            .iter()
+            .filter(|&&b| b != 0)
+            .map(|&b| char::from(b))
+            .collect(),
     };
     let t = s.trim();
     match t.strip_prefix('\'') {
@@ -258,5 +263,7 @@ mod tests {
         assert_eq!(text(b"Jo\xe3o"), "João");
         assert_eq!(text(b"'+55 11 98765-4321"), "+55 11 98765-4321");
         assert_eq!(text(b"'quote"), "'quote");
+        assert_eq!(text(b"An\0a"), "Ana");
+        assert_eq!(text(b"Jo\xe3\0o"), "João");
     }
 }

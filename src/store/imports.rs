@@ -88,7 +88,7 @@ impl Lookups {
         self.departments
             .iter()
             .find(|d| d.id.to_string() == wanted || crate::import::fold_name(&d.name) == folded)
-            .map(|d| i64::from(d.id))
+            .map(|d| d.id)
     }
 }
 
