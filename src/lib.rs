@@ -10,6 +10,7 @@ pub mod dispatch;
 pub mod error;
 pub mod fuzzing;
 pub mod http;
+pub mod import;
 pub mod ingest;
 pub mod metrics;
 pub mod model;

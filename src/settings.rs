@@ -42,6 +42,10 @@ pub struct ServerSettings {
     pub allowed_origins: Vec<String>,
     pub shutdown_grace_seconds: u64,
     pub body_limit_bytes: usize,
+    /// Largest CSV file an import accepts (it is read as it arrives, never held whole).
+    pub import_body_limit_bytes: usize,
+    /// An import's upload or confirmation must end within this (503 beyond).
+    pub import_timeout_seconds: u64,
     pub session_hours: i64,
     /// Peers whose `X-Forwarded-For` is believed (the cluster's nginx); exact addresses.
     pub trusted_proxies: Vec<String>,

@@ -9,7 +9,9 @@ mod client_record;
 mod clients;
 pub(crate) mod crm;
 mod departments;
+mod exports;
 mod https;
+mod imports;
 pub(crate) mod lead_input;
 mod leads;
 mod manager;
@@ -80,6 +82,8 @@ pub fn router(state: AppState) -> Router {
         .merge(clients::router())
         .merge(client_record::router())
         .merge(teams::router())
+        .merge(imports::router())
+        .merge(exports::router())
         .merge(ops::router())
         .merge(push::router())
         .merge(wallboard::router())
@@ -93,6 +97,7 @@ pub fn router(state: AppState) -> Router {
             request_timeout,
         ))
         .merge(ws)
+        .merge(imports::long_router(server.import_timeout_seconds))
         .layer(axum::middleware::from_fn(refuse_empty_segments))
         .layer(DefaultBodyLimit::max(server.body_limit_bytes));
     with_security_headers(router)

@@ -3,8 +3,8 @@
 
 use super::{
     attendances, availability, campaign_calls, campaigns, client_record, clients, departments,
-    leads, manager, offers, ops, pipeline, platform, push, session, sources, teams, tokens,
-    user_access, users, wallboard,
+    exports, imports, leads, manager, offers, ops, pipeline, platform, push, session, sources,
+    teams, tokens, user_access, users, wallboard,
 };
 use crate::state::AppState;
 use axum::routing::get;
@@ -124,6 +124,14 @@ use rules::{ErrorBody, ErrorDetail, SharedResponses};
         sources::meta::receive,
         sources::mapped::rdstation,
         sources::mapped::form,
+        imports::import_clients,
+        imports::import_properties,
+        imports::list_imports,
+        imports::get_import,
+        imports::list_import_rows,
+        imports::confirm_import,
+        exports::export_clients,
+        exports::export_leads,
     )
 )]
 pub struct ApiDoc;

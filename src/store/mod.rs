@@ -15,6 +15,9 @@ mod campaigns;
 mod client_record;
 mod clients;
 mod departments;
+mod exports;
+mod import_confirm;
+mod imports;
 mod ingest;
 mod lead_number;
 mod lead_views;
@@ -51,6 +54,8 @@ pub use client_record::{
 };
 pub use clients::{ClientFilter, ClientRow};
 pub use departments::*;
+pub use exports::*;
+pub use imports::*;
 pub use lead_number::*;
 pub use lead_views::*;
 pub use leads::*;

@@ -200,14 +200,14 @@ try {
     const row = await page.textContent('#list');
     expect(row.includes('Marina Teixeira') && row.includes('Corretor: Ana'), `the manager's list: ${row}`);
     const menu = async (p) => p.$$eval('#nav a', (as) => as.map((a) => `${a.textContent}${a.getAttribute('aria-current') ? '*' : ''}`).join('|'));
-    const WANT = 'Gestão|Campanhas|Leads|Clientes*|Recepção|Painel';
+    const WANT = 'Gestão|Campanhas|Leads|Clientes*|Recepção|Painel|Importar';
     expect(await menu(page) === WANT, `the manager's menu on clientes.html: ${await menu(page)}`);
     await page.click('#list li[data-client] a.open');
     await page.waitForSelector('#record:not(.hidden)');
     expect(await menu(page) === WANT, `the manager's menu on cliente.html: ${await menu(page)}`);
     expect((await page.textContent('#role-name')) === 'Gestão', 'the bar says Gestão');
     // Every manager page's menu reaches the client list.
-    for (const p of ['/gestor.html', '/campanhas.html', '/leads.html', '/recepcao.html', '/painel.html']) {
+    for (const p of ['/gestor.html', '/campanhas.html', '/leads.html', '/recepcao.html', '/painel.html', '/importar.html']) {
       await page.goto(`${base}${p}`);
       await page.waitForSelector('#nav a[href="/clientes.html"]', { state: 'attached' });
       const m = await menu(page);

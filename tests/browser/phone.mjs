@@ -37,6 +37,7 @@ const PAGES = [
     prepare: async (p) => { await p.click('#search button[type=submit]'); await p.waitForSelector('#results input[name="pick"]'); } },
   { name: 'recepcao', path: '/recepcao.html', user: 'recepcao', ready: 'body[data-ready="1"]' },
   { name: 'painel', path: '/painel.html', user: 'gestor', ready: '[data-dept]', menu: true },
+  { name: 'importar', path: '/importar.html', user: 'gestor', ready: 'body[data-ready="1"]', menu: true },
   { name: 'console', path: '/console.html', user: 'ana', ready: '#conn[data-state="open"]' },
   { name: 'oferta', path: '/oferta.html', user: 'ana', ready: 'body[data-ready="1"]' },
   { name: 'clientes', path: '/clientes.html', user: 'ana', ready: 'body[data-ready="1"]', menu: true },
