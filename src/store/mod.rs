@@ -22,6 +22,7 @@ mod leads;
 mod login_failures;
 mod notify;
 mod offers;
+mod outbox;
 mod outcomes;
 mod pipeline;
 mod platform;
@@ -36,6 +37,7 @@ mod tokens;
 mod user_lifecycle;
 mod users;
 mod wallboard;
+mod webhooks;
 
 pub use agencies::*;
 pub use attendances::*;
@@ -57,6 +59,7 @@ pub use notify::{Notification, NotificationRule, Subject, EVENTS, RECIPIENTS};
 pub use offers::*;
 // The statements that end an offer, shared with the suspension and the shards' takeover.
 use offers::closing;
+pub use outbox::{Event, EVENT_TYPES};
 pub use outcomes::OutcomeRecorded;
 pub use pipeline::*;
 pub use platform::*;
@@ -69,6 +72,7 @@ pub use tokens::TokenInfo;
 pub use user_lifecycle::*;
 pub use users::*;
 pub use wallboard::*;
+pub use webhooks::*;
 
 use sqlx::any::{AnyPoolOptions, AnyQueryResult};
 use sqlx::AnyPool;
