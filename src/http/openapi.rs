@@ -4,7 +4,7 @@
 use super::{
     attendances, availability, campaign_calls, campaigns, client_record, clients, departments,
     leads, manager, offers, ops, pipeline, platform, push, session, teams, tokens, user_access,
-    users, wallboard,
+    users, wallboard, webhooks,
 };
 use crate::state::AppState;
 use axum::routing::get;
@@ -115,6 +115,12 @@ use rules::{ErrorBody, ErrorDetail, SharedResponses};
         platform::suspend_agency,
         platform::reactivate_agency,
         platform::set_features,
+        webhooks::list_webhooks,
+        webhooks::create_webhook,
+        webhooks::update_webhook,
+        webhooks::delete_webhook,
+        webhooks::list_webhook_deliveries,
+        webhooks::resend_webhook_delivery,
     )
 )]
 pub struct ApiDoc;

@@ -199,6 +199,22 @@ impl TestApp {
         next
     }
 
+    /// Like [`TestApp::restart`], the next app's settings adjusted first (as `spawn_app_with`).
+    pub async fn restart_with(mut self, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        self.stop.cancel();
+        let _ = (&mut self.task).await;
+        let dir = self._dir.take();
+        let mut settings = settings_for(&self.db_url);
+        adjust(&mut settings);
+        let mut next = start_with(settings, self.backend, dir).await;
+        next.agency = self.agency;
+        next.sales = self.sales;
+        next.rentals = self.rentals;
+        next.api_key = self.api_key.clone();
+        next.manager = self.manager.clone();
+        next
+    }
+
     /// Takes the SQLite folder so it outlives this app (for a restart by hand).
     pub fn keep_dir(&mut self) -> Option<tempfile::TempDir> {
         self._dir.take()

@@ -43,6 +43,7 @@ mod tls_helpers;
 mod tokens;
 mod user_lifecycle;
 mod wallboard;
+mod webhooks;
 mod ws_protocol;
 
 mod concurrent_writes;
