@@ -185,7 +185,8 @@ export function topbar(user) {
 /** The manager's pages, for the top bar (Clientes: the whole client base). */
 export function managerNav(current) {
   const pages = [['/gestor.html', 'Gestão'], ['/campanhas.html', 'Campanhas'], ['/leads.html', 'Leads'],
-    ['/clientes.html', 'Clientes'], ['/recepcao.html', 'Recepção'], ['/painel.html', 'Painel']];
+    ['/clientes.html', 'Clientes'], ['/recepcao.html', 'Recepção'], ['/painel.html', 'Painel'],
+    ['/webhooks.html', 'Eventos']];
   return pages.map(([href, label]) => `<a href="${href}"${href === current ? ' aria-current="page"' : ''}>${label}</a>`).join('');
 }
 
