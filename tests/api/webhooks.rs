@@ -128,7 +128,7 @@ fn receive(inner: &Inner, headers: &HeaderMap, body: &[u8]) -> StatusCode {
     let v: Value = serde_json::from_slice(body).unwrap_or_default();
     if header("x-roleta-signature") != expected
         || !fresh
-        || header("x-roleta-event-id") != v["id"].to_string()
+        || header("x-roleta-event-id").parse::<i64>().ok() != v["id"].as_i64()
     {
         inner.bad.fetch_add(1, Ordering::SeqCst);
         return StatusCode::BAD_REQUEST;
@@ -686,3 +686,39 @@ both!(
         );
     }
 );
+
+async fn an_offer_nobody_answers_is_told_as_expired(app: TestApp) -> TestApp {
+    app.settings(json!({"answer_seconds": 1})).await;
+    let rx = Receiver::start().await;
+    subscribe(
+        &app,
+        &app.manager,
+        &rx.url,
+        &["lead.created", "offer.made", "offer.expired"],
+    )
+    .await;
+    let ana = app.broker("Ana", &[app.sales]).await;
+    let mut ws = app.online(&ana).await;
+    let lead = app.lead("Cliente Calado", "(11) 93333-0001").await;
+    let offer = ws.offer().await;
+    ws.recv_type("offer_closed").await;
+    eventually("the expiry", || {
+        rx.by_lead().get(&lead).map_or(0, Vec::len) >= 3
+    })
+    .await;
+    rx.assert_once_each();
+    let events = &rx.by_lead()[&lead];
+    assert_eq!(
+        kinds(&events[..3]),
+        ["lead.created", "offer.made", "offer.expired"]
+    );
+    assert_eq!(events[2].body["data"]["offer_id"], offer["offer_id"]);
+    assert_eq!(events[2].body["data"]["broker"]["id"], ana.id);
+    assert!(
+        rx.got().iter().all(|g| g.kind != "broker.online"),
+        "not subscribed"
+    );
+    drop(ws);
+    app
+}
+webhook_test!(an_offer_nobody_answers_is_told_as_expired);
