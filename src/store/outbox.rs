@@ -151,6 +151,16 @@ pub(crate) async fn record(
     Ok(())
 }
 
+/// `lead.created`, as one short line in the ingest path.
+pub(crate) async fn lead_created(
+    conn: &mut AnyConnection,
+    agency: AgencyId,
+    lead: LeadId,
+    now_ms: i64,
+) -> StoreResult<()> {
+    record(conn, agency, Event::LeadCreated { lead }, now_ms).await
+}
+
 /// The event's `data`: the lead (number, client, department) and the broker as they are now,
 /// in this transaction, plus what is particular to the event. Never a secret.
 async fn data(conn: &mut AnyConnection, agency: AgencyId, event: &Event) -> StoreResult<Value> {
