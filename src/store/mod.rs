@@ -37,6 +37,7 @@ mod tokens;
 mod user_lifecycle;
 mod users;
 mod wallboard;
+mod webhook_deliveries;
 mod webhooks;
 
 pub use agencies::*;
@@ -72,6 +73,7 @@ pub use tokens::TokenInfo;
 pub use user_lifecycle::*;
 pub use users::*;
 pub use wallboard::*;
+pub use webhook_deliveries::*;
 pub use webhooks::*;
 
 use sqlx::any::{AnyPoolOptions, AnyQueryResult};
