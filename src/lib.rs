@@ -28,6 +28,7 @@ pub mod store;
 pub mod supervise;
 pub mod throttle;
 pub mod tls;
+pub mod webhooks;
 pub mod ws;
 
 pub use clock::Clock;

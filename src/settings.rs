@@ -21,6 +21,7 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub platform: PlatformSettings,
     pub sources: SourcesSettings,
+    pub webhooks: WebhookSettings,
 }
 
 /// Lead sources with their own contract (docs/SOURCES.md).
@@ -143,6 +144,34 @@ pub struct PushSettings {
     pub allow_insecure_endpoints: bool,
 }
 
+/// Outbound webhooks to the agency's CRM (docs/WEBHOOKS.md): the delivery worker's pace, its
+/// backoff, when a failing subscription is paused, and which URLs may be called.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct WebhookSettings {
+    /// Run the delivery worker on this node (events are written to the outbox either way).
+    pub enabled: bool,
+    /// How often the worker looks for events to expand and deliveries that are due.
+    pub poll_interval_ms: u64,
+    /// Deliveries taken per round at most, and how many of them are sent at once.
+    pub batch: usize,
+    pub concurrency: usize,
+    /// The first retry waits about this long; each later one twice the one before, up to
+    /// `max_delay_ms` (each with jitter: between half and all of it).
+    pub base_delay_ms: u64,
+    pub max_delay_ms: u64,
+    /// A delivery failing this many times in a row pauses its subscription (managers told).
+    pub attempts_before_pause: i64,
+    /// The receiver must answer within this.
+    pub request_timeout_ms: u64,
+    /// Delivered deliveries and their events are deleted after this many days.
+    pub retention_days: i64,
+    /// Hosts a subscription URL must be on (suffix match); empty: any public host.
+    pub allowed_hosts: Vec<String>,
+    /// Tests and on-premise CRMs: accept http URLs on any address, loopback and private
+    /// networks included. Logged when on.
+    pub allow_insecure_endpoints: bool,
+}
+
 /// Cluster mode (docs/CLUSTER.md): set `url` and the node shares presence, the bus and
 /// dispatch leases with the other nodes through Redis. Empty: one node, in process.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -255,6 +284,7 @@ impl Settings {
                 .with_list_parse_key("server.allowed_origins")
                 .with_list_parse_key("server.trusted_proxies")
                 .with_list_parse_key("push.allowed_hosts")
+                .with_list_parse_key("webhooks.allowed_hosts")
                 .try_parsing(true),
         );
         if let Some(host) = &overrides.host {

@@ -128,6 +128,29 @@ pub fn validate(s: &Settings) -> Vec<Problem> {
             "deve ser o SHA-256 do token em hexadecimal (64 caracteres)",
         ));
     }
+    let w = &s.webhooks;
+    for (key, zero) in [
+        ("webhooks.poll_interval_ms", w.poll_interval_ms == 0),
+        ("webhooks.batch", w.batch == 0),
+        ("webhooks.concurrency", w.concurrency == 0),
+        ("webhooks.base_delay_ms", w.base_delay_ms == 0),
+        ("webhooks.request_timeout_ms", w.request_timeout_ms == 0),
+        (
+            "webhooks.attempts_before_pause",
+            w.attempts_before_pause < 1,
+        ),
+        ("webhooks.retention_days", w.retention_days < 1),
+    ] {
+        if zero {
+            out.push(problem(key, "deve ser pelo menos 1"));
+        }
+    }
+    if w.max_delay_ms < w.base_delay_ms {
+        out.push(problem(
+            "webhooks.max_delay_ms",
+            "deve ser pelo menos webhooks.base_delay_ms",
+        ));
+    }
     if tracing_subscriber::EnvFilter::try_new(&s.log.filter).is_err() {
         out.push(problem(
             "log.filter",

@@ -165,6 +165,7 @@ impl App {
             }
         }
         let ingest = crate::ingest::Ingestor::start(store.clone(), clock, &sup);
+        crate::webhooks::start(&settings.webhooks, store.clone(), clock, &sup)?;
         let passwords = crate::passwords::Passwords::new(&settings.auth)?;
         let throttle = crate::throttle::Throttle::new(
             &settings.auth,

@@ -28,6 +28,7 @@ mod tokens;
 mod user_access;
 mod users;
 mod wallboard;
+mod webhooks;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -89,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .merge(wallboard::router())
         .merge(platform::router())
         .merge(sources::router())
+        .merge(webhooks::router())
         .merge(openapi::router())
         .route("/api/{*rest}", any(|| async { ApiError::NotFound }));
     let router = with_pages(router, &server.static_dir)

@@ -4,7 +4,7 @@
 use super::{
     attendances, availability, campaign_calls, campaigns, client_record, clients, departments,
     exports, imports, leads, manager, offers, ops, pipeline, platform, push, session, sources,
-    teams, tokens, user_access, users, wallboard,
+    teams, tokens, user_access, users, wallboard, webhooks,
 };
 use crate::state::AppState;
 use axum::routing::get;
@@ -132,6 +132,12 @@ use rules::{ErrorBody, ErrorDetail, SharedResponses};
         imports::confirm_import,
         exports::export_clients,
         exports::export_leads,
+        webhooks::list_webhooks,
+        webhooks::create_webhook,
+        webhooks::update_webhook,
+        webhooks::delete_webhook,
+        webhooks::list_webhook_deliveries,
+        webhooks::resend_webhook_delivery,
     )
 )]
 pub struct ApiDoc;

@@ -76,6 +76,18 @@ pub(crate) async fn link_broker(
             .await?;
     }
     let id = open_attendance(conn, agency, lead, client, broker, kind, now_ms).await?;
+    super::outbox::record(
+        conn,
+        agency,
+        super::Event::LeadAssigned {
+            lead,
+            broker,
+            attendance: id,
+            kind,
+        },
+        now_ms,
+    )
+    .await?;
     Ok((id, kind))
 }
 
@@ -178,10 +190,10 @@ impl Store {
         agency: AgencyId,
         lead: LeadId,
         broker: BrokerId,
-        how: &str,
+        how: &'static str,
         now_ms: i64,
     ) -> StoreResult<Option<i64>> {
-        Ok(sqlx::query_scalar(
+        let id: Option<i64> = sqlx::query_scalar(
             "UPDATE attendances SET concluded_at_ms = $4, concluded_how = $5 \
              WHERE agency_id = $1 AND lead_id = $2 AND broker_id = $3 AND concluded_at_ms IS NULL RETURNING id",
         )
@@ -190,8 +202,23 @@ impl Store {
         .bind(broker)
         .bind(now_ms)
         .bind(how)
-        .fetch_optional(conn)
-        .await?)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(attendance) = id {
+            super::outbox::record(
+                conn,
+                agency,
+                super::Event::AttendanceConcluded {
+                    lead,
+                    broker,
+                    attendance,
+                    how,
+                },
+                now_ms,
+            )
+            .await?;
+        }
+        Ok(id)
     }
 
     /// A3 / R6: a contact log entry concludes the pending attendance.

@@ -400,6 +400,7 @@ impl Store {
             .execute(&mut *conn)
             .await?;
         }
+        super::outbox::lead_created(conn, l.agency_id, lead_id, now_ms).await?;
         let attendance = match l.assign_to {
             Some((b, kind)) => {
                 Some(super::link_broker(conn, l.agency_id, lead_id, b, kind, now_ms).await?)

@@ -25,6 +25,7 @@ mod leads;
 mod login_failures;
 mod notify;
 mod offers;
+mod outbox;
 mod outcomes;
 mod pipeline;
 mod platform;
@@ -40,6 +41,8 @@ mod tokens;
 mod user_lifecycle;
 mod users;
 mod wallboard;
+mod webhook_deliveries;
+mod webhooks;
 
 pub use agencies::*;
 pub use attendances::*;
@@ -64,6 +67,7 @@ pub use offers::*;
 pub use sources::*;
 // The statements that end an offer, shared with the suspension and the shards' takeover.
 use offers::closing;
+pub use outbox::{Event, EVENT_TYPES};
 pub use outcomes::OutcomeRecorded;
 pub use pipeline::*;
 pub use platform::*;
@@ -76,6 +80,8 @@ pub use tokens::TokenInfo;
 pub use user_lifecycle::*;
 pub use users::*;
 pub use wallboard::*;
+pub use webhook_deliveries::*;
+pub use webhooks::*;
 
 use sqlx::any::{AnyPoolOptions, AnyQueryResult};
 use sqlx::AnyPool;

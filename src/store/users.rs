@@ -161,16 +161,39 @@ impl Store {
         agency: AgencyId,
         broker: BrokerId,
         online: bool,
+        now_ms: i64,
     ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let was: i64 =
+            sqlx::query_scalar("SELECT online FROM users WHERE agency_id = $1 AND id = $2")
+                .bind(agency)
+                .bind(broker)
+                .fetch_one(&mut *tx)
+                .await?;
         let r = sqlx::query(
             "UPDATE users SET online = $3, missed_in_row = 0 WHERE agency_id = $1 AND id = $2",
         )
         .bind(agency)
         .bind(broker)
         .bind(i64::from(online))
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
-        one_row(r)
+        one_row(r)?;
+        if super::flag(was) != online {
+            super::outbox::record(
+                &mut tx,
+                agency,
+                super::Event::BrokerOnline {
+                    broker,
+                    online,
+                    reason: "toggle",
+                },
+                now_ms,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// A session (`kind` "session") or personal token ("personal"); returns its id.

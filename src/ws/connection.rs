@@ -248,7 +248,11 @@ async fn handle_text(app: &AppState, user: &User, conn_id: u64, text: &str) -> O
             server_time_ms: app.clock.now_ms(),
         }),
         ClientMsg::SetOnline { online } => {
-            if let Err(e) = app.store.set_online(agency, broker, online).await {
+            if let Err(e) = app
+                .store
+                .set_online(agency, broker, online, app.clock.now_ms())
+                .await
+            {
                 tracing::warn!(%broker, error = %e, "saving the toggle failed");
                 return Some(ServerMsg::error(
                     "unavailable",

@@ -186,7 +186,7 @@ export function topbar(user) {
 export function managerNav(current) {
   const pages = [['/gestor.html', 'Gestão'], ['/campanhas.html', 'Campanhas'], ['/leads.html', 'Leads'],
     ['/clientes.html', 'Clientes'], ['/recepcao.html', 'Recepção'], ['/painel.html', 'Painel'],
-    ['/integracoes.html', 'Integrações'], ['/importar.html', 'Importar']];
+    ['/integracoes.html', 'Integrações'], ['/importar.html', 'Importar'], ['/webhooks.html', 'Eventos']];
   return pages.map(([href, label]) => `<a href="${href}"${href === current ? ' aria-current="page"' : ''}>${label}</a>`).join('');
 }
 

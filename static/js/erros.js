@@ -75,6 +75,7 @@ export const FIELDS = {
   'keys.auth': 'Notificações do aparelho', body: 'Dados enviados',
   department_id: 'Departamento', app_secret: 'Chave secreta do app', page_token: 'Token da página',
   page_id: 'ID da página', mapping: 'Campos do envio',
+  url: 'Endereço do CRM', events: 'Eventos enviados', secret: 'Segredo',
 };
 
 const NO_PUSH = 'Não foi possível ativar as notificações neste aparelho. Tente de novo.';
@@ -145,6 +146,14 @@ export const FIELD_ERRORS = {
   team_id: 'Escolha uma equipe ou uma campanha.',
   expires_in_days: [[/1 to (\d+)/, (m) => `Use de 1 a ${n(m)} dias.`], 'Use um número de dias maior que zero.'],
   endpoint: NO_PUSH, 'keys.p256dh': NO_PUSH, 'keys.auth': NO_PUSH,
+  url: [[/must be an https/, 'Use um endereço que comece com https://.'],
+    [/public address/, 'O endereço precisa ser público na internet, não de uma rede interna.'],
+    [/not one this server may send/, 'Este servidor não envia eventos para este endereço.'],
+    [/cannot be resolved/, 'Este endereço não foi encontrado. Confira o nome.'],
+    [/user name or password/, 'Não coloque usuário e senha no endereço.'],
+    'Informe um endereço válido, como https://crm.suaimobiliaria.com.br/roleta.'],
+  events: 'Escolha pelo menos um evento da lista.',
+  secret: [[/at least (\d+)/, (m) => `O segredo precisa ter pelo menos ${n(m)} caracteres.`], 'Use outro segredo.'],
 };
 
 /** Other answers whose message the server words in one known way, by code. */
@@ -176,6 +185,8 @@ export const KNOWN = {
     [/run out/, CODES.deadline_passed],
     [/agency is suspended/, CODES.agency_suspended],
     [/Idempotency-Key/, 'Este envio repete outro com dados diferentes.'],
+    [/subscription is paused/, 'Esta assinatura está pausada: retome o envio antes de reenviar.'],
+    [/at most (\d+) subscriptions/, (m) => `Uma imobiliária pode ter no máximo ${n(m)} assinaturas.`],
   ],
   forbidden: [
     [/needs one of the roles/, 'O seu papel não permite esta ação.'],

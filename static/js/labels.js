@@ -46,3 +46,11 @@ export const label = (table, code, fallback = '—') => (code == null || code ==
 
 /** A lead's source: the server's own names translated, an API key's name as the manager typed it. */
 export const sourceLabel = (s) => (s ? SOURCES[s] ?? s : '—');
+
+/** The events a CRM may subscribe to (docs/WEBHOOKS.md), in the order the page lists them. */
+export const WEBHOOK_EVENTS = {
+  'lead.created': 'Lead criado', 'offer.made': 'Oferta feita', 'offer.accepted': 'Oferta aceita',
+  'offer.refused': 'Oferta recusada', 'offer.expired': 'Oferta expirada', 'lead.assigned': 'Lead atribuído',
+  'attendance.concluded': 'Atendimento concluído', 'broker.online': 'Corretor disponível',
+  'broker.offline': 'Corretor indisponível',
+};

@@ -47,6 +47,9 @@ mod tls_helpers;
 mod tokens;
 mod user_lifecycle;
 mod wallboard;
+mod webhook_receiver;
+mod webhooks;
+mod webhooks_manage;
 mod ws_protocol;
 
 mod concurrent_writes;

@@ -43,6 +43,7 @@ const PAGES = [
   { name: 'clientes', path: '/clientes.html', user: 'ana', ready: 'body[data-ready="1"]', menu: true },
   { name: 'cliente', path: '/clientes.html', user: 'gestor', ready: 'body[data-ready="1"]', menu: true,
     prepare: async (p) => { await p.click('#list a.open'); await p.waitForSelector('#record:not(.hidden)'); } },
+  { name: 'webhooks', path: '/webhooks.html', user: 'gestor', ready: 'body[data-ready="1"]', menu: true },
 ];
 
 const port = await freePort();
@@ -345,6 +346,29 @@ try {
     await badInput(p, { form: '#distribute', fill: { '[name=limit]': '0' }, slot: '#distribute [data-error-for=limit]', answerOf: '/distributions' });
     await badInput(p, { form: '#add-panel', submit: '#preview-btn', slot: '#preview .form-notice', answerOf: '/preview' });
     await shot(p, 'campanhas-phone-errors');
+    await ctx.close();
+  });
+
+  await soft('the CRM events page on a phone: a bad address in pt-BR, then a subscription and its secret shown once', async () => {
+    const ctx = await signedIn('gestor', 'phone');
+    const p = await ctx.newPage();
+    await p.goto(`${base}/webhooks.html`);
+    await p.waitForSelector('body[data-ready="1"]');
+    await badInput(p, { form: '#new-sub', fill: { '[name=url]': 'http://crm.imobiliaria.com.br/roleta' }, slot: '#new-sub [data-error-for=url]', answerOf: '/webhooks' });
+    await badInput(p, { form: '#new-sub', fill: { '[name=url]': 'https://10.0.0.5/roleta' }, slot: '#new-sub [data-error-for=url]', answerOf: '/webhooks' });
+    // A public address literal: nothing to resolve. Only an event this run never makes.
+    await p.fill('#new-sub [name=url]', 'https://93.184.215.14/roleta');
+    for (const box of await p.$$('#w-events input:not([value="offer.expired"])')) await box.uncheck();
+    await p.tap('#new-sub button[type=submit]');
+    await p.waitForSelector('#secret-box:not(.hidden)');
+    expect((await p.textContent('#secret')).startsWith('whsec_'), 'the new secret is shown');
+    await p.waitForSelector('#subs tr[data-sub] >> text=Oferta expirada');
+    expect((await p.textContent('#subs')).includes('Ativa'), 'the subscription reads as active');
+    await checkLayout(p, 'phone', 'webhooks with a subscription');
+    await shot(p, 'webhooks-phone-subscribed');
+    await p.reload();
+    await p.waitForSelector('body[data-ready="1"]');
+    expect(!(await p.content()).includes('whsec_'), 'the secret is not shown again');
     await ctx.close();
   });
 

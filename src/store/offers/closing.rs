@@ -52,6 +52,18 @@ pub(in crate::store) async fn close_one(
         reason,
     };
     insert_audit(conn, &entry, now_ms).await?;
+    crate::store::outbox::record(
+        conn,
+        agency,
+        crate::store::Event::OfferEnded {
+            offer,
+            lead,
+            broker: b,
+            state,
+        },
+        now_ms,
+    )
+    .await?;
     Ok(Some(Closed {
         lead_id: lead,
         broker_id: b,

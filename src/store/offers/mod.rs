@@ -120,6 +120,18 @@ impl Store {
                 reason: &d.reason,
             };
             insert_audit(&mut tx, &entry, now_ms).await?;
+            super::outbox::record(
+                &mut tx,
+                agency,
+                super::Event::OfferMade {
+                    offer: id,
+                    lead: d.lead,
+                    broker: d.broker,
+                    deadline_ms,
+                },
+                now_ms,
+            )
+            .await?;
             out.push(Some(OfferRecord {
                 id,
                 lead_id: d.lead,
@@ -177,6 +189,17 @@ impl Store {
                 "the lead moved on before this accept".into(),
             ));
         }
+        super::outbox::record(
+            &mut tx,
+            agency,
+            super::Event::OfferAccepted {
+                offer,
+                lead,
+                broker,
+            },
+            now_ms,
+        )
+        .await?;
         let (attendance_id, kind) =
             link_broker(&mut tx, agency, lead, broker, None, now_ms).await?;
         record_answer(&mut tx, agency, broker, true).await?;
@@ -385,6 +408,17 @@ impl Store {
             ..Default::default()
         };
         insert_audit(&mut tx, &entry, now_ms).await?;
+        super::outbox::record(
+            &mut tx,
+            agency,
+            super::Event::BrokerOnline {
+                broker,
+                online: false,
+                reason: "missed_offers",
+            },
+            now_ms,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
