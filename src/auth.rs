@@ -293,13 +293,14 @@ impl FromRequestParts<AppState> for SourceKey {
             .ok_or(ApiError::Unauthorized)?;
         let hash = token_hash(key);
         let addr = state.throttle.client_addr(parts);
-        state.throttle.before_credential(addr, &hash)?;
-        let owner = match state.store.api_key_owner(&hash).await {
-            Ok(owner) => owner,
-            Err(StoreError::NotFound) => return Err(state.throttle.credential_unknown(addr)),
-            Err(other) => return Err(other.into()),
+        let lookup = async {
+            match state.store.api_key_owner(&hash).await {
+                Ok(owner) => Ok(Some(owner)),
+                Err(StoreError::NotFound) => Ok(None),
+                Err(other) => Err(ApiError::from(other)),
+            }
         };
-        state.throttle.credential_valid(&hash);
+        let owner = state.throttle.check_credential(addr, &hash, lookup).await?;
         if owner.suspended {
             // A known key: 403, not 401, so the source knows to stop rather than fix its key.
             return Err(ApiError::Forbidden(SUSPENDED_SOURCE.into()));

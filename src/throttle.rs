@@ -254,6 +254,25 @@ impl Throttle {
         }
     }
 
+    /// A credential's whole check under the throttle: wait if the address sent too many
+    /// unknown ones, look the digest up (`None`: unknown), then count it as unknown (401, 429)
+    /// or remember it as valid. API keys and the sources' keys both go this way.
+    pub async fn check_credential<T>(
+        &self,
+        addr: IpAddr,
+        hash: &str,
+        lookup: impl std::future::Future<Output = Result<Option<T>, ApiError>>,
+    ) -> Result<T, ApiError> {
+        self.before_credential(addr, hash)?;
+        match lookup.await? {
+            Some(found) => {
+                self.credential_valid(hash);
+                Ok(found)
+            }
+            None => Err(self.credential_unknown(addr)),
+        }
+    }
+
     pub fn credential_valid(&self, hash: &str) {
         let known = &self.inner.known;
         if known.len() < KNOWN_MAX || known.contains_key(hash) {

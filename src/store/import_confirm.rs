@@ -100,7 +100,7 @@ impl Store {
             .await?;
             tx.commit().await?;
             let table = if properties { "properties" } else { "clients" };
-            if super::imports::doubled(done, done + created) {
+            if super::import_staging::doubled(done, done + created) {
                 self.refresh_statistics(table).await?;
             }
             done += created;

@@ -39,81 +39,29 @@ async fn replay(
     })
 }
 
-impl Store {
-    /// L8: when the client has an open lead (its status is not a final one), this contact is
-    /// written on that lead — a `recontact` entry of the client's history, keyed by the
-    /// source's id so a retry finds it — instead of opening a second lead. Sources only: a
-    /// person forwarding a client (reception, the lead form) decides for themselves.
-    async fn recontact(
-        &self,
-        conn: &mut AnyConnection,
-        l: &NewLead,
-        client: i64,
-        now_ms: i64,
-    ) -> StoreResult<Option<IngestOutcome>> {
-        let open: Option<(LeadId, String, String, Option<BrokerId>)> = sqlx::query_as(
-            "SELECT l.id, l.number, l.state, l.broker_id FROM leads l WHERE l.agency_id = $1 AND l.client_id = $2 \
-             AND NOT EXISTS (SELECT 1 FROM lead_statuses s WHERE s.agency_id = l.agency_id AND s.type_id = l.type_id \
-             AND s.name = l.status AND s.is_final = 1) ORDER BY l.id DESC LIMIT 1",
-        )
-        .bind(l.agency_id)
-        .bind(client)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let Some((lead, number, state, broker_id)) = open else {
-            return Ok(None);
-        };
-        let what = match (&l.comment, &l.property_code) {
-            (Some(c), _) => c.clone(),
-            (None, Some(p)) => format!("Imóvel de interesse {p}"),
-            (None, None) => l.name.clone(),
-        };
+/// The submission's Idempotency-Key, if it has one, now names `lead`: a retry replays it.
+pub(super) async fn remember_key(
+    conn: &mut AnyConnection,
+    l: &NewLead,
+    lead: LeadId,
+    now_ms: i64,
+) -> StoreResult<()> {
+    if let Some((key, hash)) = &l.idempotency {
         sqlx::query(
-            "INSERT INTO client_history (agency_id, client_id, lead_id, kind, from_value, to_value, external_id, at_ms) \
-             VALUES ($1, $2, $3, 'recontact', $4, $5, $6, $7)",
+            "INSERT INTO idempotency_keys (agency_id, key, request_hash, lead_id, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(l.agency_id)
-        .bind(client)
+        .bind(key)
+        .bind(hash)
         .bind(lead)
-        .bind(&l.source)
-        .bind(&what)
-        .bind(&l.external_id)
         .bind(now_ms)
         .execute(&mut *conn)
         .await?;
-        if let Some((key, hash)) = &l.idempotency {
-            sqlx::query(
-                "INSERT INTO idempotency_keys (agency_id, key, request_hash, lead_id, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(l.agency_id)
-            .bind(key)
-            .bind(hash)
-            .bind(lead)
-            .bind(now_ms)
-            .execute(&mut *conn)
-            .await?;
-        }
-        if self.backend() == super::Backend::Sqlite {
-            // The lead counter was taken up front (for the write lock); no lead was opened.
-            sqlx::query("UPDATE agencies SET lead_seq = lead_seq - 1 WHERE id = $1")
-                .bind(l.agency_id)
-                .execute(&mut *conn)
-                .await?;
-        }
-        Ok(Some(IngestOutcome {
-            lead_id: lead,
-            number,
-            client_id: client,
-            state: LeadState::parse(&state).unwrap_or(LeadState::Assigned),
-            replayed: false,
-            linked_existing_client: true,
-            recontact: true,
-            broker_id,
-            attendance_id: None,
-            attendance_kind: None,
-        }))
     }
+    Ok(())
+}
 
+impl Store {
     /// Writes a lead durably (I1) unless it repeats an earlier one (I4), in one transaction.
     /// SQLite: it starts with a write on the agency row (the lead counter), which takes the
     /// single write lock up front. PostgreSQL: nothing is locked up front, so an agency's
@@ -388,18 +336,7 @@ impl Store {
         .fetch_one(&mut *conn)
         .await?;
 
-        if let Some((key, hash)) = &l.idempotency {
-            sqlx::query(
-                "INSERT INTO idempotency_keys (agency_id, key, request_hash, lead_id, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(l.agency_id)
-            .bind(key)
-            .bind(hash)
-            .bind(lead_id)
-            .bind(now_ms)
-            .execute(&mut *conn)
-            .await?;
-        }
+        remember_key(conn, l, lead_id, now_ms).await?;
         super::outbox::lead_created(conn, l.agency_id, lead_id, now_ms).await?;
         let attendance = match l.assign_to {
             Some((b, kind)) => {

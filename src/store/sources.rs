@@ -187,78 +187,74 @@ impl Store {
         integration(r)
     }
 
-    /// The agency's integrations, oldest first, with what each brought and what waits.
-    pub async fn integrations(&self, agency: AgencyId) -> StoreResult<Vec<IntegrationInfo>> {
-        type InfoRow = (i64, String, String, String, Option<i64>, i64, i64, String);
+    /// The agency's integrations (or the one `only` names), oldest first, with what each
+    /// brought and what waits — one query, whatever their number.
+    pub async fn integrations(
+        &self,
+        agency: AgencyId,
+        only: Option<i64>,
+    ) -> StoreResult<Vec<IntegrationInfo>> {
+        #[derive(sqlx::FromRow)]
+        struct InfoRow {
+            id: i64,
+            kind: String,
+            name: String,
+            public_id: String,
+            department_id: Option<i64>,
+            active: i64,
+            created_at_ms: i64,
+            config: String,
+            leads: i64,
+            last_lead_at_ms: Option<i64>,
+            waiting: i64,
+            last_error: Option<String>,
+            refused: i64,
+        }
         let rows: Vec<InfoRow> = sqlx::query_as(
-            "SELECT id, kind, name, public_id, department_id, active, created_at_ms, config \
-             FROM integrations WHERE agency_id = $1 ORDER BY id",
+            "SELECT i.id, i.kind, i.name, i.public_id, i.department_id, i.active, i.created_at_ms, i.config, \
+             (SELECT COUNT(*) FROM leads l WHERE l.agency_id = i.agency_id AND l.source = i.name) AS leads, \
+             (SELECT MAX(l.created_at_ms) FROM leads l WHERE l.agency_id = i.agency_id AND l.source = i.name) AS last_lead_at_ms, \
+             (SELECT COUNT(*) FROM source_jobs j WHERE j.integration_id = i.id AND j.done_at_ms IS NULL) AS waiting, \
+             (SELECT MAX(j.last_error) FROM source_jobs j WHERE j.integration_id = i.id AND j.done_at_ms IS NULL) AS last_error, \
+             (SELECT COUNT(*) FROM source_jobs j WHERE j.integration_id = i.id AND j.done_at_ms IS NOT NULL AND j.lead_id IS NULL) AS refused \
+             FROM integrations i WHERE i.agency_id = $1 AND ($2 IS NULL OR i.id = $2) ORDER BY i.id",
         )
         .bind(agency)
+        .bind(only)
         .fetch_all(self.pool())
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (id, kind, name, public_id, department_id, active, created_at_ms, config) in rows {
-            let Some(kind) = SourceKind::parse(&kind) else {
-                continue;
-            };
-            let (leads, last): (i64, Option<i64>) = sqlx::query_as(
-                "SELECT COUNT(*), MAX(created_at_ms) FROM leads WHERE agency_id = $1 AND source = $2",
-            )
-            .bind(agency)
-            .bind(&name)
-            .fetch_one(self.pool())
-            .await?;
-            let (waiting, last_error): (i64, Option<String>) = sqlx::query_as(
-                "SELECT COUNT(*), MAX(last_error) FROM source_jobs WHERE integration_id = $1 AND done_at_ms IS NULL",
-            )
-            .bind(id)
-            .fetch_one(self.pool())
-            .await?;
-            let refused: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM source_jobs WHERE integration_id = $1 AND done_at_ms IS NOT NULL AND lead_id IS NULL",
-            )
-            .bind(id)
-            .fetch_one(self.pool())
-            .await?;
-            let config: serde_json::Value =
-                serde_json::from_str(&config).unwrap_or_else(|_| serde_json::json!({}));
-            let configured = SECRETS
-                .iter()
-                .filter(|k| {
-                    config
-                        .get(**k)
-                        .and_then(|v| v.as_str())
-                        .is_some_and(|v| !v.is_empty())
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let kind = SourceKind::parse(&r.kind)?;
+                let config: serde_json::Value =
+                    serde_json::from_str(&r.config).unwrap_or_else(|_| serde_json::json!({}));
+                let text = |k: &str| config.get(k).and_then(|v| v.as_str()).map(str::to_string);
+                let configured = SECRETS
+                    .iter()
+                    .filter(|k| text(k).is_some_and(|v| !v.is_empty()))
+                    .map(|k| k.to_string())
+                    .collect();
+                Some(IntegrationInfo {
+                    id: r.id,
+                    kind,
+                    name: r.name,
+                    public_id: r.public_id,
+                    department_id: r.department_id,
+                    active: r.active != 0,
+                    created_at_ms: r.created_at_ms,
+                    leads: r.leads,
+                    last_lead_at_ms: r.last_lead_at_ms,
+                    waiting: r.waiting,
+                    last_error: r.last_error,
+                    refused: r.refused,
+                    configured,
+                    mapping: config.get("mapping").cloned(),
+                    page_id: text("page_id"),
+                    channel: text("channel"),
                 })
-                .map(|k| k.to_string())
-                .collect();
-            out.push(IntegrationInfo {
-                id,
-                kind,
-                name,
-                public_id,
-                department_id,
-                active: active != 0,
-                created_at_ms,
-                leads,
-                last_lead_at_ms: last,
-                waiting,
-                last_error,
-                refused,
-                configured,
-                mapping: config.get("mapping").cloned(),
-                page_id: config
-                    .get("page_id")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string),
-                channel: config
-                    .get("channel")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string),
-            });
-        }
-        Ok(out)
+            })
+            .collect())
     }
 
     /// Replaces an integration's key (the old one stops working at once).

@@ -76,7 +76,7 @@ function bodyOf(form, kind) {
 }
 
 function copyBox(label, value) {
-  return `<div class="u-mt-12"><strong>${label}</strong><br><code>${esc(value)}</code>
+  return `<div class="u-mt-12"><strong>${label}</strong><code>${esc(value)}</code>
     <button class="btn small" type="button" data-copy="${esc(value)}">Copiar</button></div>`;
 }
 
@@ -117,7 +117,7 @@ function situation(s) {
 function render() {
   const dep = (id) => departments.find((d) => d.id === id)?.name || 'Padrão da imobiliária';
   $('sources').innerHTML = sources.map((s) => `<tr data-source="${esc(s.name)}">
-      <td data-label="Fonte"><strong>${esc(s.name)}</strong><br><span class="muted u-small">${esc(KINDS[s.kind] || '')}</span></td>
+      <td data-label="Fonte"><strong>${esc(s.name)}</strong>${KINDS[s.kind] && KINDS[s.kind] !== s.name ? `<br><span class="muted u-small">${esc(KINDS[s.kind])}</span>` : ''}</td>
       <td data-label="Departamento">${esc(dep(s.department_id))}</td>
       <td data-label="Leads recebidos">${s.leads.toLocaleString('pt-BR')}</td>
       <td data-label="Último lead">${s.last_lead_at_ms ? esc(dateTimeBR(s.last_lead_at_ms)) : '—'}</td>

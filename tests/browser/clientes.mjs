@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { step, expect, freePort, finish, BRAZIL, BRAZIL_LAUNCH, ROOT, BIN, ARTIFACTS } from './harness.mjs';
+import { step, expect, freePort, finish, checkLayout, BRAZIL, BRAZIL_LAUNCH, ROOT, BIN, ARTIFACTS } from './harness.mjs';
 
 const root = ROOT;
 const bin = BIN;
@@ -35,29 +35,6 @@ async function signedIn(email, size) {
   const r = await ctx.request.post(`${base}/api/v1/auth/login`, { data: { email, password: PASSWORD } });
   expect(r.ok(), `sign-in of ${email}: ${r.status()}`);
   return ctx;
-}
-
-/** Sideways scroll, boxes wider than the screen and (on touch) targets under 44 px. */
-function measure(touch) {
-  const vw = window.innerWidth;
-  const visible = (el) => {
-    const cs = getComputedStyle(el);
-    const r = el.getBoundingClientRect();
-    return cs.display !== 'none' && cs.visibility !== 'hidden' && r.width > 0 && r.height > 0;
-  };
-  const wide = [...document.body.querySelectorAll('*')].filter((el) => visible(el) && !el.closest('dialog:not([open])'))
-    .filter((el) => { const r = el.getBoundingClientRect(); return r.right > vw + 0.5 || r.left < -0.5; })
-    .map((el) => el.tagName + (el.id ? `#${el.id}` : ''));
-  const small = !touch ? [] : [...document.querySelectorAll('a[href], button, input, select, textarea')].filter(visible)
-    .filter((el) => { const r = el.getBoundingClientRect(); return r.height < 43.5 || r.width < 43.5; })
-    .map((el) => `${el.tagName}${el.id ? `#${el.id}` : ''} “${(el.textContent || '').trim().slice(0, 20)}”`);
-  return { scroll: document.documentElement.scrollWidth, vw, wide: wide.slice(0, 8), small: small.slice(0, 8) };
-}
-async function checkLayout(page, size, what) {
-  const m = await page.evaluate(measure, size === 'phone');
-  expect(m.scroll <= m.vw, `${what}: the page scrolls sideways (${m.scroll} > ${m.vw})`);
-  expect(m.wide.length === 0, `${what}: wider than the screen: ${m.wide.join(', ')}`);
-  expect(m.small.length === 0, `${what}: smaller than 44 px: ${m.small.join(', ')}`);
 }
 
 try {
@@ -200,14 +177,14 @@ try {
     const row = await page.textContent('#list');
     expect(row.includes('Marina Teixeira') && row.includes('Corretor: Ana'), `the manager's list: ${row}`);
     const menu = async (p) => p.$$eval('#nav a', (as) => as.map((a) => `${a.textContent}${a.getAttribute('aria-current') ? '*' : ''}`).join('|'));
-    const WANT = 'Gestão|Campanhas|Leads|Clientes*|Recepção|Painel|Importar';
+    const WANT = 'Gestão|Campanhas|Leads|Clientes*|Recepção|Painel|Integrações|Importar|Eventos';
     expect(await menu(page) === WANT, `the manager's menu on clientes.html: ${await menu(page)}`);
     await page.click('#list li[data-client] a.open');
     await page.waitForSelector('#record:not(.hidden)');
     expect(await menu(page) === WANT, `the manager's menu on cliente.html: ${await menu(page)}`);
     expect((await page.textContent('#role-name')) === 'Gestão', 'the bar says Gestão');
     // Every manager page's menu reaches the client list.
-    for (const p of ['/gestor.html', '/campanhas.html', '/leads.html', '/recepcao.html', '/painel.html', '/importar.html']) {
+    for (const p of ['/gestor.html', '/campanhas.html', '/leads.html', '/recepcao.html', '/painel.html', '/integracoes.html', '/importar.html', '/webhooks.html']) {
       await page.goto(`${base}${p}`);
       await page.waitForSelector('#nav a[href="/clientes.html"]', { state: 'attached' });
       const m = await menu(page);

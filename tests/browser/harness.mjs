@@ -77,3 +77,26 @@ export function finish(err) {
   console.log(`${tally.passed} passed, ${tally.failed} failed`);
   process.exit(tally.failed === 0 ? 0 : 1);
 }
+
+/** Sideways scroll, boxes wider than the screen and (on touch) targets under 44 px. */
+export function measure(touch) {
+  const vw = window.innerWidth;
+  const visible = (el) => {
+    const cs = getComputedStyle(el);
+    const r = el.getBoundingClientRect();
+    return cs.display !== 'none' && cs.visibility !== 'hidden' && r.width > 0 && r.height > 0;
+  };
+  const wide = [...document.body.querySelectorAll('*')].filter((el) => visible(el) && !el.closest('dialog:not([open])'))
+    .filter((el) => { const r = el.getBoundingClientRect(); return r.right > vw + 0.5 || r.left < -0.5; })
+    .map((el) => el.tagName + (el.id ? `#${el.id}` : ''));
+  const small = !touch ? [] : [...document.querySelectorAll('a[href], button, input, select, textarea')].filter(visible)
+    .filter((el) => { const r = el.getBoundingClientRect(); return r.height < 43.5 || r.width < 43.5; })
+    .map((el) => `${el.tagName}${el.id ? `#${el.id}` : ''} “${(el.textContent || '').trim().slice(0, 20)}”`);
+  return { scroll: document.documentElement.scrollWidth, vw, wide: wide.slice(0, 8), small: small.slice(0, 8) };
+}
+export async function checkLayout(page, size, what) {
+  const m = await page.evaluate(measure, size === 'phone');
+  expect(m.scroll <= m.vw, `${what}: the page scrolls sideways (${m.scroll} > ${m.vw})`);
+  expect(m.wide.length === 0, `${what}: wider than the screen: ${m.wide.join(', ')}`);
+  expect(m.small.length === 0, `${what}: smaller than 44 px: ${m.small.join(', ')}`);
+}

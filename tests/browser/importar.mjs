@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { step, expect, freePort, finish, BRAZIL, BRAZIL_LAUNCH, ROOT, BIN, ARTIFACTS } from './harness.mjs';
+import { step, expect, freePort, finish, checkLayout, BRAZIL, BRAZIL_LAUNCH, ROOT, BIN, ARTIFACTS } from './harness.mjs';
 
 const PASSWORD = 'demo1234';
 const SIZES = {
@@ -37,28 +37,6 @@ function clientsCsv(prefix) {
     lines.push(`Cliente ${prefix}-${i};${phone};c${prefix}${i}@exemplo.com.br;${broker};Vendas`);
   }
   return Buffer.from(`${lines.join('\n')}\n`, 'utf8');
-}
-
-function measure(touch) {
-  const vw = window.innerWidth;
-  const visible = (el) => {
-    const cs = getComputedStyle(el);
-    const r = el.getBoundingClientRect();
-    return cs.display !== 'none' && cs.visibility !== 'hidden' && r.width > 0 && r.height > 0;
-  };
-  const wide = [...document.body.querySelectorAll('*')].filter(visible)
-    .filter((el) => { const r = el.getBoundingClientRect(); return r.right > vw + 0.5 || r.left < -0.5; })
-    .map((el) => el.tagName + (el.id ? `#${el.id}` : ''));
-  const small = !touch ? [] : [...document.querySelectorAll('a[href], button, input, select, textarea')].filter(visible)
-    .filter((el) => { const r = el.getBoundingClientRect(); return r.height < 43.5 || r.width < 43.5; })
-    .map((el) => `${el.tagName}${el.id ? `#${el.id}` : ''} “${(el.textContent || '').trim().slice(0, 20)}”`);
-  return { scroll: document.documentElement.scrollWidth, vw, wide: wide.slice(0, 8), small: small.slice(0, 8) };
-}
-async function checkLayout(page, size, what) {
-  const m = await page.evaluate(measure, size === 'phone');
-  expect(m.scroll <= m.vw, `${what}: the page scrolls sideways (${m.scroll} > ${m.vw})`);
-  expect(m.wide.length === 0, `${what}: wider than the screen: ${m.wide.join(', ')}`);
-  expect(m.small.length === 0, `${what}: smaller than 44 px: ${m.small.join(', ')}`);
 }
 
 try {

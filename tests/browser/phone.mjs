@@ -38,6 +38,7 @@ const PAGES = [
   { name: 'recepcao', path: '/recepcao.html', user: 'recepcao', ready: 'body[data-ready="1"]' },
   { name: 'painel', path: '/painel.html', user: 'gestor', ready: '[data-dept]', menu: true },
   { name: 'importar', path: '/importar.html', user: 'gestor', ready: 'body[data-ready="1"]', menu: true },
+  { name: 'integracoes', path: '/integracoes.html', user: 'gestor', ready: 'body[data-ready="1"]', menu: true },
   { name: 'console', path: '/console.html', user: 'ana', ready: '#conn[data-state="open"]' },
   { name: 'oferta', path: '/oferta.html', user: 'ana', ready: 'body[data-ready="1"]' },
   { name: 'clientes', path: '/clientes.html', user: 'ana', ready: 'body[data-ready="1"]', menu: true },
@@ -58,11 +59,15 @@ let failure;
 const soft = (name, fn) => step(name, fn).catch(() => {});
 
 /** A signed-in context at a size (axe is injected as a script, so the page's CSP is bypassed). */
+const sessions = {};
 async function signedIn(user, size) {
-  const ctx = await browser.newContext({ ...SIZES[size], ...BRAZIL, bypassCSP: true });
-  if (user) {
+  // One sign-in per person, its cookie reused by every later context: as many sign-ins as
+  // pages would run into the per-account sign-in throttle.
+  const ctx = await browser.newContext({ ...SIZES[size], ...BRAZIL, bypassCSP: true, storageState: user ? sessions[user] : undefined });
+  if (user && !sessions[user]) {
     const r = await ctx.request.post(`${base}/api/v1/auth/login`, { data: { email: EMAIL[user], password: PASSWORD } });
     expect(r.ok(), `sign-in of ${user}: ${r.status()}`);
+    sessions[user] = await ctx.storageState();
   }
   return ctx;
 }

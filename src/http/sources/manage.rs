@@ -178,10 +178,10 @@ fn merge_config(kind: SourceKind, mut kept: Value, c: ConfigIn) -> Result<Value,
 
 async fn info(app: &AppState, agency: AgencyId, id: i64) -> Result<IntegrationInfo, ApiError> {
     app.store
-        .integrations(agency)
+        .integrations(agency, Some(id))
         .await?
         .into_iter()
-        .find(|i| i.id == id)
+        .next()
         .ok_or(ApiError::NotFound)
 }
 
@@ -192,7 +192,7 @@ pub async fn list_integrations(
     State(app): State<AppState>,
     user: Require<Managers>,
 ) -> Result<Json<Vec<IntegrationInfo>>, ApiError> {
-    Ok(Json(app.store.integrations(user.agency()).await?))
+    Ok(Json(app.store.integrations(user.agency(), None).await?))
 }
 
 /// Creates an integration; its key is in this answer only.

@@ -7,7 +7,7 @@
 
 use super::text;
 use crate::error::{ApiError, Json, Query};
-use crate::http::lead_input::LeadIn;
+use crate::http::lead_input::{parse_json, LeadIn};
 use crate::model::Channel;
 use crate::state::AppState;
 use crate::store::{IngestOutcome, SourceKind};
@@ -62,12 +62,7 @@ fn body_value(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
                 .collect(),
         ));
     }
-    if !ct.starts_with("application/json") {
-        return Err(ApiError::UnsupportedMedia(
-            "expected application/json or application/x-www-form-urlencoded".into(),
-        ));
-    }
-    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
+    parse_json(headers, body)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -135,45 +130,40 @@ pub async fn rdstation(
     Ok(answer(out))
 }
 
-fn phone_of(c: &Value) -> String {
-    text(c.get("mobile_phone"))
-        .or_else(|| text(c.get("personal_phone")))
-        .unwrap_or_default()
-}
-
 /// The current body: `contact` with the conversion's identifier and time beside it.
 fn rd_contact(body: &Value, c: &Value, property: Option<&str>) -> LeadIn {
-    let id = text(c.get("uuid")).unwrap_or_default();
     let when = text(body.get("event_timestamp")).or_else(|| text(body.get("timestamp")));
-    let mut notes = Vec::new();
-    if let Some(ev) = text(body.get("event_identifier")) {
-        notes.push(format!("Conversão: {ev}"));
-    }
-    if let Some(city) = text(c.get("city")) {
-        notes.push(format!("Cidade: {city}"));
-    }
-    LeadIn {
-        name: text(c.get("name")).unwrap_or_default(),
-        phone: phone_of(c),
-        email: text(c.get("email")),
-        external_id: when.map(|w| format!("{id}:{w}")),
-        channel: Some(Channel::Ls),
-        property_code: property.and_then(|p| text(pick(c, p))),
-        comment: (!notes.is_empty()).then(|| notes.join("\n")),
-        ad_campaign: text(pick(c, "funnel.origin")),
-        ..LeadIn::default()
-    }
+    rd_lead(
+        c,
+        text(c.get("uuid")),
+        when,
+        text(body.get("event_identifier")),
+        text(pick(c, "funnel.origin")),
+        property,
+    )
 }
 
 /// The legacy body's lead: the conversion is told apart by the contact's conversion count.
 fn rd_legacy(c: &Value, property: Option<&str>) -> LeadIn {
-    let id = text(c.get("uuid"))
-        .or_else(|| text(c.get("id")))
-        .unwrap_or_default();
+    let id = text(c.get("uuid")).or_else(|| text(c.get("id")));
     let n =
         text(c.get("number_conversions")).or_else(|| text(pick(c, "last_conversion.created_at")));
+    let identifier = text(pick(c, "last_conversion.content.identificador"));
+    let campaign = text(pick(c, "last_conversion.conversion_origin.campaign"));
+    rd_lead(c, id, n, identifier, campaign, property)
+}
+
+/// An RD Station contact as a lead: its source id is the contact's id and the conversion's.
+fn rd_lead(
+    c: &Value,
+    id: Option<String>,
+    conversion: Option<String>,
+    identifier: Option<String>,
+    campaign: Option<String>,
+    property: Option<&str>,
+) -> LeadIn {
     let mut notes = Vec::new();
-    if let Some(ev) = text(pick(c, "last_conversion.content.identificador")) {
+    if let Some(ev) = identifier {
         notes.push(format!("Conversão: {ev}"));
     }
     if let Some(city) = text(c.get("city")) {
@@ -181,13 +171,15 @@ fn rd_legacy(c: &Value, property: Option<&str>) -> LeadIn {
     }
     LeadIn {
         name: text(c.get("name")).unwrap_or_default(),
-        phone: phone_of(c),
+        phone: text(c.get("mobile_phone"))
+            .or_else(|| text(c.get("personal_phone")))
+            .unwrap_or_default(),
         email: text(c.get("email")),
-        external_id: n.map(|n| format!("{id}:{n}")),
+        external_id: conversion.map(|n| format!("{}:{n}", id.unwrap_or_default())),
         channel: Some(Channel::Ls),
         property_code: property.and_then(|p| text(pick(c, p))),
         comment: (!notes.is_empty()).then(|| notes.join("\n")),
-        ad_campaign: text(pick(c, "last_conversion.conversion_origin.campaign")),
+        ad_campaign: campaign,
         ..LeadIn::default()
     }
 }

@@ -148,9 +148,7 @@ pub async fn receive(
         return Err(ApiError::Unauthorized);
     }
     super::usable(&integration)?;
-    crate::error::reject_nul(&body)?;
-    let delivery: Delivery = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+    let delivery: Delivery = crate::http::lead_input::parse_json(&headers, &body)?;
     if delivery.object.as_deref() != Some("page") {
         return Ok((StatusCode::OK, Json(Queued { queued: 0 })));
     }

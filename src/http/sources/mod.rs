@@ -56,16 +56,14 @@ pub(crate) async fn authorised(
         return Err(ApiError::Unauthorized);
     };
     let hash = token_hash(key);
-    app.throttle.before_credential(addr, &hash)?;
-    let found = match app.store.integration_by_public_id(public_id).await {
-        Ok(i) if i.kind == kind => Some(i),
-        Ok(_) | Err(StoreError::NotFound) => None,
-        Err(e) => return Err(e.into()),
+    let lookup = async {
+        match app.store.integration_by_public_id(public_id).await {
+            Ok(i) => Ok(Some(i).filter(|i| i.kind == kind && digest_eq(&i.key_hash, &hash))),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(ApiError::from(e)),
+        }
     };
-    let Some(integration) = found.filter(|i| digest_eq(&i.key_hash, &hash)) else {
-        return Err(app.throttle.credential_unknown(addr));
-    };
-    app.throttle.credential_valid(&hash);
+    let integration = app.throttle.check_credential(addr, &hash, lookup).await?;
     usable(&integration)?;
     Ok(integration)
 }
