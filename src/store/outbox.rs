@@ -126,6 +126,19 @@ pub(crate) async fn record(
     let Some(kind) = event.kind() else {
         return Ok(());
     };
+    if wants(conn, agency, kind).await? {
+        write(conn, agency, event, now_ms).await?;
+    }
+    Ok(())
+}
+
+/// Whether a subscription of the agency wants events of `kind`: asked once by a batch of many
+/// events of one kind (`commit_offers`), instead of once per event.
+pub(crate) async fn wants(
+    conn: &mut AnyConnection,
+    agency: AgencyId,
+    kind: &str,
+) -> StoreResult<bool> {
     let wanted: Option<i64> = sqlx::query_scalar(
         "SELECT 1 FROM webhook_subscriptions WHERE agency_id = $1 AND events LIKE $2 LIMIT 1",
     )
@@ -133,9 +146,19 @@ pub(crate) async fn record(
     .bind(events_pattern(kind))
     .fetch_optional(&mut *conn)
     .await?;
-    if wanted.is_none() {
+    Ok(wanted.is_some())
+}
+
+/// Writes the event (its `data` read now, in this transaction); the caller asked [`wants`].
+pub(crate) async fn write(
+    conn: &mut AnyConnection,
+    agency: AgencyId,
+    event: Event,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let Some(kind) = event.kind() else {
         return Ok(());
-    }
+    };
     let data = data(conn, agency, &event).await?;
     sqlx::query(
         "INSERT INTO webhook_outbox (agency_id, event_type, lead_id, data, created_at_ms) \

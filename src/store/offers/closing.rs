@@ -18,6 +18,22 @@ pub(in crate::store) async fn close_one(
     reason: &str,
     now_ms: i64,
 ) -> StoreResult<Option<Closed>> {
+    close_one_told(conn, agency, offer, broker, state, reason, now_ms, None).await
+}
+
+/// [`close_one`], for a batch that already asked whether the agency's CRM wants the ending
+/// (`told`: `Some(answer)`; `None` asks here).
+#[allow(clippy::too_many_arguments)]
+pub(in crate::store) async fn close_one_told(
+    conn: &mut sqlx::AnyConnection,
+    agency: AgencyId,
+    offer: OfferId,
+    broker: Option<BrokerId>,
+    state: OfferState,
+    reason: &str,
+    now_ms: i64,
+    told: Option<bool>,
+) -> StoreResult<Option<Closed>> {
     let row: Option<(LeadId, BrokerId, i64)> = sqlx::query_as(
         "UPDATE offers SET state = $3, decided_at_ms = $4, outcome_reason = $5 \
          WHERE agency_id = $1 AND id = $2 AND state = 'pending' AND ($6 = 0 OR broker_id = $6) \
@@ -52,18 +68,17 @@ pub(in crate::store) async fn close_one(
         reason,
     };
     insert_audit(conn, &entry, now_ms).await?;
-    crate::store::outbox::record(
-        conn,
-        agency,
-        crate::store::Event::OfferEnded {
-            offer,
-            lead,
-            broker: b,
-            state,
-        },
-        now_ms,
-    )
-    .await?;
+    let ended = crate::store::Event::OfferEnded {
+        offer,
+        lead,
+        broker: b,
+        state,
+    };
+    match told {
+        None => crate::store::outbox::record(conn, agency, ended, now_ms).await?,
+        Some(true) => crate::store::outbox::write(conn, agency, ended, now_ms).await?,
+        Some(false) => {}
+    }
     Ok(Some(Closed {
         lead_id: lead,
         broker_id: b,

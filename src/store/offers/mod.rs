@@ -7,7 +7,7 @@ mod accept;
 pub(super) mod closing;
 mod reads;
 
-use closing::close_one;
+use closing::{close_one, close_one_told};
 
 use super::shards::fence;
 use super::{insert_audit, link_broker, AuditEntry, Store, StoreError, StoreResult};
@@ -81,6 +81,7 @@ impl Store {
     ) -> StoreResult<Vec<Option<OfferRecord>>> {
         let mut tx = self.begin_write().await?;
         fence(&mut tx, agency, shard_epoch).await?;
+        let tell = super::outbox::wants(&mut tx, agency, "offer.made").await?;
         let mut out = Vec::with_capacity(drafts.len());
         for d in drafts {
             let row: Option<(i64, i64)> = sqlx::query_as(
@@ -121,18 +122,15 @@ impl Store {
                 reason: &d.reason,
             };
             insert_audit(&mut tx, &entry, now_ms).await?;
-            super::outbox::record(
-                &mut tx,
-                agency,
-                super::Event::OfferMade {
+            if tell {
+                let made = super::Event::OfferMade {
                     offer: id,
                     lead: d.lead,
                     broker: d.broker,
                     deadline_ms,
-                },
-                now_ms,
-            )
-            .await?;
+                };
+                super::outbox::write(&mut tx, agency, made, now_ms).await?;
+            }
             out.push(Some(OfferRecord {
                 id,
                 lead_id: d.lead,
@@ -192,20 +190,21 @@ impl Store {
     ) -> StoreResult<Vec<Option<Closed>>> {
         let mut tx = self.begin_write().await?;
         fence(&mut tx, agency, shard_epoch).await?;
+        let tell = super::outbox::wants(&mut tx, agency, "offer.expired").await?;
         let mut out = Vec::with_capacity(offers.len());
         for offer in offers {
-            out.push(
-                close_one(
-                    &mut tx,
-                    agency,
-                    *offer,
-                    None,
-                    OfferState::Expired,
-                    reason,
-                    now_ms,
-                )
-                .await?,
+            let expired = OfferState::Expired;
+            let closed = close_one_told(
+                &mut tx,
+                agency,
+                *offer,
+                None,
+                expired,
+                reason,
+                now_ms,
+                Some(tell),
             );
+            out.push(closed.await?);
         }
         tx.commit().await?;
         Ok(out)
